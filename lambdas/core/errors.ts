@@ -1,0 +1,132 @@
+/**
+ * The one error module. Every failure the service can answer with is an `AuthError` with a fixed
+ * `code` from a closed union; the HTTP edge (`lambdas/http/respond.ts`) is the only place that turns
+ * one into a response. Codes are the RFC 6749 §5.2 / RFC 6750 §3.1 / RFC 7009 ones where one fits.
+ * `description` is a human sentence that is safe to show to a client: it never contains a
+ * password, a token or a key. Detail for operators goes in `cause`, which is never sent.
+ */
+
+export const ERROR_CODES = [
+  'invalid_request',
+  'invalid_grant',
+  'invalid_scope',
+  'invalid_token',
+  'insufficient_scope',
+  'unsupported_token_type',
+  'too_many_requests',
+  'temporarily_unavailable',
+  'not_found',
+  'method_not_allowed',
+  'server_error',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class AuthError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly description: string;
+  /** Seconds a client should wait before retrying (`Retry-After`, RFC 9110 §10.2.3). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    status: number,
+    description: string,
+    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
+    super(description, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.description = description;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** Malformed input: bad JSON, wrong types, missing or oversized fields, wrong content type. */
+export class InvalidRequestError extends AuthError {
+  constructor(description: string, cause?: unknown) {
+    super('invalid_request', 400, description, { cause });
+  }
+}
+
+/**
+ * Wrong credentials or an unusable refresh token. 401 as SPEC.md asks (RFC 6749 §5.2 allows 400;
+ * the contract picks 401 so that clients treat it as "log in again").
+ */
+export class InvalidGrantError extends AuthError {
+  constructor(description: string, cause?: unknown) {
+    super('invalid_grant', 401, description, { cause });
+  }
+}
+
+/** The requested scope exceeds what the user holds (RFC 6749 §5.2). */
+export class InvalidScopeError extends AuthError {
+  constructor(description: string) {
+    super('invalid_scope', 400, description);
+  }
+}
+
+/** Missing, malformed, forged, expired or revoked access token (RFC 6750 §3.1). */
+export class InvalidTokenError extends AuthError {
+  constructor(description: string, cause?: unknown) {
+    super('invalid_token', 401, description, { cause });
+  }
+}
+
+/** A valid access token without the scope the route requires (RFC 6750 §3.1). */
+export class InsufficientScopeError extends AuthError {
+  constructor(description: string) {
+    super('insufficient_scope', 403, description);
+  }
+}
+
+/** Too many failed attempts; `Retry-After` says when to come back (RFC 6585 §4). */
+export class TooManyRequestsError extends AuthError {
+  constructor(description: string, retryAfterSeconds: number) {
+    super('too_many_requests', 429, description, { retryAfterSeconds });
+  }
+}
+
+/**
+ * A dependency (DynamoDB, KMS) is down, throttling or timing out. RFC 6749 §5.2 has no such code;
+ * `temporarily_unavailable` comes from RFC 6749 §4.1.2.1 and is what SPEC.md names.
+ */
+export class DependencyUnavailableError extends AuthError {
+  constructor(dependency: 'DynamoDB' | 'KMS', cause?: unknown, retryAfterSeconds = 1) {
+    super(
+      'temporarily_unavailable',
+      503,
+      `The service is temporarily unavailable (${dependency}); retry shortly.`,
+      { cause, retryAfterSeconds },
+    );
+  }
+}
+
+/** A transient conflict the client should simply retry (e.g. a login racing a logout-everywhere). */
+export class RetryableConflictError extends AuthError {
+  constructor(description: string, cause?: unknown) {
+    super('temporarily_unavailable', 503, description, { cause, retryAfterSeconds: 1 });
+  }
+}
+
+export class NotFoundError extends AuthError {
+  constructor(description = 'No such route.') {
+    super('not_found', 404, description);
+  }
+}
+
+export class MethodNotAllowedError extends AuthError {
+  constructor(description = 'Method not allowed on this route.') {
+    super('method_not_allowed', 405, description);
+  }
+}
+
+/** Misconfiguration found at cold start. Fails fast; never shown to clients in detail. */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The collaborators the domain needs, as interfaces. Production implementations live in
+ * `lambdas/adapters/` (the only code that talks to AWS); tests pass fakes or the same adapters
+ * pointed at DynamoDB Local and the KMS stand-in.
+ */
+import type { SigningAlgorithm } from './token-model.ts';
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  nowMs(): number;
+}
+
+export interface RandomSource {
+  bytes(length: number): Uint8Array;
+}
+
+/** Signs a JWS signing input (RFC 7515 §5.1 step 5) and returns the JWS signature bytes. */
+export interface TokenSigner {
+  readonly alg: SigningAlgorithm;
+  /** RFC 7638 thumbprint of the public key; resolved once per container. */
+  kid(): Promise<string>;
+  /** Returns the JWS Signature: for ES256 the 64-byte R||S (RFC 7518 §3.4), not DER. */
+  sign(signingInput: Uint8Array): Promise<Uint8Array>;
+}
+
+export type UserStatus = 'active' | 'disabled';
+
+export interface UserRecord {
+  readonly username: string;
+  readonly sub: string;
+  /** PHC string, e.g. `$argon2id$v=19$m=19456,t=2,p=1$salt$hash`. */
+  readonly passwordHash: string;
+  readonly scopes: readonly string[];
+  readonly status: UserStatus;
+}
+
+export interface UserDirectory {
+  /** Strongly consistent read; `undefined` when there is no such user. */
+  findUser(username: string): Promise<UserRecord | undefined>;
+  /** Replaces the hash only if it is still `previousHash` (a concurrent change wins). */
+  replacePasswordHash(username: string, previousHash: string, nextHash: string): Promise<void>;
+}
+
+/** A refresh-token family: one login session and its chain of rotated refresh tokens. */
+export interface RefreshFamily {
+  readonly sub: string;
+  /** Secret family id; appears only inside refresh tokens. */
+  readonly fid: string;
+  /** Public session id; the `sid` claim of access tokens, key of the session denylist. */
+  readonly sid: string;
+  readonly username: string;
+  readonly scope: string;
+  readonly clientId: string;
+  /** Epoch seconds when the user authenticated (the `auth_time` claim). */
+  readonly authTime: number;
+  /** Epoch seconds: end of the sliding window. */
+  readonly expiresAt: number;
+  /** Epoch seconds: the family dies then, however often it is refreshed. */
+  readonly absoluteExpiresAt: number;
+  readonly generation: number;
+}
+
+export interface NewFamily extends RefreshFamily {
+  readonly tokenHash: string;
+}
+
+export interface Rotation {
+  readonly sub: string;
+  readonly fid: string;
+  readonly presentedHash: string;
+  readonly nextHash: string;
+  readonly nowSeconds: number;
+  readonly nextExpiresAt: number;
+}
+
+export type RotationResult =
+  | { readonly outcome: 'rotated'; readonly family: RefreshFamily }
+  /** No such family, or the presented token was never one of its tokens. */
+  | { readonly outcome: 'unknown' }
+  /** The family is revoked or expired. */
+  | { readonly outcome: 'inactive' }
+  /** A token of this family that is no longer the current one: reuse (RFC 9700 §4.14.2). */
+  | { readonly outcome: 'reused'; readonly family: RefreshFamily };
+
+export interface SessionRevocation {
+  readonly reason: 'logout' | 'reuse' | 'admin' | 'logout_all' | 'user_disabled';
+  readonly nowSeconds: number;
+  /** Epoch seconds until which the session's access tokens must stay denied. */
+  readonly denyUntil: number;
+  /**
+   * Epoch seconds until which a logout-everywhere entry must stay: past the absolute lifetime of
+   * any family it revoked, so a family that escaped revocation (a partial failure) still cannot
+   * mint accepted tokens.
+   */
+  readonly userDenyUntil: number;
+}
+
+export interface SessionStore {
+  /**
+   * Stores a new family, unless the user logged out everywhere at or after `authTime`
+   * (then throws `RetryableConflictError`).
+   */
+  createFamily(family: NewFamily, denyCheckNowSeconds: number): Promise<void>;
+  /** One conditional write: consumes `presentedHash` and makes `nextHash` current. */
+  rotate(rotation: Rotation): Promise<RotationResult>;
+  /** Puts `presentedHash` back when the new tokens could not be issued (KMS failed). */
+  undoRotation(rotation: Rotation): Promise<void>;
+  /** Revokes one family and denies its `sid`; true if it was active. */
+  revokeFamily(sub: string, fid: string, revocation: SessionRevocation, onlyIfHash?: string): Promise<boolean>;
+  /** Logout everywhere: denies every token of `sub` with `auth_time <= nowSeconds`, revokes every family. */
+  revokeAllFamilies(sub: string, revocation: SessionRevocation): Promise<number>;
+  /** Active families of a user (operator CLI). */
+  listFamilies(sub: string, nowSeconds: number): Promise<readonly RefreshFamily[]>;
+}
+
+export interface TokenDenylist {
+  /** Denies one access token until its expiry. */
+  denyToken(jti: string, expiresAt: number): Promise<void>;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** Constant work whatever the outcome; false for a malformed hash. */
+  verify(phc: string, password: string): Promise<boolean>;
+  /** True when `phc` was made with other parameters than the current ones. */
+  needsRehash(phc: string): boolean;
+  /** A valid hash of a random password, so an unknown user costs the same work as a known one. */
+  readonly decoyHash: Promise<string>;
+}

@@ -1,0 +1,86 @@
+/**
+ * POST /refresh: refresh-token rotation with reuse detection (RFC 9700 §4.14.2, OAuth 2.0
+ * Security BCP: "refresh token rotation").
+ *
+ * Happy path: one conditional DynamoDB write (`SessionStore.rotate`) and one KMS Sign, nothing
+ * more. Timeline of the write's condition:
+ *
+ *   t0  family current = H(A)            client presents A
+ *   t1  UpdateItem IF current = H(A) AND active AND not expired  SET current = H(B)
+ *   t2  a second request presenting A fails the condition: current is H(B) ≠ H(A) → reuse
+ *
+ * DynamoDB applies conditional writes to one item one at a time, so of two racing refreshes of A
+ * exactly one passes the condition: the family never forks.
+ *
+ * Order of write and Sign: the access token's claims (sub, scope, sid) live in the family item,
+ * which the write returns (ALL_NEW), so the write comes first. If the Sign then fails, the rotation
+ * is undone (current = H(A) again, conditional on current = H(B)) before answering 503: the client
+ * keeps a working refresh token and a retry is not mistaken for reuse.
+ */
+import { DependencyUnavailableError, InvalidGrantError, AuthError } from './errors.ts';
+import { mintRefreshToken, parseRefreshToken } from './refresh-token.ts';
+import { revocationAt, issueAccessToken, tokenResponse, type IssuerDeps, type TokenResponse } from './token-issuance.ts';
+import type { RefreshFamily, Rotation } from './ports.ts';
+
+export interface ReuseEvent {
+  readonly sub: string;
+  readonly sid: string;
+  readonly revokedSessions: number;
+}
+
+export interface RefreshDeps extends IssuerDeps {
+  /** Told when reuse is detected (for logs, metrics and alarms). */
+  readonly onReuse: (event: ReuseEvent) => void;
+}
+
+export interface RefreshOutcome {
+  readonly response: TokenResponse;
+  readonly family: RefreshFamily;
+}
+
+const INVALID = 'The refresh token is invalid, expired or revoked.';
+
+export async function refresh(presented: string, deps: RefreshDeps): Promise<RefreshOutcome> {
+  const parsed = parseRefreshToken(presented);
+  if (parsed === undefined) throw new InvalidGrantError(INVALID);
+
+  const { config } = deps;
+  const nowSeconds = Math.floor(deps.clock.nowMs() / 1000);
+  const next = mintRefreshToken(parsed.sub, parsed.fid, (n) => deps.random.bytes(n));
+  const rotation: Rotation = {
+    sub: parsed.sub,
+    fid: parsed.fid,
+    presentedHash: parsed.hash,
+    nextHash: next.hash,
+    nowSeconds,
+    // Sliding window (SPEC.md: 7 days, sliding), capped by the family's absolute lifetime.
+    nextExpiresAt: nowSeconds + config.refreshTokenTtlSeconds,
+  };
+
+  const result = await deps.sessions.rotate(rotation);
+  switch (result.outcome) {
+    case 'rotated':
+      break;
+    case 'reused': {
+      const revocation = revocationAt(config, nowSeconds, 'reuse');
+      const revokedSessions =
+        config.reusePolicy === 'user'
+          ? await deps.sessions.revokeAllFamilies(result.family.sub, revocation)
+          : Number(await deps.sessions.revokeFamily(result.family.sub, result.family.fid, revocation));
+      deps.onReuse({ sub: result.family.sub, sid: result.family.sid, revokedSessions });
+      throw new InvalidGrantError(INVALID);
+    }
+    case 'unknown':
+    case 'inactive':
+      throw new InvalidGrantError(INVALID);
+  }
+
+  let access;
+  try {
+    access = await issueAccessToken(result.family, nowSeconds, deps);
+  } catch (error) {
+    await deps.sessions.undoRotation(rotation);
+    throw error instanceof AuthError ? error : new DependencyUnavailableError('KMS', error);
+  }
+  return { response: tokenResponse(access, next.token, result.family, nowSeconds), family: result.family };
+}

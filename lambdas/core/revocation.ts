@@ -1,0 +1,49 @@
+/**
+ * POST /revoke (RFC 7009) and logout-everywhere.
+ *
+ * RFC 7009 §2.2: the server answers 200 whether or not the token was valid, so that the endpoint
+ * reveals nothing; invalid tokens simply change nothing. The token type is found by shape
+ * (`token_type_hint` is only a hint, §2.1): a refresh token revokes its whole session (family,
+ * plus the session denylist so its access tokens stop at once); an access token, once its
+ * signature and issuer/audience verify, is denied until it expires.
+ */
+import type { AccessTokenClaims } from './token-model.ts';
+import { parseRefreshToken } from './refresh-token.ts';
+import { revocationAt, type IssuerDeps } from './token-issuance.ts';
+import type { TokenDenylist } from './ports.ts';
+
+export interface RevocationDeps extends Pick<IssuerDeps, 'config' | 'sessions' | 'clock'> {
+  readonly denylist: TokenDenylist;
+  /** Verifies an access token's signature, iss and aud; `undefined` if it is not one of ours. */
+  readonly verifyAccessToken: (token: string, nowSeconds: number) => Promise<AccessTokenClaims | undefined>;
+}
+
+export type RevocationResult = 'session_revoked' | 'access_token_revoked' | 'nothing_to_revoke';
+
+export async function revokeToken(token: string, deps: RevocationDeps): Promise<RevocationResult> {
+  const nowSeconds = Math.floor(deps.clock.nowMs() / 1000);
+  const refresh = parseRefreshToken(token);
+  if (refresh !== undefined) {
+    const revoked = await deps.sessions.revokeFamily(
+      refresh.sub,
+      refresh.fid,
+      revocationAt(deps.config, nowSeconds, 'logout'),
+      refresh.hash,
+    );
+    return revoked ? 'session_revoked' : 'nothing_to_revoke';
+  }
+  const claims = await deps.verifyAccessToken(token, nowSeconds);
+  if (claims === undefined) return 'nothing_to_revoke';
+  await deps.denylist.denyToken(claims.jti, claims.exp + deps.config.clockSkewSeconds);
+  return 'access_token_revoked';
+}
+
+/** Logout everywhere: every session of `sub`, and every access token already issued to it. */
+export async function revokeAllSessions(
+  sub: string,
+  deps: Pick<IssuerDeps, 'config' | 'sessions' | 'clock'>,
+  reason: 'logout_all' | 'admin' | 'user_disabled' = 'logout_all',
+): Promise<number> {
+  const nowSeconds = Math.floor(deps.clock.nowMs() / 1000);
+  return deps.sessions.revokeAllFamilies(sub, revocationAt(deps.config, nowSeconds, reason));
+}

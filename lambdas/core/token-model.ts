@@ -1,0 +1,43 @@
+/**
+ * The access-token model shared by the issuer (login, refresh) and the verifiers (authorizer,
+ * revoke). An access token is a compact JWS following RFC 9068 (JWT Profile for OAuth 2.0 Access
+ * Tokens): header `typ: "at+jwt"` (§2.1), `alg` from our allow-list, `kid` = the RFC 7638 thumbprint
+ * of the KMS public key.
+ */
+
+/** Signing algorithms the service can issue with: RFC 7518 §3.4 (ES256) and §3.3 (RS256). */
+export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
+  return typeof value === 'string' && (SIGNING_ALGORITHMS as readonly string[]).includes(value);
+}
+
+/** RFC 9068 §2.1: access tokens carry `typ: "at+jwt"`. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/**
+ * RFC 9068 §2.2 claims, plus `sid` (the refresh-token family, OpenID Connect Front-Channel Logout
+ * §3 uses the same name) and `auth_time` (RFC 9068 §2.2.1: when the user authenticated, i.e. when
+ * the family started; the denylist compares it with a user's logout-everywhere time).
+ */
+export interface AccessTokenClaims {
+  readonly iss: string;
+  readonly sub: string;
+  readonly aud: string;
+  readonly exp: number;
+  readonly iat: number;
+  readonly jti: string;
+  readonly client_id: string;
+  readonly scope: string;
+  readonly sid: string;
+  readonly auth_time: number;
+}
+
+/** Denylist keys, one item each in the table (see README "Table design"). */
+export const denylistKey = {
+  token: (jti: string) => `DENY#JTI#${jti}`,
+  session: (sid: string) => `DENY#SID#${sid}`,
+  user: (sub: string) => `DENY#SUB#${sub}`,
+} as const;
+export const DENYLIST_SK = 'DENY';
