@@ -1,0 +1,271 @@
+/**
+ * Refresh-token families in DynamoDB. Item: pk `SUB#<sub>`, sk `FAMILY#<fid>` (one partition per
+ * user, so logout-everywhere is a strongly consistent Query, not an eventually consistent index).
+ * Attributes: sid, username, scope, clientId, currentHash, prevHash, generation, authTime,
+ * expiresAt (sliding), prevExpiresAt, absoluteExpiresAt, revokedAt?, revokeReason?, ttl.
+ * `ttl` = absoluteExpiresAt: DynamoDB deletes the item eventually (TTL deletes lag, "Using time to
+ * live" in the DynamoDB Developer Guide), and every condition re-checks the expiry itself.
+ */
+import {
+  PutItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { DependencyUnavailableError, RetryableConflictError } from '../core/errors.ts';
+import type { NewFamily, RefreshFamily, Rotation, RotationResult, SessionRevocation, SessionStore } from '../core/ports.ts';
+import { DENYLIST_SK, denylistKey } from '../core/token-model.ts';
+import { cancellationCodes, conditional, dynamo } from './dynamodb-errors.ts';
+import { N, S, num, str, type Item } from './dynamodb-items.ts';
+
+const familyKey = (sub: string, fid: string): Item => ({ pk: S(`SUB#${sub}`), sk: S(`FAMILY#${fid}`) });
+
+function toFamily(item: Item | undefined): (RefreshFamily & { currentHash: string; revokedAt: number | undefined }) | undefined {
+  const pk = str(item, 'pk');
+  const sk = str(item, 'sk');
+  const fields = {
+    sid: str(item, 'sid'),
+    username: str(item, 'username'),
+    scope: str(item, 'scope'),
+    clientId: str(item, 'clientId'),
+    currentHash: str(item, 'currentHash'),
+    authTime: num(item, 'authTime'),
+    expiresAt: num(item, 'expiresAt'),
+    absoluteExpiresAt: num(item, 'absoluteExpiresAt'),
+    generation: num(item, 'generation'),
+  };
+  if (pk === undefined || !pk.startsWith('SUB#') || sk === undefined || !sk.startsWith('FAMILY#')) return undefined;
+  const { sid, username, scope, clientId, currentHash, authTime, expiresAt, absoluteExpiresAt, generation } = fields;
+  if (
+    sid === undefined || username === undefined || scope === undefined || clientId === undefined ||
+    currentHash === undefined || authTime === undefined || expiresAt === undefined ||
+    absoluteExpiresAt === undefined || generation === undefined
+  ) {
+    return undefined;
+  }
+  return {
+    sub: pk.slice('SUB#'.length),
+    fid: sk.slice('FAMILY#'.length),
+    sid, username, scope, clientId, currentHash, authTime, expiresAt, absoluteExpiresAt, generation,
+    revokedAt: num(item, 'revokedAt'),
+  };
+}
+
+function isActive(family: { revokedAt: number | undefined; expiresAt: number; absoluteExpiresAt: number }, now: number): boolean {
+  return family.revokedAt === undefined && family.expiresAt > now && family.absoluteExpiresAt > now;
+}
+
+export class DynamoDbSessionStore implements SessionStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async createFamily(family: NewFamily, nowSeconds: number): Promise<void> {
+    const userDeny = denylistKey.user(family.sub);
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              // Login racing logout-everywhere: a logout that happened at or after this login's
+              // auth_time must win. Transactions are serializable ("Amazon DynamoDB Transactions:
+              // How it works"), so either the logout's entry is visible here, or this family
+              // exists before the logout's Query and gets revoked by it.
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: { pk: S(userDeny), sk: S(DENYLIST_SK) },
+                ConditionExpression: 'attribute_not_exists(pk) OR notBefore < :authTime OR expiresAt <= :now',
+                ExpressionAttributeValues: { ':authTime': N(family.authTime), ':now': N(nowSeconds) },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...familyKey(family.sub, family.fid),
+                  sid: S(family.sid),
+                  username: S(family.username),
+                  scope: S(family.scope),
+                  clientId: S(family.clientId),
+                  currentHash: S(family.tokenHash),
+                  generation: N(family.generation),
+                  authTime: N(family.authTime),
+                  createdAt: N(family.authTime),
+                  expiresAt: N(family.expiresAt),
+                  absoluteExpiresAt: N(family.absoluteExpiresAt),
+                  ttl: N(family.absoluteExpiresAt),
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes !== undefined && codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict')) {
+        throw new RetryableConflictError('The user logged out everywhere while this login ran; log in again.', error);
+      }
+      throw new DependencyUnavailableError('DynamoDB', error);
+    }
+  }
+
+  async rotate(rotation: Rotation): Promise<RotationResult> {
+    const result = await conditional(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: familyKey(rotation.sub, rotation.fid),
+          // Right-hand sides read the values before the update, so prev* keep what undo needs.
+          UpdateExpression:
+            'SET currentHash = :next, prevHash = currentHash, prevExpiresAt = expiresAt, expiresAt = :exp, generation = generation + :one, rotatedAt = :now',
+          ConditionExpression:
+            'currentHash = :presented AND attribute_not_exists(revokedAt) AND expiresAt > :now AND absoluteExpiresAt > :now',
+          ExpressionAttributeValues: {
+            ':next': S(rotation.nextHash),
+            ':presented': S(rotation.presentedHash),
+            ':exp': N(rotation.nextExpiresAt),
+            ':now': N(rotation.nowSeconds),
+            ':one': N(1),
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    );
+    if (result.ok) {
+      const family = toFamily(result.value.Attributes);
+      if (family === undefined) throw new DependencyUnavailableError('DynamoDB', new Error('Malformed family item.'));
+      return { outcome: 'rotated', family };
+    }
+    const old = toFamily(result.oldItem as Item | undefined);
+    if (old === undefined) return { outcome: 'unknown' };
+    if (!isActive(old, rotation.nowSeconds)) return { outcome: 'inactive' };
+    // The family is alive and the presented token carries its secret id, but it is not the
+    // current token: a rotated-out token presented again (RFC 9700 §4.14.2).
+    return { outcome: 'reused', family: old };
+  }
+
+  async undoRotation(rotation: Rotation): Promise<void> {
+    await conditional(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: familyKey(rotation.sub, rotation.fid),
+          UpdateExpression: 'SET currentHash = prevHash, expiresAt = prevExpiresAt, generation = generation - :one REMOVE prevHash, prevExpiresAt',
+          ConditionExpression: 'currentHash = :next AND prevHash = :presented',
+          ExpressionAttributeValues: { ':next': S(rotation.nextHash), ':presented': S(rotation.presentedHash), ':one': N(1) },
+        }),
+      ),
+    );
+  }
+
+  async revokeFamily(sub: string, fid: string, revocation: SessionRevocation, onlyIfHash?: string): Promise<boolean> {
+    const values: Item = { ':now': N(revocation.nowSeconds), ':reason': S(revocation.reason) };
+    let condition = 'attribute_exists(pk)';
+    if (onlyIfHash !== undefined) {
+      condition += ' AND currentHash = :hash';
+      values[':hash'] = S(onlyIfHash);
+    }
+    const result = await conditional(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: familyKey(sub, fid),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now), revokeReason = if_not_exists(revokeReason, :reason)',
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      ),
+    );
+    if (!result.ok) return false;
+    const before = toFamily(result.value.Attributes);
+    if (before === undefined) return false;
+    // Written even when the family was already revoked: a retry after a failure between the two
+    // writes completes the revocation (both writes are idempotent).
+    await this.denySession(before.sid, revocation);
+    return isActive(before, revocation.nowSeconds);
+  }
+
+  async revokeAllFamilies(sub: string, revocation: SessionRevocation): Promise<number> {
+    // First the user entry, so every access token already issued stops at once; then each family,
+    // so none can be refreshed. If a family update fails the caller gets 503 and retries; until
+    // then the user entry denies whatever that family could mint (auth_time <= notBefore).
+    await dynamo(() =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: S(denylistKey.user(sub)),
+            sk: S(DENYLIST_SK),
+            notBefore: N(revocation.nowSeconds),
+            reason: S(revocation.reason),
+            expiresAt: N(revocation.userDenyUntil),
+            ttl: N(revocation.userDenyUntil),
+          },
+        }),
+      ),
+    );
+    const families = await this.listFamilies(sub, revocation.nowSeconds);
+    await Promise.all(
+      families.map((family) =>
+        conditional(() =>
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: familyKey(sub, family.fid),
+              UpdateExpression: 'SET revokedAt = :now, revokeReason = :reason',
+              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+              ExpressionAttributeValues: { ':now': N(revocation.nowSeconds), ':reason': S(revocation.reason) },
+            }),
+          ),
+        ),
+      ),
+    );
+    return families.length;
+  }
+
+  async listFamilies(sub: string, nowSeconds: number): Promise<readonly RefreshFamily[]> {
+    const out: RefreshFamily[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await dynamo(() =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :family)',
+            ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`), ':family': S('FAMILY#') },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const family = toFamily(item);
+        if (family !== undefined && isActive(family, nowSeconds)) out.push(family);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return out;
+  }
+
+  private async denySession(sid: string, revocation: SessionRevocation): Promise<void> {
+    await dynamo(() =>
+      this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: S(denylistKey.session(sid)),
+            sk: S(DENYLIST_SK),
+            reason: S(revocation.reason),
+            expiresAt: N(revocation.denyUntil),
+            ttl: N(revocation.denyUntil),
+          },
+        }),
+      ),
+    );
+  }
+}

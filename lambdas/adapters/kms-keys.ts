@@ -1,0 +1,65 @@
+/**
+ * Public keys of the KMS signing keys, read with `GetPublicKey` once per container and kept
+ * (SPEC.md: never per request). KMS returns a DER-encoded SubjectPublicKeyInfo (RFC 5280 §4.1.2.7;
+ * "GetPublicKey" in the AWS KMS API Reference). The JWK form and its RFC 7638 thumbprint (our
+ * `kid`) come from jose.
+ */
+import { GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import { DependencyUnavailableError } from '../core/errors.ts';
+import type { SigningAlgorithm } from '../core/token-model.ts';
+
+export interface PublishedKey {
+  readonly keyId: string;
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly jwk: JWK;
+  readonly keyObject: KeyObject;
+}
+
+/** KMS key specs we sign with, and the JWS algorithm each implies (RFC 7518 §3.3, §3.4). */
+const ALG_FOR_KEY_SPEC: Readonly<Record<string, SigningAlgorithm>> = {
+  ECC_NIST_P256: 'ES256',
+  RSA_2048: 'RS256',
+};
+
+export async function loadPublicKey(kms: KMSClient, keyId: string): Promise<PublishedKey> {
+  let response;
+  try {
+    response = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+  } catch (error) {
+    throw new DependencyUnavailableError('KMS', error);
+  }
+  const spec: unknown = response.KeySpec;
+  const alg = typeof spec === 'string' ? ALG_FOR_KEY_SPEC[spec] : undefined;
+  if (alg === undefined || response.KeyUsage !== 'SIGN_VERIFY' || !(response.PublicKey instanceof Uint8Array)) {
+    throw new Error(`KMS key ${keyId} is not an ECC_NIST_P256 or RSA_2048 SIGN_VERIFY key.`);
+  }
+  const keyObject = createPublicKey({ key: Buffer.from(response.PublicKey), format: 'der', type: 'spki' });
+  const exported = await exportJWK(keyObject);
+  const kid = await calculateJwkThumbprint(exported, 'sha256');
+  // RFC 7517 §4.2–4.4: say what the key is for, so nobody uses it to encrypt.
+  const jwk: JWK = { ...exported, kid, alg, use: 'sig' };
+  return { keyId, kid, alg, jwk, keyObject };
+}
+
+/** Loads every listed key once; concurrent callers share the same promise. A failure is retried next time. */
+export class KmsPublicKeySet {
+  private loading: Promise<readonly PublishedKey[]> | undefined;
+
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly keyIds: readonly string[],
+  ) {}
+
+  keys(): Promise<readonly PublishedKey[]> {
+    if (this.loading === undefined) {
+      this.loading = Promise.all(this.keyIds.map((keyId) => loadPublicKey(this.kms, keyId)));
+      this.loading.catch(() => {
+        this.loading = undefined;
+      });
+    }
+    return this.loading;
+  }
+}
