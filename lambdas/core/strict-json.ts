@@ -24,8 +24,78 @@ export const DEFAULT_MAX_DEPTH = 16;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Parses `text` as one JSON value (RFC 8259), rejecting duplicate member names. */
+/**
+ * Parses `text` as one JSON value (RFC 8259), rejecting duplicate member names.
+ *
+ * Fast path (the hot path of every request): the engine's `JSON.parse` does the grammar, and
+ * duplicates are detected by counting. In valid JSON a `:` outside a string occurs exactly once
+ * per object member, so the text has a duplicate exactly when that count exceeds the number of
+ * own keys in the parsed result. Texts with `\u` escapes (which could hide lone surrogates) or
+ * deeper nesting than allowed take the slow path, a full strict parse. Both paths accept and
+ * reject the same texts; a property test holds them together.
+ */
 export function parseStrictJson(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): unknown {
+  if (text.indexOf('\\u') !== -1) return parseStrictJsonSlow(text, maxDepth);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new StrictJsonError('invalid JSON');
+  }
+  const members = countMembers(value, maxDepth, 0);
+  if (members < 0) return parseStrictJsonSlow(text, maxDepth);
+  if (members !== countColonsOutsideStrings(text)) throw new StrictJsonError('duplicate member name');
+  return value;
+}
+
+/** Own keys of every object in `value`; -1 when nested deeper than `maxDepth`. */
+function countMembers(value: unknown, maxDepth: number, depth: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (depth >= maxDepth) return -1;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const element of value) {
+      const inner = countMembers(element, maxDepth, depth + 1);
+      if (inner < 0) return -1;
+      count += inner;
+    }
+    return count;
+  }
+  for (const key in value) {
+    count++;
+    const inner = countMembers((value as Record<string, unknown>)[key], maxDepth, depth + 1);
+    if (inner < 0) return -1;
+    count += inner;
+  }
+  return count;
+}
+
+/** `:` characters outside string literals of a text `JSON.parse` has already accepted. */
+function countColonsOutsideStrings(text: string): number {
+  let count = 0;
+  let pos = 0;
+  for (;;) {
+    const quote = text.indexOf('"', pos);
+    const stop = quote === -1 ? text.length : quote;
+    for (let colon = text.indexOf(':', pos); colon !== -1 && colon < stop; colon = text.indexOf(':', colon + 1)) {
+      count++;
+    }
+    if (quote === -1) return count;
+    // Skip the string literal: its closing quote is the first one not preceded by an odd
+    // number of backslashes.
+    let close = quote;
+    for (;;) {
+      close = text.indexOf('"', close + 1);
+      let backslashes = 0;
+      while (text.charCodeAt(close - 1 - backslashes) === 0x5c) backslashes++;
+      if ((backslashes & 1) === 0) break;
+    }
+    pos = close + 1;
+  }
+}
+
+/** The full strict parser: a recursive descent over RFC 8259 with duplicate detection. */
+export function parseStrictJsonSlow(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): unknown {
   const parser = new Parser(text, maxDepth);
   parser.skipWhitespace();
   const value = parser.parseValue(0);
