@@ -1,0 +1,68 @@
+/**
+ * Cookie mode for browsers (SPEC.md): the refresh token travels in a cookie that scripts cannot
+ * read (`HttpOnly`), only over HTTPS (`Secure`, and the `__Secure-` prefix of RFC 6265bis §4.1.3.1),
+ * never on cross-site requests (`SameSite=Strict`), and only to the refresh path (`Path`).
+ *
+ * CSRF: SameSite=Strict already keeps the cookie off cross-site requests; as a second layer a
+ * cookie-authenticated request must carry an `Origin` from the configured allowlist (OWASP CSRF
+ * Prevention Cheat Sheet, "Verifying Origin With Standard Headers"). Browsers always send Origin
+ * on POST, and a page cannot forge it.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { EnvRecord } from '../core/config.ts';
+import { ConfigurationError, InvalidRequestError } from '../core/errors.ts';
+import { header } from './request.ts';
+
+export const REFRESH_COOKIE = '__Secure-refresh_token';
+
+export interface CookieConfig {
+  readonly enabled: boolean;
+  readonly path: string;
+  readonly allowedOrigins: readonly string[];
+}
+
+export function parseCookieConfig(env: EnvRecord): CookieConfig {
+  const enabled = (env['COOKIE_MODE'] ?? 'off').trim() === 'on';
+  const path = env['REFRESH_COOKIE_PATH']?.trim() || '/refresh';
+  if (!/^\/[A-Za-z0-9/_.-]*$/.test(path)) throw new ConfigurationError('REFRESH_COOKIE_PATH must be a URL path.');
+  const allowedOrigins = (env['CORS_ORIGINS'] ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of allowedOrigins) {
+    if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(origin)) throw new ConfigurationError(`CORS_ORIGINS has an invalid origin "${origin}".`);
+  }
+  if (enabled && allowedOrigins.length === 0) {
+    throw new ConfigurationError('COOKIE_MODE=on needs CORS_ORIGINS: the origins allowed to use the refresh cookie.');
+  }
+  return { enabled, path, allowedOrigins };
+}
+
+export function setRefreshCookie(config: CookieConfig, token: string, maxAgeSeconds: number): string {
+  return `${REFRESH_COOKIE}=${token}; Path=${config.path}; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Strict`;
+}
+
+export function clearRefreshCookie(config: CookieConfig): string {
+  return `${REFRESH_COOKIE}=; Path=${config.path}; Max-Age=0; HttpOnly; Secure; SameSite=Strict`;
+}
+
+/** The refresh cookie's value, if the request carries exactly one. */
+export function readRefreshCookie(event: Pick<APIGatewayProxyEventV2, 'cookies' | 'headers'>): string | undefined {
+  const raw: unknown = event.cookies;
+  const cookies = Array.isArray(raw) ? raw : (header(event, 'cookie') ?? '').split(';');
+  const values = cookies
+    .filter((cookie): cookie is string => typeof cookie === 'string')
+    .map((cookie) => cookie.trim())
+    .filter((cookie) => cookie.startsWith(`${REFRESH_COOKIE}=`))
+    .map((cookie) => cookie.slice(REFRESH_COOKIE.length + 1));
+  if (values.length > 1) throw new InvalidRequestError('The request carries more than one refresh cookie.');
+  return values[0];
+}
+
+/** CSRF defence for cookie-authenticated requests: Origin must be on the allowlist. */
+export function assertAllowedOrigin(config: CookieConfig, event: Pick<APIGatewayProxyEventV2, 'headers'>): void {
+  const origin = header(event, 'origin');
+  if (origin === undefined || !config.allowedOrigins.includes(origin)) {
+    throw new InvalidRequestError('Cookie requests must come from an allowed Origin.');
+  }
+}

@@ -1,0 +1,16 @@
+/** Input rules shared by the token endpoints. */
+export const USERNAME_RULE = {
+  maxLength: 128,
+  // Usernames are ASCII and case-insensitive (stored lowercase), so one person cannot appear as
+  // two users through Unicode or case variants.
+  pattern: /^[A-Za-z0-9._@+-]+$/,
+  patternHint: 'may contain only letters, digits and . _ @ + -',
+} as const;
+
+/** Long passphrases are welcome (OWASP: at least 64 characters allowed); megabytes are not. */
+export const PASSWORD_RULE = { maxLength: 1024 } as const;
+
+export const SCOPE_RULE = { maxLength: 1024, minLength: 0 } as const;
+
+/** Refresh tokens are 88 characters; access tokens well under 4 KiB. */
+export const TOKEN_RULE = { maxLength: 4096 } as const;

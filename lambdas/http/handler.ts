@@ -1,0 +1,35 @@
+/**
+ * The shape every HTTP Lambda shares: middy with header normalization, security headers, the
+ * Powertools logger (request id as correlation id; the event itself is never logged, it carries
+ * passwords and tokens), and the one error boundary (`respond.ts`).
+ */
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { errorResponse, type HttpResponse } from './respond.ts';
+
+export type RouteHandler = (event: APIGatewayProxyEventV2, log: Logger) => Promise<HttpResponse>;
+
+export function createLogger(serviceName: string): Logger {
+  return new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? serviceName });
+}
+
+export function httpHandler(log: Logger, route: RouteHandler): (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse> {
+  return middy<APIGatewayProxyEventV2, HttpResponse>()
+    .use(injectLambdaContext(log, { logEvent: false, resetKeys: true }))
+    .use(httpHeaderNormalizer())
+    .use(httpSecurityHeaders())
+    .use({
+      before: (request) => {
+        const requestId: unknown = request.event.requestContext?.requestId;
+        if (typeof requestId === 'string') log.appendKeys({ correlation_id: requestId.slice(0, 100) });
+      },
+      onError: (request) => {
+        request.response = errorResponse(request.error, log);
+      },
+    })
+    .handler((event) => route(event, log));
+}

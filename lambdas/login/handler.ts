@@ -1,0 +1,36 @@
+/** POST /login → token response. Thin: validate the body, call the core, shape the response. */
+import { InvalidRequestError } from '../core/errors.ts';
+import { login } from '../core/login.ts';
+import { parseScope } from '../core/scope.ts';
+import { createIssuerRuntime } from '../adapters/runtime.ts';
+import { PASSWORD_RULE, SCOPE_RULE, USERNAME_RULE } from '../http/fields.ts';
+import { createLogger, httpHandler } from '../http/handler.ts';
+import { jsonBody, onlyFields, optionalString, requiredString, sourceIp } from '../http/request.ts';
+import { parseCookieConfig } from '../http/cookie-mode.ts';
+import { requestedDelivery, tokenResult } from '../http/token-result.ts';
+
+const log = createLogger('login');
+const runtime = createIssuerRuntime(process.env);
+const cookie = parseCookieConfig(process.env);
+
+export const handler = httpHandler(log, async (event) => {
+  const body = jsonBody(event);
+  onlyFields(body, ['username', 'password', 'scope', 'token_delivery']);
+  const username = requiredString(body, 'username', USERNAME_RULE).toLowerCase();
+  const password = requiredString(body, 'password', PASSWORD_RULE);
+  const scopeText = optionalString(body, 'scope', SCOPE_RULE);
+  const delivery = requestedDelivery(optionalString(body, 'token_delivery', { maxLength: 16 }), cookie, event);
+  const scope = scopeText === undefined ? undefined : parseScope(scopeText);
+  if (scopeText !== undefined && scope === undefined) {
+    throw new InvalidRequestError('The field "scope" must be space-separated scope names (RFC 6749 §3.3).');
+  }
+  const outcome = await login(
+    { username, password, sourceIp: sourceIp(event), ...(scope === undefined ? {} : { scope }) },
+    runtime,
+  ).catch((error: unknown) => {
+    if (error instanceof Error && error.name === 'InvalidGrantError') log.info('login failed', { event: 'login_failed' });
+    throw error;
+  });
+  log.info('login succeeded', { event: 'login', sub: outcome.sub, sid: outcome.sid });
+  return tokenResult(outcome.response, delivery, cookie);
+});

@@ -1,0 +1,78 @@
+/**
+ * POST /revoke (RFC 7009) and POST /logout-all (every session of the caller; the route sits behind
+ * the Lambda authorizer, whose context names the caller).
+ */
+import { InvalidRequestError, InvalidTokenError } from '../core/errors.ts';
+import { AccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH } from '../core/access-token-verifier.ts';
+import { revokeAllSessions, revokeToken } from '../core/revocation.ts';
+import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../core/token-model.ts';
+import { createVerificationKey, type VerificationKey } from '../core/verification-key.ts';
+import { createIssuerRuntime, createVerifyKeySet } from '../adapters/runtime.ts';
+import { TOKEN_RULE } from '../http/fields.ts';
+import { createLogger, httpHandler } from '../http/handler.ts';
+import { jsonBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
+import { json } from '../http/respond.ts';
+
+const log = createLogger('revoke');
+const runtime = createIssuerRuntime(process.env);
+const keySet = createVerifyKeySet(process.env, runtime.kms);
+let verifier: Promise<AccessTokenVerifier> | undefined;
+
+function accessTokenVerifier(): Promise<AccessTokenVerifier> {
+  verifier ??= keySet.keys().then((keys) => {
+    const lookup = new Map<string, VerificationKey>(keys.map((key) => [key.kid, createVerificationKey(key.keyObject)]));
+    return new AccessTokenVerifier(
+      {
+        algorithms: [runtime.config.alg],
+        issuer: runtime.config.issuer,
+        audience: runtime.config.audience,
+        typ: ACCESS_TOKEN_TYP,
+        clockSkewSeconds: runtime.config.clockSkewSeconds,
+        expiryLeewaySeconds: 0,
+        maxTokenLength: DEFAULT_MAX_TOKEN_LENGTH,
+      },
+      lookup,
+    );
+  });
+  verifier.catch(() => {
+    verifier = undefined;
+  });
+  return verifier;
+}
+
+async function verifyForRevocation(token: string, nowSeconds: number): Promise<AccessTokenClaims | undefined> {
+  const checked = await accessTokenVerifier();
+  try {
+    return checked.verify(token, nowSeconds);
+  } catch (error) {
+    if (error instanceof InvalidTokenError) return undefined;
+    throw error;
+  }
+}
+
+/** RFC 7009 §2.1: `access_token` and `refresh_token` are the registered hints. */
+const TOKEN_TYPE_HINTS = /^(access_token|refresh_token)$/;
+
+export const handler = httpHandler(log, async (event) => {
+  if (event.routeKey === 'POST /logout-all') {
+    const requestContext: Record<string, unknown> = { ...event.requestContext };
+    const context = requestContext['authorizer'];
+    const lambdaContext = typeof context === 'object' && context !== null && 'lambda' in context ? context.lambda : undefined;
+    const sub = typeof lambdaContext === 'object' && lambdaContext !== null && 'sub' in lambdaContext ? lambdaContext.sub : undefined;
+    if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError('A valid access token is required.');
+    const revoked = await revokeAllSessions(sub, runtime);
+    log.info('logged out everywhere', { event: 'logout_all', sub, revokedSessions: revoked });
+    return json(200, { revoked_sessions: revoked });
+  }
+
+  const body = jsonBody(event);
+  onlyFields(body, ['token', 'token_type_hint']);
+  const token = requiredString(body, 'token', TOKEN_RULE);
+  // The hint is validated but, as RFC 7009 §2.1 allows, the server finds the type by itself.
+  optionalString(body, 'token_type_hint', { maxLength: 32, pattern: TOKEN_TYPE_HINTS, patternHint: 'must be access_token or refresh_token' });
+  if (token.trim() !== token) throw new InvalidRequestError('The field "token" must not have surrounding whitespace.');
+  const result = await revokeToken(token, { ...runtime, verifyAccessToken: verifyForRevocation });
+  log.info('revocation', { event: 'revoke', result });
+  // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
+  return json(200, {});
+});
