@@ -1,0 +1,164 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+/**
+ * Structured log events the handlers write (one JSON object per line, `"event": "<name>"`).
+ * The metric filters below match on them, so renaming one in `lambdas/` silently breaks an alarm.
+ */
+export const LOG_EVENTS = {
+  refreshTokenReuse: 'refresh_token_reuse',
+  loginFailed: 'login_failed',
+} as const;
+
+export interface AuthAlarmsProps {
+  /** CloudWatch namespace of the metrics extracted from logs. */
+  readonly metricNamespace: string;
+  /** Log groups of the functions that can detect refresh-token reuse. */
+  readonly reuseLogGroups: readonly logs.ILogGroup[];
+  /** Log group of the login function. */
+  readonly loginLogGroup: logs.ILogGroup;
+  /** The authorizer function. */
+  readonly authorizerFunction: lambda.IFunction;
+  /** Every function of the service, by name (for errors and throttles). */
+  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** The token API. */
+  readonly httpApi: Pick<apigwv2.HttpApi, 'metricServerError' | 'metricClientError'>;
+  /** Failed logins in 5 minutes that count as a spike (credential stuffing, brute force). */
+  readonly loginFailureThreshold: number;
+  /** API Gateway 4xx responses in 5 minutes that raise an alarm (throttling answers 429). */
+  readonly api4xxThreshold: number;
+  /** Where alarms notify, if anywhere. */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/**
+ * The alarms an operator of an auth service wants, and the log metric filters behind them:
+ * - refresh-token reuse detected: any occurrence is a possible token theft;
+ * - login failure spike;
+ * - authorizer errors: a failing authorizer denies every request to every attached API;
+ * - errors and throttles of every function; API 5xx, and 4xx spikes (which include 429 throttling).
+ */
+export class AuthAlarms extends Construct {
+  public readonly alarms: readonly cloudwatch.Alarm[];
+  public readonly refreshTokenReuseMetric: cloudwatch.Metric;
+  public readonly loginFailureMetric: cloudwatch.Metric;
+
+  constructor(scope: Construct, id: string, props: AuthAlarmsProps) {
+    super(scope, id);
+    const period = Duration.minutes(5);
+    const alarms: cloudwatch.Alarm[] = [];
+    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, alarmId, alarmProps);
+      if (props.alarmTopic !== undefined) {
+        created.addAlarmAction(new actions.SnsAction(props.alarmTopic));
+      }
+      alarms.push(created);
+      return created;
+    };
+
+    // Metric filters: JSON pattern syntax, https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
+    props.reuseLogGroups.forEach((logGroup, index) => {
+      new logs.MetricFilter(this, `RefreshTokenReuseFilter${index}`, {
+        logGroup,
+        filterPattern: logs.FilterPattern.stringValue('$.event', '=', LOG_EVENTS.refreshTokenReuse),
+        metricNamespace: props.metricNamespace,
+        metricName: 'RefreshTokenReuse',
+        metricValue: '1',
+      });
+    });
+    new logs.MetricFilter(this, 'LoginFailedFilter', {
+      logGroup: props.loginLogGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.event', '=', LOG_EVENTS.loginFailed),
+      metricNamespace: props.metricNamespace,
+      metricName: 'LoginFailures',
+      metricValue: '1',
+    });
+
+    this.refreshTokenReuseMetric = new cloudwatch.Metric({
+      namespace: props.metricNamespace,
+      metricName: 'RefreshTokenReuse',
+      statistic: cloudwatch.Stats.SUM,
+      period,
+    });
+    this.loginFailureMetric = new cloudwatch.Metric({
+      namespace: props.metricNamespace,
+      metricName: 'LoginFailures',
+      statistic: cloudwatch.Stats.SUM,
+      period,
+    });
+
+    alarm('RefreshTokenReuseAlarm', {
+      alarmDescription:
+        'A refresh token was presented after it had been rotated: the family was revoked. Possible token theft; see the refresh function logs for the sub and sid.',
+      metric: this.refreshTokenReuseMetric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm('LoginFailureSpikeAlarm', {
+      alarmDescription: `At least ${props.loginFailureThreshold} failed logins in 5 minutes: possible credential stuffing or brute force.`,
+      metric: this.loginFailureMetric,
+      threshold: props.loginFailureThreshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm('AuthorizerErrorsAlarm', {
+      alarmDescription:
+        'The authorizer function failed (not a 401/403: an unhandled error or timeout). Every API it protects answers 500 for these requests.',
+      metric: props.authorizerFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    for (const [name, fn] of Object.entries(props.functions)) {
+      const label = name.charAt(0).toUpperCase() + name.slice(1);
+      if (fn !== props.authorizerFunction) {
+        alarm(`${label}ErrorsAlarm`, {
+          alarmDescription: `The ${name} function failed (unhandled error or timeout) at least 5 times in 5 minutes.`,
+          metric: fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+          threshold: 5,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+      }
+      alarm(`${label}ThrottlesAlarm`, {
+        alarmDescription: `The ${name} function was throttled by Lambda (account or reserved concurrency exhausted).`,
+        metric: fn.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    alarm('Api5xxAlarm', {
+      alarmDescription: 'The token API answered 5xx at least 5 times in 5 minutes.',
+      metric: props.httpApi.metricServerError({ period, statistic: cloudwatch.Stats.SUM }),
+      threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm('Api4xxSpikeAlarm', {
+      alarmDescription: `The token API answered 4xx (including 429 throttling) at least ${props.api4xxThreshold} times in 5 minutes.`,
+      metric: props.httpApi.metricClientError({ period, statistic: cloudwatch.Stats.SUM }),
+      threshold: props.api4xxThreshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.alarms = alarms;
+  }
+}

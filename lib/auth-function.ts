@@ -1,0 +1,159 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/**
+ * ESM bundles still meet CommonJS dependencies that call `require` for Node built-ins (parts of
+ * the AWS SDK do); in an ES module `require` does not exist, so the bundle defines it.
+ * https://github.com/evanw/esbuild/issues/1921
+ */
+const ESM_REQUIRE_SHIM =
+  "import { createRequire as __kmsJwtAuthCreateRequire } from 'node:module'; const require = __kmsJwtAuthCreateRequire(import.meta.url);";
+
+/** Why the functions stay on nodejs22.x while a newer Node.js runtime exists. */
+const RUNTIME_REASON =
+  'Pinned to nodejs22.x, the runtime the handlers are bundled (esbuild target node22) and tested for; Node.js 22 is a supported LTS line. Moving to a newer runtime is a deliberate change made together with the build target and the tests, not an automatic one.';
+
+export interface AuthFunctionProps {
+  /** Absolute path of the handler file; it must export `handler`. */
+  readonly entry: string;
+  /** Absolute path of the `package-lock.json` of the project that holds the handlers. */
+  readonly depsLockFilePath: string;
+  /** One-line description shown in the Lambda console. */
+  readonly description: string;
+  /** Environment variables; `NODE_OPTIONS` is set here. */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Memory; CPU scales with it, and password hashing in `login` needs CPU.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout. API Gateway gives up after 29 s (REST/HTTP integrations) and 10 s (authorizers);
+   * a function should fail well before that.
+   * @default Duration.seconds(5)
+   */
+  readonly timeout?: Duration;
+  /** How long the log group keeps events. */
+  readonly logRetention: logs.RetentionDays;
+  /** What happens to the log group when it leaves the stack. */
+  readonly removalPolicy: RemovalPolicy;
+  /**
+   * X-Ray active tracing.
+   * @default false
+   */
+  readonly tracing?: boolean;
+}
+
+/**
+ * A `NodejsFunction` with this project's defaults, its own log group and its own role:
+ * - arm64, `nodejs22.x`, bundled locally by esbuild (no Docker) as minified ESM for `node22`,
+ *   with source maps (`NODE_OPTIONS=--enable-source-maps`). Each function is bundled from its own
+ *   entry, so a bundle holds only what that handler imports; the AWS SDK is bundled too, pinned
+ *   by `package-lock.json` instead of the version the runtime happens to ship.
+ * - an explicit log group with retention and removal policy (not the implicit, never-expiring
+ *   `/aws/lambda/<name>` group);
+ * - a role that may write to that log group and nothing else; callers add the rest with
+ *   `role.addToPrincipalPolicy`. No AWS managed policy is attached.
+ */
+export class AuthFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AuthFunctionProps) {
+    super(scope, id);
+    const tracing = props.tracing ?? false;
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${scope.node.path}/${id}`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogGroup',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      depsLockFilePath: props.depsLockFilePath,
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(5),
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      environment: {
+        ...props.environment,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        banner: ESM_REQUIRE_SHIM,
+        bundleAwsSDK: true,
+        externalModules: [],
+        forceDockerBundling: false,
+        logLevel: nodejs.LogLevel.WARNING,
+      },
+    });
+
+    Validations.of(this.function).acknowledge(
+      {
+        id: 'AwsSolutions-L1',
+        reason: RUNTIME_REASON,
+      },
+      {
+        id: 'Serverless-LambdaLatestVersion',
+        reason: RUNTIME_REASON,
+      },
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked only synchronously by API Gateway; a dead-letter queue applies to asynchronous invocations, and the caller already receives the error.',
+      },
+      {
+        id: 'Serverless-LambdaAsyncFailureDestination',
+        reason:
+          'Invoked only synchronously by API Gateway; failure destinations apply to asynchronous invocations.',
+      },
+    );
+    if (!tracing) {
+      Validations.of(this.function).acknowledge({
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'X-Ray tracing is opt-in (prop `tracing`): xray:PutTraceSegments cannot be scoped to a resource, so tracing adds a Resource:* statement to every role. Structured logs, Lambda metrics and the alarms cover operations by default.',
+      });
+    } else {
+      Validations.of(this.role).acknowledge(
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'Added by Tracing.ACTIVE for xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.',
+        },
+        {
+          id: 'Serverless-LambdaStarPermissions',
+          reason: 'The only Resource:* statement is the X-Ray one that active tracing requires.',
+        },
+      );
+    }
+  }
+}

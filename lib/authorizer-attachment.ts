@@ -1,0 +1,171 @@
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+
+/**
+ * How the authorizer answers HTTP API (payload 2.0) events: a simple `{ isAuthorized, context }`
+ * or an IAM policy. REST API events are always answered with an IAM policy. The function reads it
+ * from `AUTHORIZER_RESPONSE`, so every HTTP API authorizer attached to one function uses the same.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+ */
+export type AuthorizerResponse = 'simple' | 'iam';
+
+/** The header API Gateway passes to the authorizer (RFC 6750 §2.1). */
+const AUTHORIZATION_HEADER = 'Authorization';
+
+/**
+ * API Gateway rejects a REST `TOKEN` request with 401 before invoking the function unless the
+ * header is `Bearer <JWS compact>` (the scheme is case-insensitive, RFC 7235 §2.1).
+ */
+export const BEARER_JWS_PATTERN =
+  '^[Bb][Ee][Aa][Rr][Ee][Rr] [A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$';
+
+export interface AuthorizerAttachmentOptions {
+  /**
+   * How long API Gateway caches a decision, keyed by the `Authorization` header. A cached
+   * "allow" outlives revocation, so a revoked token keeps working at this API for up to this
+   * long; 0 disables the cache. Maximum 1 hour.
+   * @default the `authorizerCacheTtl` of the construct (0 seconds for `KmsJwtAuth`)
+   */
+  readonly resultsCacheTtl?: Duration;
+  /**
+   * Name of the authorizer in API Gateway.
+   * @default the construct id
+   */
+  readonly authorizerName?: string;
+}
+
+/** Anything that can attach the kms-jwt-auth authorizer to an API. */
+export interface IKmsJwtAuthorizerSource {
+  /** The authorizer Lambda function. */
+  readonly authorizerFunction: lambda.IFunction;
+  /** How the function answers HTTP API events. */
+  readonly authorizerResponse: AuthorizerResponse;
+  /** A REST API (v1) `TOKEN` authorizer reading the `Authorization` header. */
+  restTokenAuthorizer(scope: Construct, id: string, options?: AuthorizerAttachmentOptions): apigw.TokenAuthorizer;
+  /** A REST API (v1) `REQUEST` authorizer whose identity source is the `Authorization` header. */
+  restRequestAuthorizer(scope: Construct, id: string, options?: AuthorizerAttachmentOptions): apigw.RequestAuthorizer;
+  /** An HTTP API (v2) Lambda authorizer, payload format 2.0. */
+  httpLambdaAuthorizer(
+    scope: Construct,
+    id: string,
+    options?: AuthorizerAttachmentOptions,
+  ): authorizers.HttpLambdaAuthorizer;
+}
+
+/**
+ * `HttpLambdaAuthorizer` picks payload format 1.0 whenever simple responses are off. The
+ * authorizer handles payload 2.0 with IAM responses too, so keep 2.0 in both modes: one event
+ * shape for every HTTP API.
+ */
+class PayloadV2HttpLambdaAuthorizer extends authorizers.HttpLambdaAuthorizer {
+  private readonly routeAuthorizerId: string;
+
+  constructor(id: string, handler: lambda.IFunction, props: authorizers.HttpLambdaAuthorizerProps) {
+    super(id, handler, props);
+    this.routeAuthorizerId = id;
+  }
+
+  public override bind(options: apigwv2.HttpRouteAuthorizerBindOptions): apigwv2.HttpRouteAuthorizerConfig {
+    const config = super.bind(options);
+    const created = options.scope.node.tryFindChild(this.routeAuthorizerId);
+    const cfn = created?.node.defaultChild;
+    if (cfn instanceof apigwv2.CfnAuthorizer) {
+      cfn.authorizerPayloadFormatVersion = '2.0';
+    }
+    return config;
+  }
+}
+
+/**
+ * The three ways to attach the authorizer, shared by `KmsJwtAuth` and by deployments imported
+ * with `KmsJwtAuth.fromAttributes`.
+ *
+ * When the API lives in another stack than the function, the function is referenced there by
+ * ARN, so that the `lambda:InvokeFunction` permission for API Gateway is created in the API's
+ * stack. Creating it in the function's stack would make the two stacks reference each other.
+ */
+export abstract class AuthorizerAttachment extends Construct implements IKmsJwtAuthorizerSource {
+  public abstract readonly authorizerFunction: lambda.IFunction;
+  public abstract readonly authorizerResponse: AuthorizerResponse;
+  /** Cache TTL used when the options do not set one. */
+  protected abstract readonly defaultAuthorizerCacheTtl: Duration;
+
+  public restTokenAuthorizer(
+    scope: Construct,
+    id: string,
+    options: AuthorizerAttachmentOptions = {},
+  ): apigw.TokenAuthorizer {
+    return new apigw.TokenAuthorizer(scope, id, {
+      handler: this.functionFor(scope, id),
+      identitySource: apigw.IdentitySource.header(AUTHORIZATION_HEADER),
+      validationRegex: BEARER_JWS_PATTERN,
+      resultsCacheTtl: this.cacheTtl(options),
+      authorizerName: options.authorizerName ?? id,
+    });
+  }
+
+  public restRequestAuthorizer(
+    scope: Construct,
+    id: string,
+    options: AuthorizerAttachmentOptions = {},
+  ): apigw.RequestAuthorizer {
+    return new apigw.RequestAuthorizer(scope, id, {
+      handler: this.functionFor(scope, id),
+      identitySources: [apigw.IdentitySource.header(AUTHORIZATION_HEADER)],
+      resultsCacheTtl: this.cacheTtl(options),
+      authorizerName: options.authorizerName ?? id,
+    });
+  }
+
+  public httpLambdaAuthorizer(
+    scope: Construct,
+    id: string,
+    options: AuthorizerAttachmentOptions = {},
+  ): authorizers.HttpLambdaAuthorizer {
+    return new PayloadV2HttpLambdaAuthorizer(id, this.functionFor(scope, id), {
+      authorizerName: options.authorizerName ?? id,
+      identitySource: [`$request.header.${AUTHORIZATION_HEADER}`],
+      resultsCacheTtl: this.cacheTtl(options),
+      responseTypes: [
+        this.authorizerResponse === 'simple'
+          ? authorizers.HttpLambdaResponseType.SIMPLE
+          : authorizers.HttpLambdaResponseType.IAM,
+      ],
+    });
+  }
+
+  private cacheTtl(options: AuthorizerAttachmentOptions): Duration {
+    const ttl = options.resultsCacheTtl ?? this.defaultAuthorizerCacheTtl;
+    validateAuthorizerCacheTtl(ttl);
+    return ttl;
+  }
+
+  /** The function, as seen from the stack that `scope` belongs to. */
+  private functionFor(scope: Construct, id: string): lambda.IFunction {
+    const fn = this.authorizerFunction;
+    const apiStack = Stack.of(scope);
+    if (apiStack === Stack.of(fn)) return fn;
+    return lambda.Function.fromFunctionAttributes(scope, `${id}Function`, {
+      functionArn: fn.functionArn,
+      sameEnvironment: sameAccount(apiStack, Stack.of(fn)),
+    });
+  }
+}
+
+/** API Gateway accepts authorizer cache TTLs from 0 to 3600 seconds. */
+export function validateAuthorizerCacheTtl(ttl: Duration): void {
+  if (ttl.isUnresolved()) return;
+  const seconds = ttl.toSeconds();
+  if (seconds < 0 || seconds > 3600) {
+    throw new Error(`authorizer cache TTL must be between 0 and 3600 seconds, got ${seconds}`);
+  }
+}
+
+function sameAccount(a: Stack, b: Stack): boolean {
+  if (Token.isUnresolved(a.account) || Token.isUnresolved(b.account)) return true;
+  return a.account === b.account;
+}

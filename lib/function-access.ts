@@ -1,0 +1,78 @@
+/**
+ * What each Lambda function may do, in one place.
+ *
+ * This is the least-privilege contract between the infrastructure and the handler code in
+ * `lambdas/`: every AWS call a handler makes must appear here, and nothing else may. The
+ * `KmsJwtAuth` construct turns each entry into one IAM statement on the table (never on `*`) and
+ * one on the KMS keys. Action names are spelled out; wildcards (`dynamodb:*`, `kms:Get*`) are
+ * never used, and `test/infra` fails if one appears in any policy.
+ */
+
+/** The five functions of the service; each has `lambdas/<name>/handler.ts`. */
+export const FUNCTION_NAMES = ['login', 'refresh', 'revoke', 'jwks', 'authorizer'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/**
+ * How a function may use the KMS keys.
+ * - `sign`: `kms:Sign` on the current signing key only (login and refresh mint access tokens).
+ * - `read-public-keys`: `kms:GetPublicKey` on every key that verifies (signing + verify-only).
+ * - `none`: no KMS access.
+ */
+export type KeyAccess = 'sign' | 'read-public-keys' | 'none';
+
+export interface FunctionAccess {
+  /** DynamoDB actions on the auth table (and nothing else). Empty: no table access. */
+  readonly tableActions: readonly string[];
+  /** KMS access. */
+  readonly keyAccess: KeyAccess;
+}
+
+export const FUNCTION_ACCESS = {
+  login: {
+    // TransactWriteItems is authorised per item, so it needs Put/Update/ConditionCheck, not its
+    // own action (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+    tableActions: [
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+      'dynamodb:ConditionCheckItem',
+    ],
+    keyAccess: 'sign',
+  },
+  refresh: {
+    tableActions: [
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:BatchWriteItem',
+    ],
+    keyAccess: 'sign',
+  },
+  revoke: {
+    tableActions: [
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:GetItem',
+      'dynamodb:BatchWriteItem',
+    ],
+    keyAccess: 'read-public-keys',
+  },
+  jwks: {
+    tableActions: [],
+    keyAccess: 'read-public-keys',
+  },
+  authorizer: {
+    // One round trip for the denylist (token, session, user): BatchGetItem. Never kms:Sign.
+    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+    keyAccess: 'read-public-keys',
+  },
+} as const satisfies Record<FunctionName, FunctionAccess>;
+
+/** The KMS actions each kind of key access turns into. */
+export const KEY_ACTIONS = {
+  sign: ['kms:Sign'],
+  'read-public-keys': ['kms:GetPublicKey'],
+  none: [],
+} as const satisfies Record<KeyAccess, readonly string[]>;
