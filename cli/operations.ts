@@ -1,0 +1,111 @@
+/**
+ * Operator actions, shared by the admin CLI and `npm start` (demo user). They go through the same
+ * adapters as the Lambdas, so a user created here is exactly what login reads.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IssuerConfig } from '../lambdas/core/config.ts';
+import { InvalidRequestError } from '../lambdas/core/errors.ts';
+import type { PasswordHasher, RefreshFamily } from '../lambdas/core/ports.ts';
+import { revokeAllSessions } from '../lambdas/core/revocation.ts';
+import { isScopeToken } from '../lambdas/core/scope.ts';
+import { revocationAt } from '../lambdas/core/token-issuance.ts';
+import type { Stores } from '../lambdas/adapters/runtime.ts';
+import { systemClock } from '../lambdas/adapters/runtime.ts';
+import { USERNAME_RULE } from '../lambdas/http/fields.ts';
+
+export interface OperatorDeps {
+  readonly stores: Stores;
+  readonly passwords: PasswordHasher;
+  /** Only the lifetimes matter here (how long denylist entries must live). */
+  readonly config: Pick<IssuerConfig, 'accessTokenTtlSeconds' | 'clockSkewSeconds' | 'refreshAbsoluteTtlSeconds'>;
+}
+
+const now = (): number => Math.floor(systemClock.nowMs() / 1000);
+
+export function normalizeUsername(username: string): string {
+  if (username.length === 0 || username.length > USERNAME_RULE.maxLength || !USERNAME_RULE.pattern.test(username)) {
+    throw new InvalidRequestError(`Username ${USERNAME_RULE.patternHint}, 1–${USERNAME_RULE.maxLength} characters.`);
+  }
+  return username.toLowerCase();
+}
+
+export function validateScopes(scopes: readonly string[]): string[] {
+  for (const scope of scopes) if (!isScopeToken(scope)) throw new InvalidRequestError(`Invalid scope name "${scope}".`);
+  return [...new Set(scopes)];
+}
+
+async function requireUser(deps: OperatorDeps, username: string) {
+  const user = await deps.stores.users.findUser(normalizeUsername(username));
+  if (user === undefined) throw new InvalidRequestError(`No user "${username}".`);
+  return user;
+}
+
+export async function createUser(deps: OperatorDeps, username: string, password: string, scopes: readonly string[]): Promise<string> {
+  if (password.length < 8) throw new InvalidRequestError('Passwords must have at least 8 characters (OWASP ASVS 2.1.1).');
+  const sub = randomUUID();
+  const created = await deps.stores.users.createUser(
+    {
+      username: normalizeUsername(username),
+      sub,
+      passwordHash: await deps.passwords.hash(password),
+      scopes: validateScopes(scopes),
+      status: 'active',
+    },
+    now(),
+  );
+  if (!created) throw new InvalidRequestError(`User "${username}" already exists.`);
+  return sub;
+}
+
+const operatorRuntime = (deps: OperatorDeps) => ({
+  config: { ...deps.config } as IssuerConfig,
+  sessions: deps.stores.sessions,
+  clock: systemClock,
+});
+
+/** Disables the user and ends every session at once. */
+export async function disableUser(deps: OperatorDeps, username: string): Promise<number> {
+  const user = await requireUser(deps, username);
+  await deps.stores.users.updateUser(user.username, { status: 'disabled' }, now());
+  return revokeAllSessions(user.sub, operatorRuntime(deps), 'user_disabled');
+}
+
+export async function enableUser(deps: OperatorDeps, username: string): Promise<void> {
+  const user = await requireUser(deps, username);
+  await deps.stores.users.updateUser(user.username, { status: 'active' }, now());
+}
+
+/**
+ * Sets the user's scopes. Sessions keep the scopes they were granted at login (a family's scope is
+ * fixed), so a reduction is only complete once they end: pass `revokeSessions` to end them now.
+ */
+export async function setScopes(deps: OperatorDeps, username: string, scopes: readonly string[], revokeSessions: boolean): Promise<number> {
+  const user = await requireUser(deps, username);
+  await deps.stores.users.updateUser(user.username, { scopes: validateScopes(scopes) }, now());
+  return revokeSessions ? revokeAllSessions(user.sub, operatorRuntime(deps), 'admin') : 0;
+}
+
+export async function setPassword(deps: OperatorDeps, username: string, password: string): Promise<number> {
+  if (password.length < 8) throw new InvalidRequestError('Passwords must have at least 8 characters (OWASP ASVS 2.1.1).');
+  const user = await requireUser(deps, username);
+  await deps.stores.users.updateUser(user.username, { passwordHash: await deps.passwords.hash(password) }, now());
+  // A password change ends every session (OWASP Session Management Cheat Sheet, "Renew the Session ID").
+  return revokeAllSessions(user.sub, operatorRuntime(deps), 'admin');
+}
+
+export async function listSessions(deps: OperatorDeps, username: string): Promise<readonly RefreshFamily[]> {
+  const user = await requireUser(deps, username);
+  return deps.stores.sessions.listFamilies(user.sub, now());
+}
+
+export async function revokeSession(deps: OperatorDeps, username: string, sid: string): Promise<boolean> {
+  const user = await requireUser(deps, username);
+  const family = (await deps.stores.sessions.listFamilies(user.sub, now())).find((candidate) => candidate.sid === sid);
+  if (family === undefined) return false;
+  return deps.stores.sessions.revokeFamily(user.sub, family.fid, revocationAt(operatorRuntime(deps).config, now(), 'admin'));
+}
+
+export async function revokeAll(deps: OperatorDeps, username: string): Promise<number> {
+  const user = await requireUser(deps, username);
+  return revokeAllSessions(user.sub, operatorRuntime(deps), 'admin');
+}

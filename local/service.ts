@@ -1,0 +1,161 @@
+/**
+ * The whole service on one machine: DynamoDB Local, the KMS stand-in, the table and signing key,
+ * the unchanged Lambda handlers behind the local gateway, and the demo user. Used by `npm start`
+ * and by the end-to-end tests.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
+import { startKmsStandin, type KmsStandin } from './kms-standin/server.ts';
+import { createGateway, type AuthorizerTarget, type Route, type RouteTarget } from './gateway.ts';
+import { admin, whoami } from './sample-routes.ts';
+import { createServiceTable } from './table.ts';
+
+export const LOCAL_TABLE = 'kms-jwt-auth-local';
+export const LOCAL_KEY_ALIAS = 'alias/kms-jwt-auth-local';
+export const DEMO_USERNAME = 'demo';
+export const DEMO_SCOPES = ['profile', 'read'] as const;
+export const LOCAL_STATE_DIR = '.local-state';
+
+export interface LocalServiceOptions {
+  /** 0 = any free port. */
+  readonly port: number;
+  readonly host?: string;
+  readonly demoPassword?: string;
+  readonly signingAlg?: 'ES256' | 'RS256';
+  /** Extra environment for the Lambdas (e.g. COOKIE_MODE, REUSE_POLICY). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Where to write the endpoints file the admin CLI reads with --local; undefined: do not write. */
+  readonly stateDir?: string;
+}
+
+export interface LocalService {
+  readonly url: string;
+  readonly port: number;
+  readonly demoPassword: string;
+  readonly demoPasswordGenerated: boolean;
+  readonly dynamo: DynamoDbLocal;
+  readonly kms: KmsStandin;
+  readonly tableName: string;
+  readonly signingKeyArn: string;
+  stop(): Promise<void>;
+}
+
+export interface LocalEndpoints {
+  readonly tableName: string;
+  readonly dynamodbEndpoint: string;
+  readonly kmsEndpoint: string;
+  readonly region: string;
+  readonly signingKeyArn: string;
+}
+
+export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
+  const host = options.host ?? '127.0.0.1';
+  const region = 'us-east-1';
+  const [dynamo, kms] = await Promise.all([startDynamoDbLocal(), startKmsStandin({ region })]);
+  const stopDependencies = async (): Promise<void> => {
+    await Promise.allSettled([dynamo.stop(), kms.close()]);
+  };
+
+  try {
+    const signingAlg = options.signingAlg ?? 'ES256';
+    const key = await kms.createKey(signingAlg === 'RS256' ? 'RSA_2048' : 'ECC_NIST_P256', LOCAL_KEY_ALIAS);
+
+    // Listen first so the issuer URL (which the Lambdas read at import) knows the real port.
+    const routes: Record<string, Route> = {};
+    let authorizer: AuthorizerTarget = async () => {
+      throw new Error('Unauthorized');
+    };
+    const server = createGateway({ routes, authorizer: (event, context) => authorizer(event, context), region });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+
+    Object.assign(process.env, {
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      TABLE_NAME: LOCAL_TABLE,
+      ISSUER: url,
+      AUDIENCE: 'kms-jwt-auth-local',
+      CLIENT_ID: 'local-client',
+      SIGNING_ALG: signingAlg,
+      SIGNING_KEY_ID: key.arn,
+      VERIFY_KEY_IDS: key.arn,
+      ROUTE_SCOPES: JSON.stringify({ 'GET /admin': ['admin'] }),
+      AUTHORIZER_RESPONSE: 'simple',
+      POWERTOOLS_SERVICE_NAME: 'kms-jwt-auth-local',
+      ...options.env,
+    });
+    delete process.env['AWS_SESSION_TOKEN'];
+    delete process.env['AWS_PROFILE'];
+
+    await createServiceTable(new DynamoDBClient({ endpoint: dynamo.endpoint, region }), LOCAL_TABLE);
+
+    // Imported only now: each handler reads its environment once, at module scope, like a cold start.
+    const [login, refresh, revoke, jwks, authorizerModule] = await Promise.all([
+      import('../lambdas/login/handler.ts'),
+      import('../lambdas/refresh/handler.ts'),
+      import('../lambdas/revoke/handler.ts'),
+      import('../lambdas/jwks/handler.ts'),
+      import('../lambdas/authorizer/handler.ts'),
+    ]);
+    authorizer = authorizerModule.handler as AuthorizerTarget;
+    const target = (handler: unknown): RouteTarget => handler as RouteTarget;
+    Object.assign(routes, {
+      'POST /login': { target: target(login.handler) },
+      'POST /refresh': { target: target(refresh.handler) },
+      'POST /revoke': { target: target(revoke.handler) },
+      'POST /logout-all': { target: target(revoke.handler), protected: true },
+      'GET /.well-known/jwks.json': { target: target(jwks.handler) },
+      'GET /.well-known/openid-configuration': { target: target(jwks.handler) },
+      'GET /whoami': { target: whoami, protected: true },
+      'GET /admin': { target: admin, protected: true },
+    } satisfies Record<string, Route>);
+
+    const generated = options.demoPassword === undefined || options.demoPassword === '';
+    const demoPassword = generated ? randomBytes(15).toString('base64url') : (options.demoPassword ?? '');
+    const { createOperatorDeps } = await import('../cli/wiring.ts');
+    const { createUser } = await import('../cli/operations.ts');
+    await createUser(createOperatorDeps(process.env), DEMO_USERNAME, demoPassword, [...DEMO_SCOPES]);
+
+    if (options.stateDir !== undefined) {
+      await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+      const endpoints: LocalEndpoints = {
+        tableName: LOCAL_TABLE,
+        dynamodbEndpoint: dynamo.endpoint,
+        kmsEndpoint: kms.endpoint,
+        region,
+        signingKeyArn: key.arn,
+      };
+      await writeFile(join(options.stateDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2), { mode: 0o600 });
+    }
+
+    return {
+      url,
+      port,
+      demoPassword,
+      demoPasswordGenerated: generated,
+      dynamo,
+      kms,
+      tableName: LOCAL_TABLE,
+      signingKeyArn: key.arn,
+      stop: async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await stopDependencies();
+      },
+    };
+  } catch (error) {
+    await stopDependencies();
+    throw error;
+  }
+}
