@@ -484,10 +484,12 @@ export class KmsJwtAuth extends AuthorizerAttachment {
     });
     const cfnStage = this.stage.node.defaultChild;
     if (cfnStage instanceof apigwv2.CfnStage) {
+      // `RouteSettings` is an untyped JSON map in CloudFormation: CDK passes it through as is,
+      // so the keys must already be CloudFormation's (PascalCase).
       cfnStage.routeSettings = {
         'POST /login': {
-          throttlingRateLimit: settings.loginThrottle.rateLimit,
-          throttlingBurstLimit: settings.loginThrottle.burstLimit,
+          ThrottlingRateLimit: settings.loginThrottle.rateLimit,
+          ThrottlingBurstLimit: settings.loginThrottle.burstLimit,
         },
       };
     }

@@ -1,0 +1,445 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_ACCESS, FUNCTION_NAMES, type FunctionName } from '../../lib/function-access.ts';
+import { KmsJwtAuthStack } from '../../lib/kms-jwt-auth-stack.ts';
+import {
+  SYNTH_TIMEOUT_MS,
+  acknowledgments,
+  actionsOf,
+  allPolicyDocuments,
+  asArray,
+  isObject,
+  logicalIdOf,
+  nagFindings,
+  rolesGranted,
+  statementsOfRole,
+  testApp,
+} from './support.ts';
+
+let stack: KmsJwtAuthStack;
+let template: Template;
+const roleOf = (name: FunctionName): string => logicalIdOf(stack, stack.auth.functions[name].role.roleArn);
+const functionOf = (name: FunctionName): string =>
+  logicalIdOf(stack, stack.auth.functions[name].function.functionArn);
+const envOf = (name: FunctionName): Record<string, unknown> => {
+  const resource = template.toJSON()['Resources'][functionOf(name)];
+  const variables: unknown = resource?.Properties?.Environment?.Variables;
+  if (!isObject(variables)) throw new Error(`no environment for ${name}`);
+  return variables;
+};
+
+beforeAll(() => {
+  stack = new KmsJwtAuthStack(testApp(), 'TestAuth');
+  template = Template.fromStack(stack);
+}, SYNTH_TIMEOUT_MS);
+
+describe('the signing key', () => {
+  it('is an asymmetric ECC_NIST_P256 key for signing and verifying by default (ES256)', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeySpec: 'ECC_NIST_P256',
+      KeyUsage: 'SIGN_VERIFY',
+    });
+  });
+
+  it('is retained when removed from the stack', () => {
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('has a per-generation alias and a "signing" alias pointing at the signing key', () => {
+    const keyId = logicalIdOf(stack, stack.auth.keys.signingKey.keyArn);
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/kms-jwt-auth/TestAuth/v1',
+      TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/kms-jwt-auth/TestAuth/signing',
+      TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+  });
+
+  it('has a key policy that gives the account no kms:Sign, no kms:CreateGrant and no wildcard action', () => {
+    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+    const statements = asArray(key?.Properties?.KeyPolicy?.Statement).filter(isObject);
+    const admin = statements.find((s) => s['Sid'] === 'AccountAdministration');
+    expect(admin).toBeDefined();
+    const adminActions = asArray(admin?.['Action']);
+    expect(adminActions).toContain('kms:PutKeyPolicy'); // KMS lockout safety check
+    expect(adminActions).not.toContain('kms:Sign');
+    expect(adminActions).not.toContain('kms:CreateGrant');
+    for (const statement of statements) {
+      for (const action of asArray(statement['Action'])) expect(action).not.toMatch(/\*/);
+    }
+  });
+
+  it('lets kms:Sign be used only by the login and refresh roles, with the ES256 algorithm', () => {
+    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+    const statements = asArray(key?.Properties?.KeyPolicy?.Statement).filter(isObject);
+    const signing = statements.filter((s) => asArray(s['Action']).includes('kms:Sign'));
+    expect(signing).toHaveLength(1);
+    expect(signing[0]?.['Condition']).toEqual({
+      ArnEquals: {
+        'aws:PrincipalArn': [
+          { 'Fn::GetAtt': [roleOf('login'), 'Arn'] },
+          { 'Fn::GetAtt': [roleOf('refresh'), 'Arn'] },
+        ],
+      },
+      StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' },
+    });
+  });
+});
+
+describe('the table', () => {
+  it('has pk/sk string keys, no GSI, on-demand billing', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      GlobalSecondaryIndexes: Match.absent(),
+    });
+  });
+
+  it('expires items through the ttl attribute', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
+  });
+
+  it('has point-in-time recovery, deletion protection and KMS encryption at rest', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it('is retained when removed from the stack', () => {
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+});
+
+describe('the functions', () => {
+  it('are five, all nodejs22.x on arm64 with an explicit memory size and timeout', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 5);
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    for (const fn of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.MemorySize).toBeGreaterThanOrEqual(256);
+      expect(fn.Properties.Timeout).toBeLessThanOrEqual(10);
+      expect(fn.Properties.Handler).toBe('index.handler');
+    }
+  });
+
+  it('run with source maps enabled', () => {
+    for (const name of FUNCTION_NAMES) expect(envOf(name)['NODE_OPTIONS']).toBe('--enable-source-maps');
+  });
+
+  it('each log to their own log group, kept one year and retained', () => {
+    for (const name of FUNCTION_NAMES) {
+      const logGroupId = logicalIdOf(stack, stack.auth.functions[name].logGroup.logGroupArn);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.anyValue(),
+        LoggingConfig: { LogGroup: { Ref: logGroupId } },
+      });
+    }
+    const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(logGroups.length).toBe(6); // five functions + API access logs
+    for (const logGroup of logGroups) {
+      expect(logGroup.Properties.RetentionInDays).toBe(365);
+      expect(logGroup.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  it('get the environment variables the handlers read', () => {
+    const common = ['TABLE_NAME', 'ISSUER', 'AUDIENCE', 'SIGNING_ALG', 'POWERTOOLS_SERVICE_NAME', 'LOG_LEVEL'];
+    const issuing = [
+      'SIGNING_KEY_ID',
+      'CLIENT_ID',
+      'ACCESS_TOKEN_TTL_SECONDS',
+      'REFRESH_TOKEN_TTL_SECONDS',
+      'REFRESH_ABSOLUTE_TTL_SECONDS',
+      'REUSE_POLICY',
+      'COOKIE_MODE',
+      'CORS_ORIGINS',
+      'REFRESH_COOKIE_PATH',
+    ];
+    const expected: Record<FunctionName, string[]> = {
+      login: [...common, ...issuing],
+      refresh: [...common, ...issuing],
+      revoke: [...common, ...issuing, 'VERIFY_KEY_IDS'],
+      jwks: [...common, 'VERIFY_KEY_IDS'],
+      authorizer: [
+        ...common,
+        'VERIFY_KEY_IDS',
+        'ROUTE_SCOPES',
+        'AUTHORIZER_RESPONSE',
+        'DENYLIST_CACHE_SECONDS',
+        'CLOCK_SKEW_SECONDS',
+      ],
+    };
+    for (const name of FUNCTION_NAMES) {
+      expect(Object.keys(envOf(name))).toEqual(expect.arrayContaining(expected[name]));
+    }
+  });
+
+  it('get the documented defaults', () => {
+    expect(envOf('login')).toMatchObject({
+      SIGNING_ALG: 'ES256',
+      AUDIENCE: 'kms-jwt-auth',
+      CLIENT_ID: 'kms-jwt-auth',
+      ACCESS_TOKEN_TTL_SECONDS: '900',
+      REFRESH_TOKEN_TTL_SECONDS: '604800',
+      REFRESH_ABSOLUTE_TTL_SECONDS: '2592000',
+      REUSE_POLICY: 'family',
+      COOKIE_MODE: 'off',
+      CORS_ORIGINS: '',
+      REFRESH_COOKIE_PATH: '/refresh',
+      LOG_LEVEL: 'INFO',
+    });
+    expect(envOf('authorizer')).toMatchObject({
+      ROUTE_SCOPES: '{}',
+      AUTHORIZER_RESPONSE: 'simple',
+      DENYLIST_CACHE_SECONDS: '0',
+      CLOCK_SKEW_SECONDS: '60',
+    });
+  });
+
+  it('sign with the signing key and trust it for verification', () => {
+    const keyId = logicalIdOf(stack, stack.auth.keys.signingKey.keyArn);
+    expect(envOf('login')['SIGNING_KEY_ID']).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(envOf('authorizer')['VERIFY_KEY_IDS']).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+
+  it('use the API endpoint as issuer when no custom domain is configured', () => {
+    const apiId = logicalIdOf(stack, stack.auth.httpApi.apiId);
+    expect(JSON.stringify(envOf('login')['ISSUER'])).toContain(apiId);
+  });
+});
+
+describe('least privilege', () => {
+  it('only the login and refresh roles may kms:Sign', () => {
+    expect(rolesGranted(template, 'kms:Sign')).toEqual([roleOf('login'), roleOf('refresh')].sort());
+  });
+
+  it('kms:Sign is granted on the signing key only', () => {
+    const keyArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.auth.keys.signingKey.keyArn), 'Arn'] };
+    for (const name of ['login', 'refresh'] as const) {
+      const sign = statementsOfRole(template, roleOf(name)).filter((s) => actionsOf(s).includes('kms:Sign'));
+      expect(sign).toHaveLength(1);
+      expect(asArray(sign[0]?.Resource)).toEqual([keyArn]);
+    }
+  });
+
+  it('the authorizer, JWKS and revoke functions can only read public keys', () => {
+    for (const name of ['authorizer', 'jwks', 'revoke'] as const) {
+      const kmsActions = statementsOfRole(template, roleOf(name))
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith('kms:'));
+      expect(kmsActions).toEqual(['kms:GetPublicKey']);
+    }
+  });
+
+  it('each function gets exactly its DynamoDB actions, on the table only', () => {
+    const tableArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.auth.table.tableArn), 'Arn'] };
+    for (const name of FUNCTION_NAMES) {
+      const statements = statementsOfRole(template, roleOf(name)).filter((s) =>
+        actionsOf(s).some((a) => a.startsWith('dynamodb:')),
+      );
+      const actions = statements.flatMap(actionsOf).sort();
+      expect(actions).toEqual([...FUNCTION_ACCESS[name].tableActions].sort());
+      for (const statement of statements) expect(asArray(statement.Resource)).toEqual([tableArn]);
+    }
+  });
+
+  it('the JWKS function has no DynamoDB access at all', () => {
+    const actions = statementsOfRole(template, roleOf('jwks')).flatMap(actionsOf);
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+  });
+
+  it('no policy in the stack uses a wildcard action', () => {
+    const offenders = allPolicyDocuments(template).flatMap(({ source, statements }) =>
+      statements.flatMap((s) => actionsOf(s).filter((a) => a.includes('*')).map((a) => `${source}: ${a}`)),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('no IAM policy grants on Resource "*"', () => {
+    const offenders = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([id, policy]) =>
+      asArray(policy.Properties?.PolicyDocument?.Statement)
+        .filter(isObject)
+        .filter((s) => asArray(s['Resource']).includes('*'))
+        .map(() => id),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('no role has an AWS managed policy attached', () => {
+    for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('roles write only to their own log group', () => {
+    for (const name of FUNCTION_NAMES) {
+      const logGroupArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.auth.functions[name].logGroup.logGroupArn), 'Arn'] };
+      const logs = statementsOfRole(template, roleOf(name)).filter((s) => actionsOf(s).some((a) => a.startsWith('logs:')));
+      expect(logs.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+      expect(logs.flatMap((s) => asArray(s.Resource))).toEqual([logGroupArn]);
+    }
+  });
+});
+
+describe('the HTTP API', () => {
+  const routeKeys = (): string[] =>
+    Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => String(r.Properties.RouteKey)).sort();
+
+  it('has the routes of the contract', () => {
+    expect(routeKeys()).toEqual(
+      [
+        'POST /login',
+        'POST /refresh',
+        'POST /revoke',
+        'POST /logout-all',
+        'GET /.well-known/jwks.json',
+        'GET /.well-known/openid-configuration',
+      ].sort(),
+    );
+  });
+
+  it('routes each path to its function', () => {
+    const integrationTarget = (routeKey: string): string => {
+      const [, route] = Object.entries(template.findResources('AWS::ApiGatewayV2::Route')).find(
+        ([, r]) => r.Properties.RouteKey === routeKey,
+      ) ?? [undefined, undefined];
+      const target = JSON.stringify(route?.Properties?.Target);
+      const integrationId = /"Ref":"([^"]+)"/.exec(target)?.[1] ?? '';
+      const integration = template.toJSON()['Resources'][integrationId];
+      return JSON.stringify(integration?.Properties?.IntegrationUri);
+    };
+    expect(integrationTarget('POST /login')).toContain(functionOf('login'));
+    expect(integrationTarget('POST /refresh')).toContain(functionOf('refresh'));
+    expect(integrationTarget('POST /revoke')).toContain(functionOf('revoke'));
+    expect(integrationTarget('POST /logout-all')).toContain(functionOf('revoke'));
+    expect(integrationTarget('GET /.well-known/jwks.json')).toContain(functionOf('jwks'));
+    expect(integrationTarget('GET /.well-known/openid-configuration')).toContain(functionOf('jwks'));
+  });
+
+  it('protects POST /logout-all with the Lambda authorizer, payload 2.0, uncached', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /logout-all',
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerResultTtlInSeconds: 0,
+    });
+  });
+
+  it('leaves the token, revocation and key endpoints public', () => {
+    for (const route of Object.values(template.findResources('AWS::ApiGatewayV2::Route'))) {
+      if (route.Properties.RouteKey === 'POST /logout-all') continue;
+      expect(route.Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+    }
+  });
+
+  it('throttles the stage, and POST /login more tightly', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      RouteSettings: { 'POST /login': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 } },
+    });
+  });
+
+  it('writes JSON access logs without request headers', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    const format = String(stage?.Properties?.AccessLogSettings?.Format);
+    const parsed: unknown = JSON.parse(format);
+    expect(isObject(parsed) && parsed['requestId']).toBe('$context.requestId');
+    expect(format.toLowerCase()).not.toContain('authorization');
+    expect(stage?.Properties?.AccessLogSettings?.DestinationArn).toBeDefined();
+  });
+
+  it('sends no CORS headers unless origins are configured', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
+  });
+});
+
+describe('alarms', () => {
+  it('extracts refresh-token reuse and login failures from the structured logs', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.event = "refresh_token_reuse" }',
+      LogGroupName: { Ref: logicalIdOf(stack, stack.auth.functions.refresh.logGroup.logGroupArn) },
+      MetricTransformations: [Match.objectLike({ MetricName: 'RefreshTokenReuse', MetricValue: '1' })],
+    });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ $.event = "login_failed" }',
+      LogGroupName: { Ref: logicalIdOf(stack, stack.auth.functions.login.logGroup.logGroupArn) },
+      MetricTransformations: [Match.objectLike({ MetricName: 'LoginFailures' })],
+    });
+  });
+
+  it('alarm on reuse, login failure spikes, authorizer errors, throttles and API errors', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RefreshTokenReuse', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'LoginFailures', Threshold: 50 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionOf('authorizer') } }],
+      Threshold: 1,
+    });
+    for (const name of FUNCTION_NAMES) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'Throttles',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionOf(name) } }],
+      });
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '5xx', Namespace: 'AWS/ApiGateway' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '4xx', Namespace: 'AWS/ApiGateway' });
+  });
+
+  it('do not fire on missing data', () => {
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('include the API URL, issuer, JWKS URL, authorizer ARN, table name and key ARN', () => {
+    const outputs = Object.keys(template.findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining(['ApiUrl', 'Issuer', 'JwksUrl', 'AuthorizerFunctionArn', 'TableName', 'SigningKeyArn']),
+    );
+    template.hasOutput('AuthorizerFunctionArn', { Value: { 'Fn::GetAtt': [functionOf('authorizer'), 'Arn'] } });
+    expect(JSON.stringify(template.findOutputs('JwksUrl'))).toContain('/.well-known/jwks.json');
+  });
+});
+
+describe('cdk-nag', () => {
+  it('reports no unacknowledged AwsSolutions or Serverless finding', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  it('every acknowledgment gives a real reason', () => {
+    const acks = acknowledgments(stack);
+    expect(acks.length).toBeGreaterThan(0);
+    for (const ack of acks) expect(ack.reason.length, `${ack.path} ${ack.id}`).toBeGreaterThan(40);
+  });
+
+  it('acknowledges no IAM wildcard finding (there is none to hide)', () => {
+    expect(acknowledgments(stack).filter((ack) => ack.id.includes('IAM5') || ack.id.includes('StarPermissions'))).toEqual([]);
+  });
+});
