@@ -1,0 +1,113 @@
+/**
+ * An `Authorizer` wired to in-memory collaborators: a key source that counts its loads, a
+ * denylist that counts reads (and can be told to fail), a pinned clock and captured logs.
+ */
+import { readFileSync } from 'node:fs';
+import { Authorizer } from '../../../lambdas/authorizer/authorizer.ts';
+import type { AuthorizerConfig } from '../../../lambdas/authorizer/config.ts';
+import type { DenylistReader } from '../../../lambdas/adapters/denylist-reader.ts';
+import { PublicKeyRing } from '../../../lambdas/adapters/public-key-source.ts';
+import type { PublicKeySource } from '../../../lambdas/adapters/public-key-source.ts';
+import type { DenylistEntry } from '../../../lambdas/core/denylist-policy.ts';
+import { DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
+import { parseRouteScopes } from '../../../lambdas/core/route-scopes.ts';
+import type { VerificationKey } from '../../../lambdas/core/verification-key.ts';
+import { AUD, ISS, NOW, policyFor } from '../verifier/token-factory.ts';
+import type { TestKey } from '../verifier/token-factory.ts';
+
+export class CountingKeySource implements PublicKeySource {
+  loads = 0;
+  constructor(public keys: TestKey[]) {}
+  load(): Promise<Map<string, VerificationKey>> {
+    this.loads++;
+    return Promise.resolve(new Map(this.keys.map((k) => [k.kid, k.verificationKey])));
+  }
+}
+
+export class InMemoryDenylist implements DenylistReader {
+  readonly entries = new Map<string, DenylistEntry>();
+  reads = 0;
+  failure: Error | undefined;
+  read(keys: readonly string[]): Promise<ReadonlyMap<string, DenylistEntry>> {
+    this.reads++;
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    const found = new Map<string, DenylistEntry>();
+    for (const key of keys) {
+      const entry = this.entries.get(key);
+      if (entry !== undefined) found.set(key, entry);
+    }
+    return Promise.resolve(found);
+  }
+  deny(pk: string, expiresAt = NOW + 900, notBefore?: number): void {
+    this.entries.set(pk, { pk, expiresAt, notBefore });
+  }
+  failWith(error: Error = new DependencyUnavailableError('DynamoDB')): void {
+    this.failure = error;
+  }
+}
+
+export interface Harness {
+  readonly authorizer: Authorizer;
+  readonly source: CountingKeySource;
+  readonly ring: PublicKeyRing;
+  readonly denylist: InMemoryDenylist;
+  readonly logs: Record<string, unknown>[];
+  readonly clock: { now: number; ms: number };
+}
+
+export function makeConfig(overrides: Partial<AuthorizerConfig> = {}): AuthorizerConfig {
+  return {
+    tableName: 'auth',
+    policy: policyFor(['ES256', 'RS256']),
+    publicJwks: undefined,
+    verifyKeyIds: ['alias/test'],
+    routeScopes: parseRouteScopes({ 'GET /admin': ['admin'] }),
+    responseMode: 'simple',
+    denylistCacheSeconds: 0,
+    ...overrides,
+  };
+}
+
+export function makeHarness(keys: TestKey[], overrides: Partial<AuthorizerConfig> = {}): Harness {
+  const clock = { now: NOW, ms: NOW * 1000 };
+  const source = new CountingKeySource(keys);
+  const ring = new PublicKeyRing(source, { reloadCooldownMs: 60_000, failureBackoffMs: 1000, nowMs: () => clock.ms });
+  const denylist = new InMemoryDenylist();
+  const logs: Record<string, unknown>[] = [];
+  const authorizer = new Authorizer({
+    config: makeConfig(overrides),
+    keyRing: ring,
+    denylist,
+    nowSeconds: () => clock.now,
+    log: (entry) => logs.push(entry),
+  });
+  return { authorizer, source, ring, denylist, logs, clock };
+}
+
+type Fixture = 'http-v2-request-whoami' | 'http-v2-request-admin' | 'rest-token' | 'rest-request-whoami';
+
+/** A fixture event with `TOKEN` replaced by `authorization` (or the header removed if undefined). */
+export function event(fixture: Fixture, authorization: string | undefined): Record<string, unknown> {
+  const text = readFileSync(new URL(`../../fixtures/events/${fixture}.json`, import.meta.url), 'utf8');
+  const parsed = JSON.parse(text) as Record<string, unknown>;
+  const replace = (value: unknown): unknown => {
+    if (typeof value === 'string') return value === 'Bearer TOKEN' ? authorization : value;
+    if (Array.isArray(value)) return value.map(replace).filter((v) => v !== undefined);
+    if (typeof value === 'object' && value !== null) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) {
+        const replaced = replace(v);
+        if (replaced !== undefined) out[k] = replaced;
+        else if (Array.isArray(v)) out[k] = [];
+      }
+      return out;
+    }
+    return value;
+  };
+  const result = replace(parsed) as Record<string, unknown>;
+  const mvh = result.multiValueHeaders as Record<string, unknown[]> | undefined;
+  if (mvh !== undefined && Array.isArray(mvh.Authorization) && mvh.Authorization.length === 0) delete mvh.Authorization;
+  return result;
+}
+
+export { AUD, ISS, NOW };
