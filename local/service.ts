@@ -28,6 +28,8 @@ export interface LocalServiceOptions {
   readonly signingAlg?: 'ES256' | 'RS256';
   /** Extra environment for the Lambdas (e.g. COOKIE_MODE, REUSE_POLICY). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Lets tests put a counting or failing proxy between the Lambdas and DynamoDB Local. */
+  readonly wrapDynamoEndpoint?: (endpoint: string) => string;
   /** Where to write the endpoints file the admin CLI reads with --local; undefined: do not write. */
   readonly stateDir?: string;
 }
@@ -81,7 +83,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: options.wrapDynamoEndpoint?.(dynamo.endpoint) ?? dynamo.endpoint,
       AWS_ENDPOINT_URL_KMS: kms.endpoint,
       TABLE_NAME: LOCAL_TABLE,
       ISSUER: url,

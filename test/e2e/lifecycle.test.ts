@@ -1,0 +1,356 @@
+/**
+ * The whole lifecycle over HTTP against the local service (the unchanged handlers behind the local
+ * gateway, DynamoDB Local, the KMS stand-in): login → whoami → refresh → reuse → family dead →
+ * revoke → dead, with the calls each operation makes counted.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, calculateJwkThumbprint, type JWK } from 'jose';
+import { startLocalService, type LocalService } from '../../local/service.ts';
+import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
+
+const PASSWORD = 'correct horse battery staple';
+let service: LocalService;
+let dynamo: CountingProxy;
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+async function call(method: string, path: string, options: { json?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.json !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = JSON.stringify(options.json);
+  } else if (options.raw !== undefined) {
+    body = options.raw;
+  }
+  const res = await fetch(`${service.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+  } catch {
+    parsed = { text };
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+const login = (username = 'demo', password = PASSWORD) => call('POST', '/login', { json: { username, password } });
+const refresh = (token: unknown) => call('POST', '/refresh', { json: { refresh_token: token } });
+const whoami = (token: unknown) => call('GET', '/whoami', { headers: { authorization: `Bearer ${String(token)}` } });
+
+beforeAll(async () => {
+  dynamo = await startCountingProxy();
+  service = await startLocalService({
+    port: 0,
+    demoPassword: PASSWORD,
+    wrapDynamoEndpoint: (endpoint) => {
+      dynamo.setUpstream(endpoint);
+      return dynamo.url;
+    },
+  });
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await dynamo?.close();
+});
+
+beforeEach(() => {
+  dynamo.failWith(undefined);
+  service.kms.clearFaults();
+});
+
+describe('discovery and keys', () => {
+  it('publishes the signing key as a JWK whose kid is its RFC 7638 thumbprint', async () => {
+    const res = await call('GET', '/.well-known/jwks.json');
+    expect(res.status).toBe(200);
+    const keys = res.body['keys'] as JWK[];
+    expect(keys).toHaveLength(1);
+    const key = keys[0] as JWK;
+    expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(key).not.toHaveProperty('d');
+    const { kid, alg, use, ...publicMembers } = key;
+    expect(kid).toBe(await calculateJwkThumbprint(publicMembers, 'sha256'));
+    expect([alg, use]).toEqual(['ES256', 'sig']);
+    expect(res.headers.get('cache-control')).toMatch(/max-age=\d+/);
+  });
+
+  it('serves discovery metadata naming the issuer, the JWKS and the endpoints', async () => {
+    const res = await call('GET', '/.well-known/openid-configuration');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      issuer: service.url,
+      jwks_uri: `${service.url}/.well-known/jwks.json`,
+      token_endpoint: `${service.url}/login`,
+      revocation_endpoint: `${service.url}/revoke`,
+    });
+  });
+});
+
+describe('login', () => {
+  it('returns an RFC 6749 token response, never cached, with an RFC 9068 access token that verifies against the JWKS', async () => {
+    const res = await login();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'profile read' });
+    expect(res.body['refresh_expires_in']).toBe(7 * 86_400);
+    const access = String(res.body['access_token']);
+    expect(decodeProtectedHeader(access)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+    const jwks = (await call('GET', '/.well-known/jwks.json')).body as { keys: JWK[] };
+    const { payload } = await jwtVerify(access, createLocalJWKSet(jwks), {
+      issuer: service.url,
+      audience: 'kms-jwt-auth-local',
+      typ: 'at+jwt',
+      algorithms: ['ES256'],
+    });
+    expect(Object.keys(payload).sort()).toEqual(
+      ['aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sid', 'sub'].sort(),
+    );
+    expect(payload.exp! - payload.iat!).toBe(900);
+    const refreshToken = String(res.body['refresh_token']);
+    expect(refreshToken).toMatch(/^[A-Za-z0-9_-]{87}$/);
+    expect(refreshToken).not.toContain(String(payload.sid));
+  });
+
+  it('answers a wrong password and an unknown user with the same 401', async () => {
+    const wrong = await login('demo', 'not the password');
+    const unknown = await login('nobody-here', 'not the password');
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.body).toEqual({ error: 'invalid_grant', error_description: 'The username or password is incorrect.' });
+    expect(unknown.body).toEqual(wrong.body);
+  });
+
+  it.each([
+    ['a body that is not JSON', { raw: '{"username":', headers: { 'content-type': 'application/json' } }],
+    ['a text/plain body', { raw: JSON.stringify({ username: 'demo', password: PASSWORD }), headers: { 'content-type': 'text/plain' } }],
+    ['no body', { headers: { 'content-type': 'application/json' } }],
+    ['a JSON array', { json: [] }],
+    ['a missing password', { json: { username: 'demo' } }],
+    ['a numeric username', { json: { username: 42, password: PASSWORD } }],
+    ['a username with spaces', { json: { username: 'de mo', password: PASSWORD } }],
+    ['a 2000-character password', { json: { username: 'demo', password: 'x'.repeat(2000) } }],
+    ['an unknown field', { json: { username: 'demo', password: PASSWORD, grant_type: 'password' } }],
+    ['a malformed scope', { json: { username: 'demo', password: PASSWORD, scope: 'a\\b' } }],
+    ['a 20 KB body', { json: { username: 'demo', password: PASSWORD, pad: 'x'.repeat(20_000) } }],
+  ])('rejects %s with 400 invalid_request', async (_name, request) => {
+    const res = await call('POST', '/login', request);
+    expect(res.status).toBe(400);
+    expect(res.body['error']).toBe('invalid_request');
+    expect(String(res.body['error_description']).length).toBeGreaterThan(10);
+  });
+
+  it('refuses a scope the user does not hold', async () => {
+    const res = await call('POST', '/login', { json: { username: 'demo', password: PASSWORD, scope: 'admin' } });
+    expect(res.status).toBe(400);
+    expect(res.body['error']).toBe('invalid_scope');
+  });
+
+  it('grants a requested subset of the user scopes', async () => {
+    const res = await call('POST', '/login', { json: { username: 'demo', password: PASSWORD, scope: 'read' } });
+    expect(res.status).toBe(200);
+    expect(res.body['scope']).toBe('read');
+    expect((await whoami(res.body['access_token'])).body['scope']).toBe('read');
+  });
+});
+
+describe('the authorizer in front of the sample routes', () => {
+  it('lets a valid token through to /whoami with sub, scope, sid and jti in the context', async () => {
+    const tokens = (await login()).body;
+    const res = await whoami(tokens['access_token']);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ scope: 'profile read' });
+    expect(res.body['sub']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(typeof res.body['sid']).toBe('string');
+    expect(typeof res.body['jti']).toBe('string');
+  });
+
+  it('answers 401 without a token, with a malformed one, and with a tampered one', async () => {
+    const access = String((await login()).body['access_token']);
+    const [h, p, s] = access.split('.');
+    const claims = JSON.parse(Buffer.from(String(p), 'base64url').toString()) as Record<string, unknown>;
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, scope: 'admin' })).toString('base64url')}.${s}`;
+    expect((await call('GET', '/whoami')).status).toBe(401);
+    expect((await whoami('not-a-token')).status).toBe(401);
+    expect((await whoami(tampered)).status).toBe(401);
+    expect((await whoami(`${h}.${p}.`)).status).toBe(401);
+  });
+
+  it('answers 403 on /admin for a valid token without the admin scope', async () => {
+    const res = await call('GET', '/admin', { headers: { authorization: `Bearer ${String((await login()).body['access_token'])}` } });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('refresh rotation and reuse', () => {
+  it('rotates: a new refresh token each time, and the new access token works', async () => {
+    const first = (await login()).body;
+    const second = await refresh(first['refresh_token']);
+    expect(second.status).toBe(200);
+    expect(second.headers.get('cache-control')).toBe('no-store');
+    expect(second.body['refresh_token']).not.toBe(first['refresh_token']);
+    const third = await refresh(second.body['refresh_token']);
+    expect(third.status).toBe(200);
+    expect((await whoami(third.body['access_token'])).body['sid']).toBe((await whoami(first['access_token'])).body['sid']);
+  });
+
+  it('treats a rotated-out token as reuse: the family dies and its access tokens stop at once', async () => {
+    const first = (await login()).body;
+    const second = (await refresh(first['refresh_token'])).body;
+    expect((await whoami(second['access_token'])).status).toBe(200);
+
+    const replay = await refresh(first['refresh_token']);
+    expect(replay.status).toBe(401);
+    expect(replay.body['error']).toBe('invalid_grant');
+    // The thief's copy and the victim's newest token are both dead now.
+    expect((await refresh(second['refresh_token'])).status).toBe(401);
+    expect((await whoami(second['access_token'])).status).toBe(401);
+    expect((await whoami(first['access_token'])).status).toBe(401);
+  });
+
+  it('lets at most one of many racing refreshes of one token win, and the family never forks', async () => {
+    const first = (await login()).body;
+    const results = await Promise.all(Array.from({ length: 8 }, () => refresh(first['refresh_token'])));
+    const winners = results.filter((r) => r.status === 200);
+    expect(winners.length).toBeLessThanOrEqual(1);
+    expect(results.every((r) => r.status === 200 || r.status === 401)).toBe(true);
+    // The losers presented a token that was no longer current: reuse, so the whole family is dead.
+    for (const winner of winners) expect((await refresh(winner.body['refresh_token'])).status).toBe(401);
+  });
+
+  it('rejects refresh tokens that are not of a live family, changing nothing', async () => {
+    const first = (await login()).body;
+    const token = String(first['refresh_token']);
+    // Characters 23–43 encode the secret family id: change it and the token names no family.
+    const otherFamily = `${token.slice(0, 30)}${token[30] === 'A' ? 'B' : 'A'}${token.slice(31)}`;
+    for (const bad of [otherFamily, token.slice(0, 86), `${token}=`, `${token.slice(0, 86)}+`, first['access_token'], 'x'.repeat(87)]) {
+      const res = await refresh(bad);
+      expect(res.status, String(bad).slice(0, 20)).toBe(401);
+      expect(res.body['error']).toBe('invalid_grant');
+    }
+    expect((await refresh(token)).status).toBe(200);
+  });
+
+  it('treats a token of a live family with a wrong secret as reuse: only a holder of a family token knows its id', async () => {
+    const first = (await login()).body;
+    const token = String(first['refresh_token']);
+    const wrongSecret = `${token.slice(0, 60)}${token[60] === 'A' ? 'B' : 'A'}${token.slice(61)}`;
+    expect((await refresh(wrongSecret)).status).toBe(401);
+    expect((await refresh(token)).status).toBe(401);
+    expect((await whoami(first['access_token'])).status).toBe(401);
+  });
+
+  it('rejects a refresh request without a token with 400', async () => {
+    expect((await call('POST', '/refresh', { json: {} })).status).toBe(400);
+    expect((await call('POST', '/refresh', { json: { refresh_token: 7 } })).status).toBe(400);
+  });
+});
+
+describe('revocation', () => {
+  it('revoking a refresh token ends its session, and its access tokens stop at once', async () => {
+    const tokens = (await login()).body;
+    const res = await call('POST', '/revoke', { json: { token: tokens['refresh_token'], token_type_hint: 'refresh_token' } });
+    expect(res.status).toBe(200);
+    expect((await refresh(tokens['refresh_token'])).status).toBe(401);
+    expect((await whoami(tokens['access_token'])).status).toBe(401);
+  });
+
+  it('revoking an access token stops that token only', async () => {
+    const a = (await login()).body;
+    const b = (await refresh(a['refresh_token'])).body;
+    expect((await call('POST', '/revoke', { json: { token: a['access_token'] } })).status).toBe(200);
+    expect((await whoami(a['access_token'])).status).toBe(401);
+    expect((await whoami(b['access_token'])).status).toBe(200);
+    expect((await refresh(b['refresh_token'])).status).toBe(200);
+  });
+
+  it('answers 200 for an unknown token and 400 for a malformed request (RFC 7009 §2.2)', async () => {
+    expect((await call('POST', '/revoke', { json: { token: 'no-such-token' } })).status).toBe(200);
+    expect((await call('POST', '/revoke', { json: { token: 5 } })).status).toBe(400);
+    expect((await call('POST', '/revoke', { json: { token: 'x', token_type_hint: 'bogus' } })).status).toBe(400);
+  });
+
+  it('logging out everywhere stops every session and access token of the caller, not other users', async () => {
+    const one = (await login()).body;
+    const two = (await login()).body;
+    const res = await call('POST', '/logout-all', { headers: { authorization: `Bearer ${String(one['access_token'])}` } });
+    expect(res.status).toBe(200);
+    expect(res.body['revoked_sessions']).toBeGreaterThanOrEqual(2);
+    expect((await whoami(one['access_token'])).status).toBe(401);
+    expect((await whoami(two['access_token'])).status).toBe(401);
+    expect((await refresh(two['refresh_token'])).status).toBe(401);
+    // A login after the logout works again (auth_time must be later than the logout second).
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const again = await login();
+    expect(again.status).toBe(200);
+    expect((await whoami(again.body['access_token'])).status).toBe(200);
+  });
+});
+
+describe('calls per operation', () => {
+  it('refresh is one conditional DynamoDB write and one KMS Sign, nothing more', async () => {
+    const tokens = (await login()).body;
+    dynamo.reset();
+    service.kms.resetCalls();
+    expect((await refresh(tokens['refresh_token'])).status).toBe(200);
+    expect(dynamo.counts()).toEqual({ UpdateItem: 1 });
+    expect(service.kms.calls()).toEqual({ Sign: 1 });
+  });
+
+  it('a warm authorizer decision makes one DynamoDB call and no KMS call', async () => {
+    const tokens = (await login()).body;
+    await whoami(tokens['access_token']);
+    dynamo.reset();
+    service.kms.resetCalls();
+    expect((await whoami(tokens['access_token'])).status).toBe(200);
+    expect(dynamo.total()).toBe(1);
+    expect(service.kms.calls()).toEqual({});
+  });
+
+  it('login reads throttle counters and the user, then writes the family in one transaction, and signs once', async () => {
+    dynamo.reset();
+    service.kms.resetCalls();
+    expect((await login()).status).toBe(200);
+    expect(dynamo.counts()).toEqual({ BatchGetItem: 1, GetItem: 1, TransactWriteItems: 1 });
+    expect(service.kms.calls()).toEqual({ Sign: 1 });
+  });
+});
+
+describe('dependencies down', () => {
+  it('answers 503 temporarily_unavailable with Retry-After when DynamoDB is down, and changes nothing', async () => {
+    const tokens = (await login()).body;
+    dynamo.failWith({ status: 500, type: 'InternalServerError' });
+    const res = await refresh(tokens['refresh_token']);
+    expect(res.status).toBe(503);
+    expect(res.body['error']).toBe('temporarily_unavailable');
+    expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect((await login()).status).toBe(503);
+    // The authorizer fails closed: API Gateway answers 500 when the authorizer cannot decide.
+    expect([401, 500]).toContain((await whoami(tokens['access_token'])).status);
+    dynamo.failWith(undefined);
+    expect((await refresh(tokens['refresh_token'])).status).toBe(200);
+  });
+
+  it('a KMS failure during refresh answers 503 and the presented refresh token still works', async () => {
+    const tokens = (await login()).body;
+    service.kms.injectFault({ errorType: 'KMSInternalException', status: 500, operations: ['Sign'] });
+    const res = await refresh(tokens['refresh_token']);
+    expect(res.status).toBe(503);
+    expect(res.body['error']).toBe('temporarily_unavailable');
+    service.kms.clearFaults();
+    const retry = await refresh(tokens['refresh_token']);
+    expect(retry.status).toBe(200);
+  });
+
+  it('a KMS failure during login answers 503 and stores no session', async () => {
+    service.kms.injectFault({ errorType: 'ThrottlingException', status: 400, operations: ['Sign'] });
+    dynamo.reset();
+    const res = await login();
+    expect(res.status).toBe(503);
+    expect(dynamo.counts()['TransactWriteItems'] ?? 0).toBe(0);
+  });
+});

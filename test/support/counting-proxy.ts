@@ -1,0 +1,68 @@
+/**
+ * A loopback HTTP proxy that forwards to an AWS-protocol endpoint (DynamoDB Local) and counts the
+ * operations it sees by `X-Amz-Target`, so tests can assert how many calls an operation made.
+ * It can also be told to fail requests, to simulate an outage.
+ */
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface CountingProxy {
+  readonly url: string;
+  setUpstream(url: string): void;
+  counts(): Record<string, number>;
+  reset(): void;
+  total(): number;
+  /** While set, every request is answered with this status and a DynamoDB-shaped error body. */
+  failWith(error: { status: number; type: string } | undefined): void;
+  close(): Promise<void>;
+}
+
+export async function startCountingProxy(): Promise<CountingProxy> {
+  let upstream: URL | undefined;
+  let failure: { status: number; type: string } | undefined;
+  let counts: Record<string, number> = {};
+  const server: Server = createServer((req, res) => {
+    const target = String(req.headers['x-amz-target'] ?? 'unknown');
+    const operation = target.includes('.') ? target.slice(target.indexOf('.') + 1) : target;
+    counts[operation] = (counts[operation] ?? 0) + 1;
+    if (failure !== undefined || upstream === undefined) {
+      const { status, type } = failure ?? { status: 503, type: 'ServiceUnavailable' };
+      res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-ErrorType': type });
+      res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: 'injected by test' }));
+      return;
+    }
+    const forward = request(
+      { hostname: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+      (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        upstreamRes.pipe(res);
+      },
+    );
+    forward.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    setUpstream: (url) => {
+      upstream = new URL(url);
+    },
+    counts: () => ({ ...counts }),
+    reset: () => {
+      counts = {};
+    },
+    total: () => Object.values(counts).reduce((sum, n) => sum + n, 0),
+    failWith: (error) => {
+      failure = error;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
