@@ -126,10 +126,18 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     id: string,
     options: AuthorizerAttachmentOptions = {},
   ): authorizers.HttpLambdaAuthorizer {
+    const resultsCacheTtl = this.cacheTtl(options);
+    // A cached simple response is one boolean for the whole identity source: with per-route
+    // scopes, an allow cached for one route would be reused on another. Keying the cache by
+    // route as well keeps a 403 on /admin from turning into a cached allow (or the reverse).
+    const perRouteCache = this.authorizerResponse === 'simple' && resultsCacheTtl.toSeconds() > 0;
     return new PayloadV2HttpLambdaAuthorizer(id, this.functionFor(scope, id), {
       authorizerName: options.authorizerName ?? id,
-      identitySource: [`$request.header.${AUTHORIZATION_HEADER}`],
-      resultsCacheTtl: this.cacheTtl(options),
+      identitySource: [
+        `$request.header.${AUTHORIZATION_HEADER}`,
+        ...(perRouteCache ? ['$context.routeKey'] : []),
+      ],
+      resultsCacheTtl,
       responseTypes: [
         this.authorizerResponse === 'simple'
           ? authorizers.HttpLambdaResponseType.SIMPLE
@@ -158,7 +166,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
 
 /** API Gateway accepts authorizer cache TTLs from 0 to 3600 seconds. */
 export function validateAuthorizerCacheTtl(ttl: Duration): void {
-  if (ttl.isUnresolved()) return;
+  if (ttl.isUnresolved()) throw new Error('authorizer cache TTL must be a concrete duration');
   const seconds = ttl.toSeconds();
   if (seconds < 0 || seconds > 3600) {
     throw new Error(`authorizer cache TTL must be between 0 and 3600 seconds, got ${seconds}`);

@@ -133,8 +133,8 @@ export interface KmsJwtAuthProps {
    */
   readonly authorizerResponse?: AuthorizerResponse;
   /**
-   * How long one authorizer instance may reuse a denylist lookup. Like `authorizerCacheTtl`, it
-   * delays revocation by up to this long.
+   * How long one authorizer instance may reuse a denylist lookup, at most 5 minutes. Like
+   * `authorizerCacheTtl`, it delays revocation by up to this long.
    * @default Duration.seconds(0)
    */
   readonly denylistCacheTtl?: Duration;
@@ -608,7 +608,7 @@ function resolveSettings(props: KmsJwtAuthProps): Settings {
   seconds('refreshTokenTtl', settings.refreshTokenTtl, 300, 90 * 86_400);
   seconds('refreshAbsoluteTtl', settings.refreshAbsoluteTtl, 300, 365 * 86_400);
   seconds('clockSkew', settings.clockSkew, 0, 300);
-  seconds('denylistCacheTtl', settings.denylistCacheTtl, 0, 3600);
+  seconds('denylistCacheTtl', settings.denylistCacheTtl, 0, 300);
   if (settings.refreshAbsoluteTtl.toSeconds() < settings.refreshTokenTtl.toSeconds()) {
     throw new Error('KmsJwtAuth: refreshAbsoluteTtl must not be shorter than refreshTokenTtl');
   }

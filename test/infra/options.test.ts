@@ -1,0 +1,261 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KmsJwtAuth, type KmsJwtAuthProps } from '../../lib/kms-jwt-auth.ts';
+import { KmsJwtAuthStack } from '../../lib/kms-jwt-auth-stack.ts';
+import { SYNTH_TIMEOUT_MS, asArray, isObject, logicalIdOf, nagFindings, rolesGranted, testApp } from './support.ts';
+
+/** All option stacks live in one app so esbuild bundles each handler once for the whole file. */
+const app = testApp();
+let rs256: KmsJwtAuthStack;
+let rotation: KmsJwtAuthStack;
+let browser: KmsJwtAuthStack;
+let domain: KmsJwtAuthStack;
+const templates = new Map<Stack, Template>();
+const templateOf = (stack: Stack): Template => {
+  const found = templates.get(stack);
+  if (found === undefined) throw new Error(`no template for ${stack.stackName}`);
+  return found;
+};
+const envOf = (stack: KmsJwtAuthStack, fn: 'login' | 'authorizer' | 'jwks'): Record<string, unknown> => {
+  const id = logicalIdOf(stack, stack.auth.functions[fn].function.functionArn);
+  const variables: unknown = templateOf(stack).toJSON()['Resources'][id]?.Properties?.Environment?.Variables;
+  if (!isObject(variables)) throw new Error('no environment');
+  return variables;
+};
+
+beforeAll(() => {
+  rs256 = new KmsJwtAuthStack(app, 'Rs256', { auth: { signingAlgorithm: 'RS256' } });
+  rotation = new KmsJwtAuthStack(app, 'Rotation', {
+    auth: (stack) => ({
+      keyGenerations: ['v2', 'v1'],
+      additionalVerificationKeys: [
+        kms.Key.fromKeyArn(stack, 'Legacy', 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555'),
+      ],
+    }),
+  });
+  browser = new KmsJwtAuthStack(app, 'Browser', {
+    auth: (stack) => ({
+      cookieMode: true,
+      corsOrigins: ['https://app.example.com'],
+      reusePolicy: 'user',
+      accessTokenTtl: Duration.minutes(5),
+      authorizerCacheTtl: Duration.seconds(30),
+      routeScopes: { 'GET /admin': ['admin'] },
+      removalPolicy: RemovalPolicy.DESTROY,
+      deletionProtection: false,
+      alarmTopic: sns.Topic.fromTopicArn(stack, 'Topic', 'arn:aws:sns:eu-west-1:111111111111:ops'),
+    }),
+  });
+  domain = new KmsJwtAuthStack(app, 'Domain', {
+    auth: (stack) => ({
+      customDomain: {
+        domainName: 'auth.example.com',
+        certificate: acm.Certificate.fromCertificateArn(
+          stack,
+          'Cert',
+          'arn:aws:acm:eu-west-1:111111111111:certificate/11111111-2222-3333-4444-555555555555',
+        ),
+        hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
+          hostedZoneId: 'Z1234567890',
+          zoneName: 'example.com',
+        }),
+      },
+    }),
+  });
+  for (const stack of [rs256, rotation, browser, domain]) templates.set(stack, Template.fromStack(stack));
+}, SYNTH_TIMEOUT_MS);
+
+describe('RS256', () => {
+  it('switches the key spec to RSA_2048', () => {
+    templateOf(rs256).hasResourceProperties('AWS::KMS::Key', { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+  });
+
+  it('tells the functions and restricts kms:Sign to RSASSA_PKCS1_V1_5_SHA_256', () => {
+    expect(envOf(rs256, 'login')['SIGNING_ALG']).toBe('RS256');
+    expect(envOf(rs256, 'authorizer')['SIGNING_ALG']).toBe('RS256');
+    templateOf(rs256).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'kms:Sign',
+            Condition: Match.objectLike({ StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' } }),
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('key rotation', () => {
+  it('creates one key per generation, each with its alias', () => {
+    const template = templateOf(rotation);
+    template.resourceCountIs('AWS::KMS::Key', 2);
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/kms-jwt-auth/Rotation/v1' });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/kms-jwt-auth/Rotation/v2' });
+  });
+
+  it('signs with the first generation only', () => {
+    const v2 = logicalIdOf(rotation, rotation.auth.keys.signingKey.keyArn);
+    expect(rotation.auth.keys.keysByGeneration.get('v2')).toBe(rotation.auth.keys.signingKey);
+    expect(envOf(rotation, 'login')['SIGNING_KEY_ID']).toEqual({ 'Fn::GetAtt': [v2, 'Arn'] });
+    templateOf(rotation).hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/kms-jwt-auth/Rotation/signing',
+      TargetKeyId: { 'Fn::GetAtt': [v2, 'Arn'] },
+    });
+    const keys = Object.entries(templateOf(rotation).findResources('AWS::KMS::Key'));
+    for (const [id, key] of keys) {
+      const signs = asArray(key.Properties.KeyPolicy.Statement)
+        .filter(isObject)
+        .some((s) => asArray(s['Action']).includes('kms:Sign'));
+      expect(signs, id).toBe(id === v2);
+    }
+  });
+
+  it('publishes and trusts every generation and the additional keys, signing key first', () => {
+    const v2 = logicalIdOf(rotation, rotation.auth.keys.signingKey.keyArn);
+    const v1Key = rotation.auth.keys.keysByGeneration.get('v1');
+    if (v1Key === undefined) throw new Error('no v1');
+    const v1 = logicalIdOf(rotation, v1Key.keyArn);
+    const expected = {
+      'Fn::Join': [
+        '',
+        [
+          { 'Fn::GetAtt': [v2, 'Arn'] },
+          ',',
+          { 'Fn::GetAtt': [v1, 'Arn'] },
+          ',arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555',
+        ],
+      ],
+    };
+    expect(envOf(rotation, 'authorizer')['VERIFY_KEY_IDS']).toEqual(expected);
+    expect(envOf(rotation, 'jwks')['VERIFY_KEY_IDS']).toEqual(expected);
+  });
+
+  it('grants kms:GetPublicKey on every verification key, and kms:Sign on the signing key alone', () => {
+    const authorizerRole = logicalIdOf(rotation, rotation.auth.functions.authorizer.role.roleArn);
+    const policies = Object.values(templateOf(rotation).findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(authorizerRole),
+    );
+    const read = policies
+      .flatMap((p) => asArray(p.Properties.PolicyDocument.Statement))
+      .filter(isObject)
+      .find((s) => s['Action'] === 'kms:GetPublicKey');
+    expect(asArray(read?.['Resource'])).toHaveLength(3);
+    expect(rolesGranted(templateOf(rotation), 'kms:Sign')).toHaveLength(2);
+  });
+
+  it('still passes cdk-nag', () => {
+    expect(nagFindings(rotation)).toEqual([]);
+  });
+});
+
+describe('browser apps', () => {
+  it('turn on cookie mode, CORS with credentials, and the user reuse policy', () => {
+    expect(envOf(browser, 'login')).toMatchObject({
+      COOKIE_MODE: 'on',
+      CORS_ORIGINS: 'https://app.example.com',
+      REUSE_POLICY: 'user',
+      ACCESS_TOKEN_TTL_SECONDS: '300',
+    });
+    templateOf(browser).hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: ['https://app.example.com'],
+        AllowCredentials: true,
+      }),
+    });
+  });
+
+  it('pass route scopes to the authorizer as JSON', () => {
+    expect(JSON.parse(String(envOf(browser, 'authorizer')['ROUTE_SCOPES']))).toEqual({ 'GET /admin': ['admin'] });
+  });
+
+  it('cache authorizer decisions per token and route when a cache TTL is set', () => {
+    templateOf(browser).hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerResultTtlInSeconds: 30,
+      IdentitySource: ['$request.header.Authorization', '$context.routeKey'],
+    });
+  });
+
+  it('send alarms to the topic', () => {
+    const alarms = Object.values(templateOf(browser).findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:111111111111:ops']);
+    }
+  });
+
+  it('honour an explicit DESTROY removal policy and no deletion protection', () => {
+    templateOf(browser).hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+  });
+});
+
+describe('custom domain', () => {
+  it('derives the issuer from the domain, not from the API id', () => {
+    expect(envOf(domain, 'login')['ISSUER']).toBe('https://auth.example.com');
+    expect(envOf(domain, 'authorizer')['ISSUER']).toBe('https://auth.example.com');
+    templateOf(domain).hasOutput('Issuer', { Value: 'https://auth.example.com' });
+    templateOf(domain).hasOutput('JwksUrl', { Value: 'https://auth.example.com/.well-known/jwks.json' });
+  });
+
+  it('maps the domain to the stage and creates alias records', () => {
+    templateOf(domain).hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: 'auth.example.com' });
+    templateOf(domain).resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    templateOf(domain).hasResourceProperties('AWS::Route53::RecordSet', { Type: 'A', Name: 'auth.example.com.' });
+    templateOf(domain).hasResourceProperties('AWS::Route53::RecordSet', { Type: 'AAAA', Name: 'auth.example.com.' });
+  });
+});
+
+describe('invalid settings fail at synth, not at cold start', () => {
+  const make = (props: KmsJwtAuthProps): (() => KmsJwtAuth) => () =>
+    new KmsJwtAuth(new Stack(testApp(), 'Invalid'), 'Auth', props);
+
+  it('refuses an access token lifetime under 5 minutes', () => {
+    expect(make({ accessTokenTtl: Duration.minutes(4) })).toThrow(/accessTokenTtl/);
+  });
+
+  it('refuses an access token lifetime over 60 minutes', () => {
+    expect(make({ accessTokenTtl: Duration.minutes(61) })).toThrow(/accessTokenTtl/);
+  });
+
+  it('refuses an absolute refresh lifetime shorter than the sliding one', () => {
+    expect(make({ refreshTokenTtl: Duration.days(10), refreshAbsoluteTtl: Duration.days(5) })).toThrow(/refreshAbsoluteTtl/);
+  });
+
+  it('refuses an authorizer cache TTL over one hour', () => {
+    expect(make({ authorizerCacheTtl: Duration.hours(2) })).toThrow(/cache TTL/);
+  });
+
+  it('refuses "*" as CORS origin in cookie mode', () => {
+    expect(make({ cookieMode: true, corsOrigins: ['*'] })).toThrow(/cookieMode/);
+  });
+
+  it('refuses a CORS origin with a path', () => {
+    expect(make({ corsOrigins: ['https://app.example.com/login'] })).toThrow(/CORS origin/);
+  });
+
+  it('refuses a malformed route scope key', () => {
+    expect(make({ routeScopes: { '/admin': ['admin'] } })).toThrow(/routeScopes/);
+  });
+
+  it('refuses a scope with a space in it', () => {
+    expect(make({ routeScopes: { 'GET /admin': ['admin users'] } })).toThrow(/scope tokens/);
+  });
+
+  it('refuses a plain-http or trailing-slash issuer', () => {
+    expect(make({ issuer: 'http://auth.example.com' })).toThrow(/issuer/);
+    expect(make({ issuer: 'https://auth.example.com/' })).toThrow(/issuer/);
+  });
+
+  it('refuses duplicate or empty key generations', () => {
+    expect(make({ keyGenerations: ['v1', 'v1'] })).toThrow(/unique/);
+    expect(make({ keyGenerations: [] })).toThrow(/at least one/);
+  });
+});
