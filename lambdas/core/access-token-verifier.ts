@@ -6,7 +6,7 @@
  *
  * Order of checks (cheap and input-independent first, RFC 8725 §3.1-3.12):
  *  1. length cap, BEFORE any split or decode (jwt-attacks D4);
- *  2. shape: exactly three non-empty base64url segments (RFC 7515 §7.1, §5.2 step 1);
+ *  2. shape: exactly three base64url segments, header and signature non-empty (RFC 7515 §7.1);
  *  3. canonical base64url per segment (RFC 7515 §2, RFC 4648 §3.5: one token, one spelling);
  *  4. header: valid UTF-8 (RFC 7515 §5.2 step 3), duplicate-free JSON object, only the members
  *     our issuer emits (`alg`, `typ`, `kid`), so `jwk`/`jku`/`x5u`/`x5c`/`x5t`/`x5t#S256`
@@ -60,8 +60,11 @@ export class UnknownKeyIdError extends InvalidTokenError {
   }
 }
 
-/** Three non-empty base64url segments and nothing else (RFC 7515 §7.1, §2). */
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/**
+ * Three base64url segments and nothing else (RFC 7515 §7.1, §2): header and signature non-empty;
+ * the payload may be empty at the JWS layer (RFC 7515 allows it) but never parses as claims.
+ */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/;
 
 /** 6-bit value of each base64url character (RFC 4648 §5), -1 elsewhere. */
 const BASE64URL_VALUE = new Int8Array(128).fill(-1);
