@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { CONTEXT_KEYS, CONTEXT_PREFIX, readAppSettings } from '../../lib/app-settings.ts';
+import { CDK_JSON_PATH, cdkJsonContext, testApp } from './support.ts';
+
+const settingsFor = (context: Record<string, unknown>) => {
+  const app = testApp(Object.fromEntries(Object.entries(context).map(([k, v]) => [`${CONTEXT_PREFIX}${k}`, v])));
+  const settings = readAppSettings(app.node);
+  return { settings, props: settings.authProps(new Stack(app, 'S')) };
+};
+
+describe('cdk.json', () => {
+  it('runs the app with tsx', () => {
+    const parsed: unknown = JSON.parse(readFileSync(CDK_JSON_PATH, 'utf8'));
+    expect(parsed).toMatchObject({ app: 'npx tsx bin/app.ts' });
+  });
+
+  it('only uses context keys the app knows', () => {
+    const keys = Object.keys(cdkJsonContext()).filter((k) => k.startsWith(CONTEXT_PREFIX));
+    const known = new Set<string>(CONTEXT_KEYS.map((k) => `${CONTEXT_PREFIX}${k}`));
+    expect(keys.filter((k) => !known.has(k))).toEqual([]);
+  });
+
+  it('every context key is documented in docs/deploy.md', () => {
+    const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+    expect(CONTEXT_KEYS.filter((k) => !doc.includes(`\`${CONTEXT_PREFIX}${k}\``))).toEqual([]);
+  });
+
+  it('its defaults give the construct defaults', () => {
+    const { settings, props } = settingsFor({});
+    expect(settings.stackName).toBe('KmsJwtAuth');
+    expect(props).toMatchObject({
+      signingAlgorithm: 'ES256',
+      reusePolicy: 'family',
+      cookieMode: false,
+      corsOrigins: [],
+      keyGenerations: ['v1'],
+      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
+      logRetention: logs.RetentionDays.ONE_YEAR,
+    });
+    expect(props.accessTokenTtl?.toSeconds()).toBe(900);
+    expect(props.issuer).toBeUndefined();
+    expect(props.customDomain).toBeUndefined();
+    expect(props.alarmTopic).toBeUndefined();
+  });
+});
+
+describe('context values', () => {
+  it('accept strings from the command line for numbers, booleans and lists', () => {
+    const { props } = settingsFor({
+      accessTokenTtlMinutes: '10',
+      cookieMode: 'true',
+      corsOrigins: 'https://a.example.com, https://b.example.com',
+      keyGenerations: '["v2","v1"]',
+      routeScopes: '{"GET /admin":["admin"]}',
+      removalPolicy: 'destroy',
+    });
+    expect(props.accessTokenTtl?.toSeconds()).toBe(Duration.minutes(10).toSeconds());
+    expect(props.cookieMode).toBe(true);
+    expect(props.corsOrigins).toEqual(['https://a.example.com', 'https://b.example.com']);
+    expect(props.keyGenerations).toEqual(['v2', 'v1']);
+    expect(props.routeScopes).toEqual({ 'GET /admin': ['admin'] });
+    expect(props.removalPolicy).toBe(RemovalPolicy.DESTROY);
+  });
+
+  it('build a custom domain, imported keys and an alarm topic from ARNs', () => {
+    const { props } = settingsFor({
+      customDomainName: 'auth.example.com',
+      certificateArn: 'arn:aws:acm:eu-west-1:111111111111:certificate/abc',
+      additionalVerificationKeyArns: ['arn:aws:kms:eu-west-1:111111111111:key/abc'],
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:ops',
+    });
+    expect(props.customDomain?.domainName).toBe('auth.example.com');
+    expect(props.additionalVerificationKeys).toHaveLength(1);
+    expect(props.alarmTopic?.topicArn).toBe('arn:aws:sns:eu-west-1:111111111111:ops');
+  });
+
+  it('refuse an unknown algorithm', () => {
+    expect(() => settingsFor({ signingAlgorithm: 'HS256' })).toThrow(/signingAlgorithm/);
+  });
+
+  it('refuse a retention CloudWatch does not offer', () => {
+    expect(() => settingsFor({ logRetentionDays: 42 })).toThrow(/logRetentionDays/);
+  });
+
+  it('refuse a custom domain without a certificate', () => {
+    expect(() => settingsFor({ customDomainName: 'auth.example.com' })).toThrow(/certificateArn/);
+  });
+
+  it('refuse malformed JSON for route scopes', () => {
+    expect(() => settingsFor({ routeScopes: '{"GET /admin": admin}' })).toThrow(/routeScopes/);
+  });
+
+  it('refuse a non-boolean cookie mode', () => {
+    expect(() => settingsFor({ cookieMode: 'yes' })).toThrow(/cookieMode/);
+  });
+});
