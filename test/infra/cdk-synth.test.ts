@@ -2,11 +2,24 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SYNTH_TIMEOUT_MS } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Enough configuration for every handler's cold-start checks (values are never used). */
+const HANDLER_ENV = {
+  TABLE_NAME: 'table',
+  ISSUER: 'https://auth.example.com',
+  AUDIENCE: 'kms-jwt-auth',
+  SIGNING_ALG: 'ES256',
+  SIGNING_KEY_ID: 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555',
+  VERIFY_KEY_IDS: 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555',
+  POWERTOOLS_SERVICE_NAME: 'kms-jwt-auth',
+  LOG_LEVEL: 'ERROR',
+  AWS_REGION: 'eu-west-1',
+};
 
 /**
  * `npx cdk synth` as an operator runs it, with no AWS credentials and no region: it must work
@@ -37,6 +50,21 @@ describe('npx cdk synth', () => {
       expect(JSON.stringify(template)).toContain('AWS::KMS::Key');
       const report: unknown = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8'));
       expect(report).toMatchObject({ pluginReports: [] });
+
+      // Each function's asset is a minified ES module with its source map, and it loads.
+      const keys = [...JSON.stringify(template).matchAll(/"S3Key":"([0-9a-f]{64})\.zip"/g)].map((m) => m[1]);
+      expect(keys).toHaveLength(5);
+      for (const hash of keys) {
+        const bundle = join(out, `asset.${hash}`, 'index.mjs');
+        expect(existsSync(bundle), bundle).toBe(true);
+        expect(existsSync(`${bundle}.map`), `${bundle}.map`).toBe(true);
+        const loaded = spawnSync(
+          process.execPath,
+          ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(bundle).href)}); console.log(typeof m.handler);`],
+          { env: { ...env, ...HANDLER_ENV }, encoding: 'utf8', timeout: 30_000 },
+        );
+        expect(loaded.stdout.trim(), loaded.stderr).toBe('function');
+      }
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
