@@ -354,3 +354,49 @@ describe('dependencies down', () => {
     expect(dynamo.counts()['TransactWriteItems'] ?? 0).toBe(0);
   });
 });
+
+describe('operator actions (the admin CLI operations) against the running service', () => {
+  it('creates a user who can log in, and disabling them ends their sessions at once', async () => {
+    const { createOperatorDeps } = await import('../../cli/wiring.ts');
+    const ops = await import('../../cli/operations.ts');
+    const deps = createOperatorDeps(process.env);
+    await ops.createUser(deps, 'Carol', 'carol-password-1', ['read', 'admin']);
+    const tokens = (await login('carol', 'carol-password-1')).body;
+    const adminRes = await call('GET', '/admin', { headers: { authorization: `Bearer ${String(tokens['access_token'])}` } });
+    expect(adminRes.status).toBe(200);
+    expect((await ops.listSessions(deps, 'carol')).length).toBe(1);
+
+    expect(await ops.disableUser(deps, 'carol')).toBe(1);
+    expect((await whoami(tokens['access_token'])).status).toBe(401);
+    expect((await refresh(tokens['refresh_token'])).status).toBe(401);
+    expect((await login('carol', 'carol-password-1')).status).toBe(401);
+  });
+
+  it('revokes one session by its sid and leaves the others', async () => {
+    const { createOperatorDeps } = await import('../../cli/wiring.ts');
+    const ops = await import('../../cli/operations.ts');
+    const deps = createOperatorDeps(process.env);
+    await ops.createUser(deps, 'dave', 'dave-password-1', ['read']);
+    const a = (await login('dave', 'dave-password-1')).body;
+    const b = (await login('dave', 'dave-password-1')).body;
+    const sidA = String((await whoami(a['access_token'])).body['sid']);
+    expect(await ops.revokeSession(deps, 'dave', sidA)).toBe(true);
+    expect((await whoami(a['access_token'])).status).toBe(401);
+    expect((await whoami(b['access_token'])).status).toBe(200);
+    await expect(ops.createUser(deps, 'dave', 'another-password', [])).rejects.toThrow(/already exists/);
+  });
+});
+
+describe('login throttling over HTTP', () => {
+  it('answers 429 with Retry-After after repeated failures, even with the right password, and other users are unaffected', async () => {
+    const { createOperatorDeps } = await import('../../cli/wiring.ts');
+    const ops = await import('../../cli/operations.ts');
+    await ops.createUser(createOperatorDeps(process.env), 'erin', 'erin-password-1', ['read']);
+    for (let i = 0; i < 5; i += 1) expect((await login('erin', `wrong-${i}`)).status).toBe(401);
+    const blocked = await login('erin', 'erin-password-1');
+    expect(blocked.status).toBe(429);
+    expect(blocked.body['error']).toBe('too_many_requests');
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await login()).status).toBe(200);
+  });
+});
