@@ -6,6 +6,10 @@
  * (`token_type_hint` is only a hint, §2.1): a refresh token revokes its whole session (family,
  * plus the session denylist so its access tokens stop at once); an access token, once its
  * signature and issuer/audience verify, is denied until it expires.
+ *
+ * A refresh token revokes its family even when it is no longer the current one: only a holder of
+ * one of the family's tokens knows its secret id, and a logout racing a refresh of the same token
+ * must still end the session (whichever of the two lands first).
  */
 import type { AccessTokenClaims } from './token-model.ts';
 import { parseRefreshToken } from './refresh-token.ts';
@@ -24,12 +28,7 @@ export async function revokeToken(token: string, deps: RevocationDeps): Promise<
   const nowSeconds = Math.floor(deps.clock.nowMs() / 1000);
   const refresh = parseRefreshToken(token);
   if (refresh !== undefined) {
-    const revoked = await deps.sessions.revokeFamily(
-      refresh.sub,
-      refresh.fid,
-      revocationAt(deps.config, nowSeconds, 'logout'),
-      refresh.hash,
-    );
+    const revoked = await deps.sessions.revokeFamily(refresh.sub, refresh.fid, revocationAt(deps.config, nowSeconds, 'logout'));
     return revoked ? 'session_revoked' : 'nothing_to_revoke';
   }
   const claims = await deps.verifyAccessToken(token, nowSeconds);

@@ -96,6 +96,8 @@ describe('login', () => {
     const res = await login();
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
     expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'profile read' });
     expect(res.body['refresh_expires_in']).toBe(7 * 86_400);
     const access = String(res.body['access_token']);
@@ -266,6 +268,22 @@ describe('revocation', () => {
     expect((await whoami(a['access_token'])).status).toBe(401);
     expect((await whoami(b['access_token'])).status).toBe(200);
     expect((await refresh(b['refresh_token'])).status).toBe(200);
+  });
+
+  it('a logout racing a refresh of the same token ends the session whichever lands first', async () => {
+    const tokens = (await login()).body;
+    const [refreshed, revoked] = await Promise.all([
+      refresh(tokens['refresh_token']),
+      call('POST', '/revoke', { json: { token: tokens['refresh_token'] } }),
+    ]);
+    expect(revoked.status).toBe(200);
+    if (refreshed.status === 200) {
+      expect((await refresh(refreshed.body['refresh_token'])).status).toBe(401);
+      expect((await whoami(refreshed.body['access_token'])).status).toBe(401);
+    } else {
+      expect(refreshed.status).toBe(401);
+    }
+    expect((await whoami(tokens['access_token'])).status).toBe(401);
   });
 
   it('answers 200 for an unknown token and 400 for a malformed request (RFC 7009 §2.2)', async () => {
