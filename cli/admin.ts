@@ -1,0 +1,145 @@
+/**
+ * Operator CLI: `npm run admin -- [--local | --table NAME] <command> ...`
+ *
+ *   --local          the service started by `npm start` (reads .local-state/endpoints.json)
+ *   --table NAME     a deployed stack's table (AWS credentials and region from the environment)
+ *
+ * Passwords are read from standard input, never from arguments (they would show in `ps` and in
+ * shell history).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { AuthError } from '../lambdas/core/errors.ts';
+import { LOCAL_STATE_DIR, type LocalEndpoints } from '../local/service.ts';
+import {
+  createUser,
+  disableUser,
+  enableUser,
+  listSessions,
+  revokeAll,
+  revokeSession,
+  setPassword,
+  setScopes,
+} from './operations.ts';
+import { createOperatorDeps } from './wiring.ts';
+
+const USAGE = `Usage: npm run admin -- [--local | --table NAME] <command>
+
+Commands:
+  create-user <username> [scope ...]      create a user; password from stdin
+  disable-user <username>                 disable and end every session at once
+  enable-user <username>
+  set-scopes <username> [scope ...] [--revoke-sessions]
+  set-password <username>                 password from stdin; ends every session
+  list-sessions <username>
+  revoke-session <username> <sid>         end one session (its access tokens stop at once)
+  revoke-all <username>                   end every session of the user
+  help`;
+
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Password: ');
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
+  throw new Error('No password on standard input.');
+}
+
+async function configureTarget(args: string[]): Promise<string[]> {
+  const rest = [...args];
+  const localAt = rest.indexOf('--local');
+  if (localAt >= 0) {
+    rest.splice(localAt, 1);
+    const file = join(LOCAL_STATE_DIR, 'endpoints.json');
+    let endpoints: LocalEndpoints;
+    try {
+      endpoints = JSON.parse(await readFile(file, 'utf8')) as LocalEndpoints;
+    } catch {
+      throw new Error(`No local service found (${file}); start it with npm start.`);
+    }
+    Object.assign(process.env, {
+      TABLE_NAME: endpoints.tableName,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
+      AWS_ENDPOINT_URL_KMS: endpoints.kmsEndpoint,
+      AWS_REGION: endpoints.region,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    });
+  }
+  const tableAt = rest.indexOf('--table');
+  if (tableAt >= 0) {
+    const name = rest[tableAt + 1];
+    if (name === undefined) throw new Error('--table needs a table name.');
+    rest.splice(tableAt, 2);
+    process.env['TABLE_NAME'] = name;
+  }
+  if (!process.env['TABLE_NAME']) throw new Error('Say which service: --local, or --table NAME (or set TABLE_NAME).');
+  return rest;
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv.includes('help') || argv.includes('--help')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [command, ...args] = await configureTarget(argv);
+  const deps = createOperatorDeps(process.env);
+  const username = args[0];
+  const need = (value: string | undefined, what: string): string => {
+    if (value === undefined || value === '') throw new Error(`Missing ${what}.\n\n${USAGE}`);
+    return value;
+  };
+  switch (command) {
+    case 'create-user': {
+      const sub = await createUser(deps, need(username, 'username'), await readPassword(), args.slice(1));
+      console.log(`created ${username} (sub ${sub})`);
+      return 0;
+    }
+    case 'disable-user':
+      console.log(`disabled ${username}; ended ${await disableUser(deps, need(username, 'username'))} session(s)`);
+      return 0;
+    case 'enable-user':
+      await enableUser(deps, need(username, 'username'));
+      console.log(`enabled ${username}`);
+      return 0;
+    case 'set-scopes': {
+      const revoke = args.includes('--revoke-sessions');
+      const scopes = args.slice(1).filter((arg) => arg !== '--revoke-sessions');
+      const ended = await setScopes(deps, need(username, 'username'), scopes, revoke);
+      console.log(`scopes of ${username}: ${scopes.join(' ') || '(none)'}${revoke ? `; ended ${ended} session(s)` : ''}`);
+      return 0;
+    }
+    case 'set-password':
+      console.log(`password changed; ended ${await setPassword(deps, need(username, 'username'), await readPassword())} session(s)`);
+      return 0;
+    case 'list-sessions': {
+      const sessions = await listSessions(deps, need(username, 'username'));
+      for (const s of sessions) {
+        console.log(`${s.sid}  scope="${s.scope}"  since ${new Date(s.authTime * 1000).toISOString()}  refreshes=${s.generation}`);
+      }
+      if (sessions.length === 0) console.log('no active sessions');
+      return 0;
+    }
+    case 'revoke-session': {
+      const ok = await revokeSession(deps, need(username, 'username'), need(args[1], 'session id (sid)'));
+      console.log(ok ? 'session revoked' : 'no such active session');
+      return ok ? 0 : 1;
+    }
+    case 'revoke-all':
+      console.log(`ended ${await revokeAll(deps, need(username, 'username'))} session(s)`);
+      return 0;
+    default:
+      console.error(`Unknown command "${command}".\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof AuthError ? error.description : error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);
