@@ -1,0 +1,92 @@
+/**
+ * Cookie mode for browsers, over HTTP against the local service started with COOKIE_MODE=on:
+ * the refresh token lives only in an HttpOnly; Secure; SameSite=Strict cookie scoped to the refresh
+ * path, and cookie requests must come from an allowed Origin (CSRF defence).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalService, type LocalService } from '../../local/service.ts';
+
+const PASSWORD = 'cookie mode demo password';
+const ORIGIN = 'https://app.example.com';
+let service: LocalService;
+
+beforeAll(async () => {
+  service = await startLocalService({
+    port: 0,
+    demoPassword: PASSWORD,
+    env: { COOKIE_MODE: 'on', CORS_ORIGINS: ORIGIN, REFRESH_COOKIE_PATH: '/refresh' },
+  });
+});
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${service.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
+
+function cookieValue(setCookie: string | null): string {
+  const match = /__Secure-refresh_token=([^;]*)/.exec(setCookie ?? '');
+  if (match === null) throw new Error('no refresh cookie');
+  return match[1] ?? '';
+}
+
+const loginWithCookie = () =>
+  post('/login', { username: 'demo', password: PASSWORD, token_delivery: 'cookie' }, { origin: ORIGIN });
+
+describe('cookie mode', () => {
+  it('puts the refresh token only in an HttpOnly, Secure, SameSite=Strict cookie scoped to the refresh path', async () => {
+    const res = await loginWithCookie();
+    expect(res.status).toBe(200);
+    expect(res.body).not.toHaveProperty('refresh_token');
+    expect(typeof res.body['access_token']).toBe('string');
+    const setCookie = res.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^__Secure-refresh_token=[A-Za-z0-9_-]{87};/);
+    for (const attribute of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/refresh']) expect(setCookie).toContain(attribute);
+    expect(setCookie).toMatch(/Max-Age=\d+/);
+  });
+
+  it('refreshes from the cookie and rotates it', async () => {
+    const first = cookieValue((await loginWithCookie()).headers.get('set-cookie'));
+    const res = await post('/refresh', undefined, { origin: ORIGIN, cookie: `__Secure-refresh_token=${first}` });
+    expect(res.status).toBe(200);
+    expect(res.body).not.toHaveProperty('refresh_token');
+    const second = cookieValue(res.headers.get('set-cookie'));
+    expect(second).not.toBe(first);
+  });
+
+  it('refuses a cookie refresh from a foreign Origin or without one (CSRF), changing nothing', async () => {
+    const token = cookieValue((await loginWithCookie()).headers.get('set-cookie'));
+    const foreign = await post('/refresh', undefined, { origin: 'https://evil.example', cookie: `__Secure-refresh_token=${token}` });
+    expect(foreign.status).toBe(400);
+    const none = await post('/refresh', undefined, { cookie: `__Secure-refresh_token=${token}` });
+    expect(none.status).toBe(400);
+    // Nothing was consumed: the token still refreshes from the right origin.
+    expect((await post('/refresh', undefined, { origin: ORIGIN, cookie: `__Secure-refresh_token=${token}` })).status).toBe(200);
+  });
+
+  it('refuses cookie delivery at login from a foreign Origin', async () => {
+    const res = await post('/login', { username: 'demo', password: PASSWORD, token_delivery: 'cookie' }, { origin: 'https://evil.example' });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('refuses two refresh cookies in one request', async () => {
+    const token = cookieValue((await loginWithCookie()).headers.get('set-cookie'));
+    const res = await post('/refresh', undefined, { origin: ORIGIN, cookie: `__Secure-refresh_token=${token}; __Secure-refresh_token=${token}` });
+    expect(res.status).toBe(400);
+  });
+
+  it('still serves body delivery to mobile clients', async () => {
+    const res = await post('/login', { username: 'demo', password: PASSWORD });
+    expect(res.status).toBe(200);
+    expect(typeof res.body['refresh_token']).toBe('string');
+    expect(res.headers.get('set-cookie')).toBeNull();
+  });
+});
