@@ -189,6 +189,26 @@ async function assertJavaAvailable(): Promise<void> {
   }
 }
 
+let launcher: Promise<string[]> | undefined;
+
+/**
+ * `java`, or on Linux `setpriv --pdeathsig KILL -- java` when util-linux's setpriv is there: the
+ * kernel then kills the JVM if this process dies without running its 'exit' hook (SIGKILL, a
+ * test runner killing its worker), which the hook alone cannot cover.
+ */
+function javaLauncher(): Promise<string[]> {
+  launcher ??= (async () => {
+    if (process.platform !== 'linux') return ['java'];
+    try {
+      await execFileAsync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { timeout: 10_000 });
+      return ['setpriv', '--pdeathsig', 'KILL', '--', 'java'];
+    } catch {
+      return ['java'];
+    }
+  })();
+  return launcher;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -270,6 +290,10 @@ async function waitUntilReady(
   child.once('exit', onExit);
   try {
     for (;;) {
+      // A failed bind leaves the JVM running (Jetty's threads keep it alive), so read stderr.
+      if (exited === undefined && /Failed to bind|BindException/.test(stderr.toString())) {
+        exited = 'could not bind its port';
+      }
       if (exited !== undefined) {
         throw new DynamoDbLocalError(
           `DynamoDB Local ${exited} before answering.\nstderr tail:\n${stderr.toString()}\nstdout tail:\n${stdout.toString()}`,
@@ -324,23 +348,29 @@ function stopChild(child: ChildProcess): Promise<void> {
 export async function startDynamoDbLocal(opts: StartDynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   await assertJavaAvailable();
   const emulatorDir = await ensureDynamoDbLocal();
-  const port = opts.port !== undefined && opts.port !== 0 ? opts.port : await freePort();
-
-  const storage: string[] = [];
-  if (opts.persistDir !== undefined) {
-    await mkdir(opts.persistDir, { recursive: true });
-    storage.push('-dbPath', opts.persistDir);
-  } else {
-    storage.push('-inMemory');
+  if (opts.persistDir !== undefined) await mkdir(opts.persistDir, { recursive: true });
+  const fixedPort = opts.port !== undefined && opts.port !== 0 ? opts.port : undefined;
+  // A free port found by probing can be taken by someone else before the JVM binds it; then
+  // try another one. A port the caller chose is tried once.
+  for (let attempt = 1; ; attempt++) {
+    const port = fixedPort ?? (await freePort());
+    try {
+      return await launch(emulatorDir, port, opts.persistDir);
+    } catch (err) {
+      const portTaken = err instanceof DynamoDbLocalError && /BindException|Address already in use/.test(err.message);
+      if (fixedPort !== undefined || !portTaken || attempt >= 3) throw err;
+    }
   }
+}
 
+async function launch(emulatorDir: string, port: number, persistDir: string | undefined): Promise<DynamoDbLocal> {
   const args = [
     '-Xmx512m',
     '-XX:+UseSerialGC', // two cores here: no parallel GC threads competing with the tests
     `-Djava.library.path=${join(emulatorDir, 'DynamoDBLocal_lib')}`,
     '-jar',
     join(emulatorDir, 'DynamoDBLocal.jar'),
-    ...storage,
+    ...(persistDir !== undefined ? ['-dbPath', persistDir] : ['-inMemory']),
     '-sharedDb',
     '-port',
     String(port),
@@ -349,7 +379,8 @@ export async function startDynamoDbLocal(opts: StartDynamoDbLocalOptions = {}): 
   ];
 
   installExitHooks();
-  const child = spawn('java', args, { cwd: emulatorDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...prefix] = await javaLauncher();
+  const child = spawn(command ?? 'java', [...prefix, ...args], { cwd: emulatorDir, stdio: ['ignore', 'pipe', 'pipe'] });
   liveChildren.add(child);
   const stderr = new OutputTail();
   const stdout = new OutputTail();

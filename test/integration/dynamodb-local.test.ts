@@ -21,10 +21,13 @@
  * - UpdateTimeToLive is accepted and DescribeTimeToLive reports it (DynamoDB Local never deletes
  *   expired items, so tests must not wait for TTL deletion).
  */
-import { connect } from 'node:net';
+import { execFile } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   ConditionalCheckFailedException,
   CreateTableCommand,
@@ -52,6 +55,16 @@ function portIsOpen(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** Pids of DynamoDB Local JVMs started with `-port <port>` (pgrep exits 1 when none). */
+async function jvmsOnPort(port: number): Promise<string[]> {
+  try {
+    const { stdout } = await promisify(execFile)('pgrep', ['-f', `DynamoDBLocal\\.jar .*-port ${port} `]);
+    return stdout.split('\n').filter((line) => line !== '');
+  } catch {
+    return [];
+  }
 }
 
 async function caught(promise: Promise<unknown>): Promise<unknown> {
@@ -240,11 +253,30 @@ describe('DynamoDB Local', () => {
 });
 
 describe('DynamoDB Local lifecycle', () => {
+  it('fails with the JVM output when the chosen port is taken, leaving no JVM behind', async () => {
+    // Accepts connections and never answers; its sockets are destroyed at the end so close() returns.
+    const sockets = new Set<Socket>();
+    const blocker = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    try {
+      await expect(startDynamoDbLocal({ port: address.port })).rejects.toThrow(/could not bind its port.*BindException/s);
+      expect(await portIsOpen(address.port)).toBe(true); // still the blocker's, no JVM took it
+      expect(await jvmsOnPort(address.port)).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  }, 120_000);
+
   it('stop() kills the JVM: the port is closed afterwards and a second stop() is harmless', async () => {
     const ddb = await startDynamoDbLocal();
     expect(await portIsOpen(ddb.port)).toBe(true);
+    expect(await jvmsOnPort(ddb.port)).toHaveLength(1);
     await ddb.stop();
     expect(await portIsOpen(ddb.port)).toBe(false);
+    expect(await jvmsOnPort(ddb.port)).toEqual([]);
     await ddb.stop();
   }, 120_000);
 
