@@ -3,7 +3,7 @@
  * must be what they see against KMS (DER signatures, SPKI public keys, named exceptions).
  */
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -340,6 +340,20 @@ describe('KMS stand-in: Verify', () => {
 });
 
 describe('KMS stand-in: protocol edges', () => {
+  it('is reached by a client configured only through AWS_ENDPOINT_URL_KMS', async () => {
+    const previous = process.env['AWS_ENDPOINT_URL_KMS'];
+    process.env['AWS_ENDPOINT_URL_KMS'] = kms.endpoint;
+    const fromEnv = new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      const out = await fromEnv.send(new DescribeKeyCommand({ KeyId: 'alias/test-rsa' }));
+      expect(out.KeyMetadata?.KeyId).toBe(rsaKey.keyId);
+    } finally {
+      fromEnv.destroy();
+      if (previous === undefined) delete process.env['AWS_ENDPOINT_URL_KMS'];
+      else process.env['AWS_ENDPOINT_URL_KMS'] = previous;
+    }
+  });
+
   it('rejects a request without Authorization with MissingAuthenticationToken', async () => {
     const res = await rawRequest(
       'POST',
@@ -465,6 +479,17 @@ describe('KMS stand-in: fault injection and call counts', () => {
 });
 
 describe('KMS stand-in: state file', () => {
+  it('refuses to start from a state file that is not its format', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kms-standin-'));
+    try {
+      const stateFile = join(dir, 'kms-state.json');
+      await writeFile(stateFile, JSON.stringify({ version: 1, keys: [{ keyId: 'x' }], aliases: [] }));
+      await expect(startKmsStandin({ stateFile })).rejects.toThrow(/state file .* is invalid/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps keys and aliases across a restart in a 0600 file, signing with the same key', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kms-standin-'));
     const stateFile = join(dir, 'kms-state.json');
