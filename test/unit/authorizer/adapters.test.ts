@@ -1,0 +1,215 @@
+/**
+ * The authorizer's AWS adapters against a local HTTP server that plays DynamoDB/KMS: SigV4 as
+ * aws4fetch computes it, one BatchGetItem per token, UnprocessedKeys, throttling, timeouts.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AwsV4Signer } from 'aws4fetch';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AwsJsonClient, resolveEndpoint } from '../../../lambdas/adapters/aws-fetch.ts';
+import { CachedDenylistReader, DynamoDbDenylistReader } from '../../../lambdas/adapters/denylist-reader.ts';
+import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../../../lambdas/adapters/public-key-source.ts';
+import { DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
+import { generateTestKey } from '../verifier/token-factory.ts';
+
+type Handler = (target: string, body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => void;
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+});
+
+async function fakeAws(handler: Handler): Promise<{ endpoint: string; requests: { target: string; body: Record<string, unknown>; headers: IncomingMessage['headers'] }[] }> {
+  const requests: { target: string; body: Record<string, unknown>; headers: IncomingMessage['headers'] }[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      const target = String(req.headers['x-amz-target']);
+      requests.push({ target, body, headers: req.headers });
+      handler(target, body, req, res);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+}
+
+const json = (res: ServerResponse, status: number, body: unknown): void => {
+  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+  res.end(JSON.stringify(body));
+};
+const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
+const client = (endpoint: string, service: 'dynamodb' | 'kms' = 'dynamodb') =>
+  new AwsJsonClient({ service, region: 'eu-west-1', endpoint, credentials });
+const KEYS = ['DENY#JTI#j', 'DENY#SID#s', 'DENY#SUB#u'];
+
+describe('SigV4 client', () => {
+  it('produces the same Authorization header as aws4fetch AwsV4Signer signing all headers (we sign content-type too)', async () => {
+    const now = new Date('2026-11-23T15:40:02.123Z');
+    for (const [service, endpoint, contentType] of [
+      ['dynamodb', 'https://dynamodb.eu-west-1.amazonaws.com', 'application/x-amz-json-1.0'],
+      ['kms', 'http://127.0.0.1:4599', 'application/x-amz-json-1.1'],
+    ] as const) {
+      const body = JSON.stringify({ KeyId: 'alias/x', Some: 'thing' });
+      const target = service === 'kms' ? 'TrentService.GetPublicKey' : 'DynamoDB_20120810.BatchGetItem';
+      const ours = new AwsJsonClient({ service, region: 'eu-west-1', endpoint, credentials }).sign(target, body, now);
+      const theirs = await new AwsV4Signer({
+        method: 'POST',
+        url: endpoint,
+        headers: { 'content-type': contentType, 'x-amz-target': target },
+        body,
+        service,
+        region: 'eu-west-1',
+        datetime: '20261123T154002Z',
+        allHeaders: true,
+        ...credentials,
+      }).sign();
+      expect(ours.headers.authorization).toBe(theirs.headers.get('authorization'));
+    }
+  });
+
+  it('resolves AWS_ENDPOINT_URL_DYNAMODB / _KMS before the regional endpoint', () => {
+    expect(resolveEndpoint('dynamodb', { AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000', AWS_REGION: 'eu-west-1' })).toBe('http://127.0.0.1:8000');
+    expect(resolveEndpoint('kms', { AWS_REGION: 'eu-west-1' })).toBe('https://kms.eu-west-1.amazonaws.com');
+  });
+});
+
+describe('DynamoDB denylist reader', () => {
+  it('checks token, session and user in one strongly consistent BatchGetItem', async () => {
+    const aws = await fakeAws((_t, _b, _q, res) => json(res, 200, { Responses: { auth: [] }, UnprocessedKeys: {} }));
+    await new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS);
+    expect(aws.requests).toHaveLength(1);
+    expect(aws.requests[0]?.target).toBe('DynamoDB_20120810.BatchGetItem');
+    expect(aws.requests[0]?.headers['content-type']).toBe('application/x-amz-json-1.0');
+    expect(aws.requests[0]?.body).toMatchObject({
+      RequestItems: { auth: { ConsistentRead: true, Keys: KEYS.map((pk) => ({ pk: { S: pk }, sk: { S: 'DENY' } })) } },
+    });
+  });
+
+  it('returns the items found, with numbers parsed', async () => {
+    const aws = await fakeAws((_t, _b, _q, res) =>
+      json(res, 200, { Responses: { auth: [{ pk: { S: 'DENY#SUB#u' }, expiresAt: { N: '2000' }, notBefore: { N: '1000' } }] } }),
+    );
+    const entries = await new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS);
+    expect(entries.get('DENY#SUB#u')).toEqual({ pk: 'DENY#SUB#u', expiresAt: 2000, notBefore: 1000 });
+  });
+
+  it('retries UnprocessedKeys once within the same call', async () => {
+    let calls = 0;
+    const aws = await fakeAws((_t, body, _q, res) => {
+      calls++;
+      if (calls === 1) {
+        json(res, 200, { Responses: { auth: [{ pk: { S: 'DENY#JTI#j' }, expiresAt: { N: '9' } }] }, UnprocessedKeys: { auth: { Keys: [{ pk: { S: 'DENY#SID#s' }, sk: { S: 'DENY' } }] } } });
+      } else {
+        expect(body).toMatchObject({ RequestItems: { auth: { Keys: [{ pk: { S: 'DENY#SID#s' } }] } } });
+        json(res, 200, { Responses: { auth: [{ pk: { S: 'DENY#SID#s' }, expiresAt: { N: '9' } }] } });
+      }
+    });
+    const entries = await new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS);
+    expect([...entries.keys()].sort()).toEqual(['DENY#JTI#j', 'DENY#SID#s']);
+  });
+
+  it('fails closed when keys are still unprocessed after the retry', async () => {
+    const aws = await fakeAws((_t, _b, _q, res) =>
+      json(res, 200, { Responses: { auth: [] }, UnprocessedKeys: { auth: { Keys: [{ pk: { S: 'DENY#SID#s' }, sk: { S: 'DENY' } }] } } }),
+    );
+    await expect(new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(aws.requests).toHaveLength(2);
+  });
+
+  it('fails closed on ProvisionedThroughputExceededException', async () => {
+    const aws = await fakeAws((_t, _b, _q, res) =>
+      json(res, 400, { __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'slow down' }),
+    );
+    await expect(new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(aws.requests).toHaveLength(1);
+  });
+
+  it('fails closed when DynamoDB does not answer within the budget', async () => {
+    const aws = await fakeAws(() => undefined);
+    const start = Date.now();
+    await expect(new DynamoDbDenylistReader(client(aws.endpoint), 'auth', 200).read(KEYS)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(Date.now() - start).toBeLessThan(1500);
+  });
+
+  it('fails closed when nothing listens', async () => {
+    await expect(new DynamoDbDenylistReader(client('http://127.0.0.1:1'), 'auth').read(KEYS)).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+
+  it('with the optional cache, serves a repeated token from memory until the TTL passes', async () => {
+    const aws = await fakeAws((_t, _b, _q, res) => json(res, 200, { Responses: { auth: [] } }));
+    let now = 0;
+    const reader = new CachedDenylistReader(new DynamoDbDenylistReader(client(aws.endpoint), 'auth'), 5000, () => now);
+    await reader.read(KEYS);
+    now = 4999;
+    await reader.read(KEYS);
+    expect(aws.requests).toHaveLength(1);
+    now = 5000;
+    await reader.read(KEYS);
+    expect(aws.requests).toHaveLength(2);
+  });
+
+  it('with the optional cache, never remembers an outage', async () => {
+    let fail = true;
+    const aws = await fakeAws((_t, _b, _q, res) => (fail ? json(res, 500, { __type: 'InternalServerError' }) : json(res, 200, { Responses: { auth: [] } })));
+    const reader = new CachedDenylistReader(new DynamoDbDenylistReader(client(aws.endpoint), 'auth'), 5000, () => 0);
+    await expect(reader.read(KEYS)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    fail = false;
+    await expect(reader.read(KEYS)).resolves.toBeDefined();
+  });
+});
+
+describe('public keys', () => {
+  it('loads several KMS keys with one GetPublicKey each and keys them by RFC 7638 thumbprint', async () => {
+    const es = generateTestKey('ES256');
+    const rsa = generateTestKey('RS256');
+    const byId: Record<string, [typeof es, string]> = { k1: [es, 'ECC_NIST_P256'], k2: [rsa, 'RSA_2048'] };
+    const aws = await fakeAws((_t, body, _q, res) => {
+      const entry = byId[String(body.KeyId)];
+      if (entry === undefined) return json(res, 400, { __type: 'NotFoundException' });
+      json(res, 200, {
+        KeyId: body.KeyId,
+        KeySpec: entry[1],
+        KeyUsage: 'SIGN_VERIFY',
+        PublicKey: entry[0].publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+      });
+    });
+    const keys = await new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1', 'k2']).load();
+    expect([...keys.keys()].sort()).toEqual([es.kid, rsa.kid].sort());
+    expect(aws.requests.map((r) => r.target)).toEqual(['TrentService.GetPublicKey', 'TrentService.GetPublicKey']);
+    expect(aws.requests[0]?.headers['content-type']).toBe('application/x-amz-json-1.1');
+  });
+
+  it('refuses a KMS key that is not for signing', async () => {
+    const es = generateTestKey('ES256');
+    const aws = await fakeAws((_t, _b, _q, res) =>
+      json(res, 200, { KeySpec: 'ECC_NIST_P256', KeyUsage: 'ENCRYPT_DECRYPT', PublicKey: es.publicKey.export({ format: 'der', type: 'spki' }).toString('base64') }),
+    );
+    await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toThrow(/SIGN_VERIFY/);
+  });
+
+  it('reports KMS throttling as a dependency outage', async () => {
+    const aws = await fakeAws((_t, _b, _q, res) => json(res, 400, { __type: 'ThrottlingException' }));
+    await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+
+  it('loads PUBLIC_JWKS at construction and never calls anything afterwards', async () => {
+    const es = generateTestKey('ES256');
+    const source = new StaticJwksSource(JSON.stringify({ keys: [{ ...es.publicKey.export({ format: 'jwk' }), kid: es.kid, alg: 'ES256', use: 'sig' }] }));
+    const ring = new PublicKeyRing(source);
+    expect((await ring.current()).get(es.kid)?.alg).toBe('ES256');
+  });
+
+  it('refuses a PUBLIC_JWKS with duplicate members', () => {
+    expect(() => new StaticJwksSource('{"keys":[],"keys":[]}')).toThrow(/duplicate/);
+  });
+
+  it('shares one in-flight load between concurrent first requests', async () => {
+    let loads = 0;
+    const ring = new PublicKeyRing({ load: () => (loads++, new Promise((resolve) => setTimeout(() => resolve(new Map()), 20))) });
+    await Promise.all([ring.current(), ring.current(), ring.current()]);
+    expect(loads).toBe(1);
+  });
+});

@@ -1,0 +1,88 @@
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
+import { calculateJwkThumbprint } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { decodeCanonical } from '../../../lambdas/core/base64url.ts';
+import { AccessTokenVerifier } from '../../../lambdas/core/access-token-verifier.ts';
+import { InvalidTokenError } from '../../../lambdas/core/errors.ts';
+import { jwkThumbprint } from '../../../lambdas/core/jwk-thumbprint.ts';
+import { parseStrictJson, parseStrictJsonSlow, StrictJsonError } from '../../../lambdas/core/strict-json.ts';
+import { generateTestKey, keyMap, NOW, policyFor, validToken } from './token-factory.ts';
+
+describe('RFC 7638 thumbprint', () => {
+  it('equals jose calculateJwkThumbprint for a P-256 key', async () => {
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    expect(jwkThumbprint(publicKey)).toBe(await calculateJwkThumbprint(publicKey.export({ format: 'jwk' }) as never, 'sha256'));
+  });
+  it('equals jose calculateJwkThumbprint for an RSA 2048 key', async () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    expect(jwkThumbprint(publicKey)).toBe(await calculateJwkThumbprint(publicKey.export({ format: 'jwk' }) as never, 'sha256'));
+  });
+  it('matches the RFC 7638 §3.1 example', () => {
+    const n =
+      '0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw';
+    const key = createPublicKey({ key: { kty: 'RSA', n, e: 'AQAB' }, format: 'jwk' });
+    expect(jwkThumbprint(key)).toBe('NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
+  });
+});
+
+describe('strict JSON', () => {
+  it('rejects a duplicate member at any depth', () => {
+    expect(() => parseStrictJson('{"a":{"b":1,"b":2}}')).toThrow(StrictJsonError);
+    expect(() => parseStrictJson('[{"x":1},{"y":1,"y":1}]')).toThrow(StrictJsonError);
+  });
+  it('counts colons inside strings correctly (no false duplicate)', () => {
+    expect(parseStrictJson('{"a:b":"c:d","e":"\\\\\\":"}')).toEqual({ 'a:b': 'c:d', e: '\\":' });
+  });
+  it('keeps __proto__ as an own member and never touches the prototype', () => {
+    const value = parseStrictJson('{"__proto__":{"polluted":true}}') as Record<string, unknown>;
+    expect(Object.hasOwn(value, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+  it('rejects a BOM, trailing garbage and lone surrogates', () => {
+    for (const text of ['\ufeff{}', '{}x', '{"a":"\\ud800"}', '{"a":"\\udc00x"}']) expect(() => parseStrictJson(text)).toThrow(StrictJsonError);
+  });
+  it('accepts a well-formed surrogate pair escape', () => expect(parseStrictJson('{"a":"\\ud83d\\ude00"}')).toEqual({ a: '😀' }));
+  it('rejects nesting deeper than the cap', () => expect(() => parseStrictJson('['.repeat(40) + ']'.repeat(40))).toThrow(StrictJsonError));
+
+  const outcome = (f: () => unknown): string => {
+    try {
+      return JSON.stringify(f());
+    } catch (e) {
+      if (e instanceof StrictJsonError) return 'reject';
+      throw e;
+    }
+  };
+  it('fast path and full parser agree on arbitrary JSON texts, with and without duplicates', () => {
+    const member = fc.tuple(fc.constantFrom('a', 'b', 'a:b', '"', '__proto__'), fc.jsonValue({ maxDepth: 3 }));
+    const objectText = fc.array(member, { maxLength: 5 }).map((members) => `{${members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
+    fc.assert(
+      fc.property(fc.oneof(objectText, fc.json(), fc.string()), (text) => {
+        expect(outcome(() => parseStrictJson(text))).toBe(outcome(() => parseStrictJsonSlow(text)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('canonical base64url in the verifier', () => {
+  it('accepts exactly the spellings decodeCanonical accepts, for every signature segment variant', () => {
+    const key = generateTestKey('ES256');
+    const token = validToken(key);
+    const verifier = new AccessTokenVerifier(policyFor(['ES256']), keyMap(key));
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (const c of alphabet) {
+      const variant = `${s.slice(0, -1)}${c}`;
+      const canonical = decodeCanonical(variant)?.equals(Buffer.from(s, 'base64url')) === true;
+      let accepted = true;
+      try {
+        verifier.verify(`${h}.${p}.${variant}`, NOW);
+      } catch (e) {
+        if (!(e instanceof InvalidTokenError)) throw e;
+        accepted = false;
+      }
+      expect(accepted).toBe(canonical);
+    }
+  });
+});
