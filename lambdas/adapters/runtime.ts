@@ -28,7 +28,8 @@ export const systemRandom: RandomSource = { bytes: (length) => randomBytes(lengt
  */
 const CLIENT_SETTINGS = {
   maxAttempts: 2,
-  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  // throwOnRequestTimeout: recent Smithy handlers only log a warning on requestTimeout otherwise.
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
 } as const;
 
 export function createDynamoDbClient(): DynamoDBClient {

@@ -364,6 +364,28 @@ describe('dependencies down', () => {
     expect(retry.status).toBe(200);
   });
 
+  it('DynamoDB throttling answers 503 with Retry-After, not 500', async () => {
+    const tokens = (await login()).body;
+    dynamo.failWith({ status: 400, type: 'ProvisionedThroughputExceededException' });
+    const res = await refresh(tokens['refresh_token']);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+    const revoked = await call('POST', '/revoke', { json: { token: tokens['refresh_token'] } });
+    expect(revoked.status).toBe(503);
+    dynamo.failWith(undefined);
+    expect((await refresh(tokens['refresh_token'])).status).toBe(200);
+  });
+
+  it('a KMS that hangs past the client timeout answers 503 and the refresh token still works', async () => {
+    const tokens = (await login()).body;
+    service.kms.injectFault({ delayMs: 4_000, operations: ['Sign'], count: 2 });
+    const res = await refresh(tokens['refresh_token']);
+    expect(res.status).toBe(503);
+    service.kms.clearFaults();
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    expect((await refresh(tokens['refresh_token'])).status).toBe(200);
+  });
+
   it('a KMS failure during login answers 503 and stores no session', async () => {
     service.kms.injectFault({ errorType: 'ThrottlingException', status: 400, operations: ['Sign'] });
     dynamo.reset();
