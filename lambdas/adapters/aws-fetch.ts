@@ -7,8 +7,8 @@
  * Why not aws4fetch's `AwsClient`, which we tried first: it signs through the WHATWG `Headers`
  * and `fetch` globals, and on Node 20 the first touch of either loads undici, measured at ~100 ms
  * on this machine (`node -e "new Headers()"`). SigV4 itself is a few HMACs, so it is done here
- * with node:crypto (synchronous, no WebCrypto promise hops) and sent with node:http(s) over a
- * keep-alive agent. A unit test checks our Authorization header against aws4fetch's
+ * with node:crypto (synchronous, no WebCrypto promise hops) and sent by a minimal keep-alive
+ * HTTP/1.1 client (`http1-client.ts`, which says why not node:http). A unit test checks our Authorization header against aws4fetch's
  * `AwsV4Signer` byte for byte, so the dependency still vouches for the signing.
  *
  * Endpoints: `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_KMS` when set (the AWS SDKs'
@@ -18,10 +18,8 @@
  * (AbortSignal); there are no hidden retries: callers own their retry budget.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import type { IncomingMessage, RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ConfigurationError } from '../core/errors.ts';
+import { Http1Client } from './http1-client.ts';
 
 export type AwsService = 'dynamodb' | 'kms';
 
@@ -99,7 +97,7 @@ export interface SignedRequest {
 export class AwsJsonClient {
   private readonly url: URL;
   private readonly host: string;
-  private readonly agent: HttpAgent;
+  private readonly http: Http1Client;
   private signingKey: { readonly date: string; readonly key: Buffer } | undefined;
 
   constructor(private readonly options: AwsJsonClientOptions) {
@@ -113,7 +111,7 @@ export class AwsJsonClient {
     this.url = url;
     this.host = url.host;
     // Keep-alive: the warm path then costs one request on an open connection.
-    this.agent = url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.http = new Http1Client(url);
   }
 
   /**
@@ -178,37 +176,13 @@ export class AwsJsonClient {
     return body;
   }
 
-  private send(signed: SignedRequest, signal: AbortSignal): Promise<{ status: number; text: string }> {
-    const requestOptions: RequestOptions = {
-      method: 'POST',
-      protocol: signed.url.protocol,
-      hostname: signed.url.hostname,
-      port: signed.url.port,
-      path: `${signed.url.pathname}${signed.url.search}`,
-      headers: { ...signed.headers, 'content-length': String(Buffer.byteLength(signed.body)) },
-      agent: this.agent,
-      signal,
-    };
-    const request = signed.url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const fail = (cause: unknown): void =>
-        reject(cause instanceof AwsCallError ? cause : new AwsCallError(`${this.options.service} unreachable`, undefined, undefined, { cause }));
-      const req = request(requestOptions, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            res.destroy(new AwsCallError(`${this.options.service} response too large`, undefined, res.statusCode));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', fail);
-      });
-      req.on('error', fail);
-      req.end(signed.body);
-    });
+  private async send(signed: SignedRequest, signal: AbortSignal): Promise<{ status: number; text: string }> {
+    const { host: _host, ...headers } = signed.headers;
+    try {
+      const response = await this.http.post({ host: this.host, ...headers }, signed.body, signal, MAX_RESPONSE_BYTES);
+      return { status: response.status, text: response.body.toString('utf8') };
+    } catch (cause) {
+      throw new AwsCallError(`${this.options.service} unreachable`, undefined, undefined, { cause });
+    }
   }
 }

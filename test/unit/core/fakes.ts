@@ -1,0 +1,258 @@
+/**
+ * In-memory fakes for the core's ports. Every fake records what it was asked into one shared
+ * `calls` log, so tests can assert on call order across collaborators (e.g. sign before store).
+ */
+import { vi } from 'vitest';
+import type { IssuerConfig } from '../../../lambdas/core/config.ts';
+import type { LoginThrottle, ThrottleKey, ThrottleTicket } from '../../../lambdas/core/login-throttle.ts';
+import type {
+  Clock,
+  NewFamily,
+  PasswordHasher,
+  RandomSource,
+  RefreshFamily,
+  Rotation,
+  RotationResult,
+  SessionRevocation,
+  SessionStore,
+  TokenDenylist,
+  TokenSigner,
+  UserDirectory,
+  UserRecord,
+} from '../../../lambdas/core/ports.ts';
+
+/** 2026-01-01T00:00:00.500Z: a non-whole second, so flooring to seconds is observable. */
+export const NOW_MS = Date.UTC(2026, 0, 1) + 500;
+export const NOW_S = Math.floor(NOW_MS / 1000);
+
+export const SUB = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
+
+export const CONFIG: IssuerConfig = {
+  issuer: 'https://auth.example.com',
+  audience: 'https://api.example.com',
+  clientId: 'kms-jwt-auth',
+  alg: 'ES256',
+  accessTokenTtlSeconds: 900,
+  refreshTokenTtlSeconds: 7 * 86_400,
+  refreshAbsoluteTtlSeconds: 30 * 86_400,
+  reusePolicy: 'family',
+  clockSkewSeconds: 60,
+};
+
+export type CallLog = string[];
+
+export function fixedClock(nowMs = NOW_MS): Clock {
+  return { nowMs: () => nowMs };
+}
+
+/** Deterministic bytes: each call returns a fresh run of a counter, so no two calls repeat. */
+export function countingRandom(): RandomSource & { readonly requests: number[] } {
+  let next = 1;
+  const requests: number[] = [];
+  return {
+    requests,
+    bytes(length: number): Uint8Array {
+      requests.push(length);
+      const out = new Uint8Array(length);
+      for (let i = 0; i < length; i += 1) {
+        out[i] = next & 0xff;
+        next += 1;
+      }
+      return out;
+    },
+  };
+}
+
+export const FAKE_SIGNATURE = new Uint8Array(64).fill(7);
+
+export function fakeSigner(calls: CallLog, fail?: unknown): TokenSigner & { readonly inputs: Uint8Array[] } {
+  const inputs: Uint8Array[] = [];
+  return {
+    alg: 'ES256',
+    inputs,
+    kid: () => Promise.resolve('kid-1'),
+    sign(signingInput: Uint8Array): Promise<Uint8Array> {
+      calls.push('sign');
+      inputs.push(signingInput);
+      return fail === undefined ? Promise.resolve(FAKE_SIGNATURE) : Promise.reject(fail);
+    },
+  };
+}
+
+export interface FakeSessions extends SessionStore {
+  readonly created: NewFamily[];
+  readonly rotations: Rotation[];
+  readonly undone: Rotation[];
+  readonly revokedFamilies: { sub: string; fid: string; revocation: SessionRevocation; onlyIfHash: string | undefined }[];
+  readonly revokedUsers: { sub: string; revocation: SessionRevocation }[];
+}
+
+export interface SessionBehaviour {
+  readonly rotateResult?: RotationResult;
+  readonly createError?: unknown;
+  readonly revokeFamilyResult?: boolean;
+  readonly revokeAllResult?: number;
+}
+
+export function fakeSessions(calls: CallLog, behaviour: SessionBehaviour = {}): FakeSessions {
+  const created: NewFamily[] = [];
+  const rotations: Rotation[] = [];
+  const undone: Rotation[] = [];
+  const revokedFamilies: FakeSessions['revokedFamilies'] = [];
+  const revokedUsers: FakeSessions['revokedUsers'] = [];
+  return {
+    created,
+    rotations,
+    undone,
+    revokedFamilies,
+    revokedUsers,
+    createFamily(family: NewFamily): Promise<void> {
+      calls.push('createFamily');
+      if (behaviour.createError !== undefined) return Promise.reject(behaviour.createError);
+      created.push(family);
+      return Promise.resolve();
+    },
+    rotate(rotation: Rotation): Promise<RotationResult> {
+      calls.push('rotate');
+      rotations.push(rotation);
+      return Promise.resolve(behaviour.rotateResult ?? { outcome: 'unknown' });
+    },
+    undoRotation(rotation: Rotation): Promise<void> {
+      calls.push('undoRotation');
+      undone.push(rotation);
+      return Promise.resolve();
+    },
+    revokeFamily(sub: string, fid: string, revocation: SessionRevocation, onlyIfHash?: string): Promise<boolean> {
+      calls.push('revokeFamily');
+      revokedFamilies.push({ sub, fid, revocation, onlyIfHash });
+      return Promise.resolve(behaviour.revokeFamilyResult ?? true);
+    },
+    revokeAllFamilies(sub: string, revocation: SessionRevocation): Promise<number> {
+      calls.push('revokeAllFamilies');
+      revokedUsers.push({ sub, revocation });
+      return Promise.resolve(behaviour.revokeAllResult ?? 3);
+    },
+    listFamilies(): Promise<readonly RefreshFamily[]> {
+      calls.push('listFamilies');
+      return Promise.resolve([]);
+    },
+  };
+}
+
+export const CURRENT_HASH = '$argon2id$v=19$m=19456,t=2,p=1$current$hash';
+export const DECOY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$decoy$hash';
+
+export function activeUser(overrides: Partial<UserRecord> = {}): UserRecord {
+  return {
+    username: 'alice',
+    sub: SUB,
+    passwordHash: CURRENT_HASH,
+    scopes: ['read', 'write'],
+    status: 'active',
+    ...overrides,
+  };
+}
+
+export function fakeUsers(
+  calls: CallLog,
+  users: readonly UserRecord[],
+  replaceError?: unknown,
+): UserDirectory & { readonly replaced: { username: string; previousHash: string; nextHash: string }[] } {
+  const replaced: { username: string; previousHash: string; nextHash: string }[] = [];
+  return {
+    replaced,
+    findUser(username: string): Promise<UserRecord | undefined> {
+      calls.push('findUser');
+      return Promise.resolve(users.find((u) => u.username === username));
+    },
+    replacePasswordHash(username: string, previousHash: string, nextHash: string): Promise<void> {
+      calls.push('replacePasswordHash');
+      if (replaceError !== undefined) return Promise.reject(replaceError);
+      replaced.push({ username, previousHash, nextHash });
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Accepts exactly `password` against any hash in `validHashes`. */
+export function fakePasswords(
+  calls: CallLog,
+  options: { password?: string; validHashes?: readonly string[]; rehash?: boolean; hashError?: unknown } = {},
+): PasswordHasher & { readonly verified: string[] } {
+  const password = options.password ?? 'correct horse';
+  const valid = new Set(options.validHashes ?? [CURRENT_HASH]);
+  const verified: string[] = [];
+  return {
+    verified,
+    decoyHash: Promise.resolve(DECOY_HASH),
+    hash(plain: string): Promise<string> {
+      calls.push('hash');
+      if (options.hashError !== undefined) return Promise.reject(options.hashError);
+      return Promise.resolve(`$argon2id$v=19$m=19456,t=2,p=1$new$${plain.length}`);
+    },
+    verify(phc: string, plain: string): Promise<boolean> {
+      calls.push('verify');
+      verified.push(phc);
+      return Promise.resolve(valid.has(phc) && plain === password);
+    },
+    needsRehash: vi.fn((): boolean => options.rehash ?? false),
+  };
+}
+
+export function fakeThrottle(calls: CallLog, rejectWith?: unknown): LoginThrottle & { readonly successes: ThrottleTicket[]; readonly failures: ThrottleKey[] } {
+  const successes: ThrottleTicket[] = [];
+  const failures: ThrottleKey[] = [];
+  return {
+    successes,
+    failures,
+    assertAllowed(): Promise<ThrottleTicket> {
+      calls.push('assertAllowed');
+      return rejectWith === undefined ? Promise.resolve({ hadUserIpFailures: true }) : Promise.reject(rejectWith);
+    },
+    recordFailure(key: ThrottleKey): Promise<void> {
+      calls.push('recordFailure');
+      failures.push(key);
+      return Promise.resolve();
+    },
+    recordSuccess(_key: ThrottleKey, ticket: ThrottleTicket): Promise<void> {
+      calls.push('recordSuccess');
+      successes.push(ticket);
+      return Promise.resolve();
+    },
+  };
+}
+
+export function fakeDenylist(calls: CallLog): TokenDenylist & { readonly denied: { jti: string; expiresAt: number }[] } {
+  const denied: { jti: string; expiresAt: number }[] = [];
+  return {
+    denied,
+    denyToken(jti: string, expiresAt: number): Promise<void> {
+      calls.push('denyToken');
+      denied.push({ jti, expiresAt });
+      return Promise.resolve();
+    },
+  };
+}
+
+export function family(overrides: Partial<RefreshFamily> = {}): RefreshFamily {
+  return {
+    sub: SUB,
+    fid: 'AAAAAAAAAAAAAAAAAAAAAA',
+    sid: 'sid-1',
+    username: 'alice',
+    scope: 'read write',
+    clientId: 'kms-jwt-auth',
+    authTime: NOW_S - 3600,
+    expiresAt: NOW_S + 7 * 86_400,
+    absoluteExpiresAt: NOW_S + 20 * 86_400,
+    generation: 3,
+    ...overrides,
+  };
+}
+
+/** The JSON payload of a compact JWS, for asserting on issued claims. */
+export function jwtPayload(token: string): Record<string, unknown> {
+  const payload = token.split('.')[1];
+  if (payload === undefined) throw new Error('not a compact JWS');
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
