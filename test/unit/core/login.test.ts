@@ -1,0 +1,237 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidGrantError, InvalidScopeError, RetryableConflictError, TooManyRequestsError } from '../../../lambdas/core/errors.ts';
+import { login, type LoginDeps, type LoginRequest } from '../../../lambdas/core/login.ts';
+import type { UserRecord } from '../../../lambdas/core/ports.ts';
+import { parseRefreshToken } from '../../../lambdas/core/refresh-token.ts';
+import {
+  activeUser,
+  CONFIG,
+  countingRandom,
+  CURRENT_HASH,
+  DECOY_HASH,
+  fakePasswords,
+  fakeSessions,
+  fakeSigner,
+  fakeThrottle,
+  fakeUsers,
+  fixedClock,
+  jwtPayload,
+  NOW_S,
+  SUB,
+  type CallLog,
+} from './fakes.ts';
+
+const REQUEST: LoginRequest = { username: 'alice', password: 'correct horse', sourceIp: '203.0.113.7' };
+
+interface Options {
+  users?: readonly UserRecord[];
+  throttleError?: unknown;
+  signError?: unknown;
+  createError?: unknown;
+  rehash?: boolean;
+  hashError?: unknown;
+  replaceError?: unknown;
+}
+
+function setup(options: Options = {}) {
+  const calls: CallLog = [];
+  const signer = fakeSigner(calls, options.signError);
+  const sessions = fakeSessions(calls, { createError: options.createError });
+  const users = fakeUsers(calls, options.users ?? [activeUser()], options.replaceError);
+  const passwords = fakePasswords(calls, { rehash: options.rehash ?? false, hashError: options.hashError });
+  const throttle = fakeThrottle(calls, options.throttleError);
+  const random = countingRandom();
+  const deps: LoginDeps = { config: CONFIG, signer, sessions, users, passwords, throttle, clock: fixedClock(), random };
+  return { calls, signer, sessions, users, passwords, throttle, random, deps };
+}
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable('login should have failed'),
+    (e: unknown) => e,
+  );
+}
+
+describe('login: bad credentials look and cost the same', () => {
+  const cases: [string, Options, LoginRequest, string][] = [
+    ['an unknown user', {}, { ...REQUEST, username: 'mallory' }, DECOY_HASH],
+    ['a disabled user with the right password', { users: [activeUser({ status: 'disabled' })] }, REQUEST, CURRENT_HASH],
+    ['a wrong password', {}, { ...REQUEST, password: 'Correct horse' }, CURRENT_HASH],
+  ];
+
+  it('answers all three with indistinguishable errors (same class, code, status, description)', async () => {
+    const seen = new Set<string>();
+    for (const [, options, request] of cases) {
+      const error = (await failure(login(request, setup(options).deps))) as InvalidGrantError;
+      seen.add(JSON.stringify([error.constructor.name, error.code, error.status, error.description, error.message]));
+    }
+    expect(seen.size).toBe(1);
+  });
+
+  for (const [name, options, request, expectedHash] of cases) {
+    it(`rejects ${name} with InvalidGrantError "The username or password is incorrect."`, async () => {
+      const { deps } = setup(options);
+      const error = await failure(login(request, deps));
+      expect(error).toBeInstanceOf(InvalidGrantError);
+      const grant = error as InvalidGrantError;
+      expect(grant.status).toBe(401);
+      expect(grant.description).toBe('The username or password is incorrect.');
+    });
+
+    it(`verifies exactly one hash for ${name} (${expectedHash === DECOY_HASH ? 'the decoy' : "the user's"})`, async () => {
+      const { deps, passwords } = setup(options);
+      await failure(login(request, deps));
+      expect(passwords.verified).toEqual([expectedHash]);
+    });
+
+    it(`records a throttle failure and issues nothing for ${name}`, async () => {
+      const { deps, throttle, signer, sessions } = setup(options);
+      await failure(login(request, deps));
+      expect(throttle.failures).toEqual([{ username: request.username, sourceIp: request.sourceIp }]);
+      expect(throttle.successes).toEqual([]);
+      expect(signer.inputs).toEqual([]);
+      expect(sessions.created).toEqual([]);
+    });
+  }
+});
+
+describe('login: throttling', () => {
+  it('rejects a throttled attempt before looking up the user or verifying anything', async () => {
+    const { deps, calls } = setup({ throttleError: new TooManyRequestsError('slow down', 7) });
+    const error = await failure(login(REQUEST, deps));
+    expect(error).toBeInstanceOf(TooManyRequestsError);
+    expect(calls).toEqual(['assertAllowed']);
+  });
+
+  it('reports success to the throttle with the ticket it was given', async () => {
+    const { deps, throttle } = setup();
+    await login(REQUEST, deps);
+    expect(throttle.successes).toEqual([{ hadUserIpFailures: true }]);
+    expect(throttle.failures).toEqual([]);
+  });
+});
+
+describe('login: scopes', () => {
+  it('rejects a requested scope the user does not hold with InvalidScopeError, storing nothing', async () => {
+    const { deps, sessions, signer } = setup();
+    const error = await failure(login({ ...REQUEST, scope: ['read', 'admin'] }, deps));
+    expect(error).toBeInstanceOf(InvalidScopeError);
+    expect(sessions.created).toEqual([]);
+    expect(signer.inputs).toEqual([]);
+  });
+
+  it('grants the requested subset, in the token and the response', async () => {
+    const { deps, sessions } = setup();
+    const { response } = await login({ ...REQUEST, scope: ['write'] }, deps);
+    expect(response.scope).toBe('write');
+    expect(jwtPayload(response.access_token)['scope']).toBe('write');
+    expect(sessions.created[0]?.scope).toBe('write');
+  });
+
+  it('grants all held scopes when none is requested', async () => {
+    const { deps } = setup();
+    expect((await login(REQUEST, deps)).response.scope).toBe('read write');
+  });
+});
+
+describe('login: order of signing and storing', () => {
+  it('signs the access token before storing the family, and reports success after both', async () => {
+    const { deps, calls } = setup();
+    await login(REQUEST, deps);
+    expect(calls).toEqual(['assertAllowed', 'findUser', 'verify', 'sign', 'createFamily', 'recordSuccess']);
+  });
+
+  it('stores nothing when signing fails', async () => {
+    const kmsDown = new Error('KMS down');
+    const { deps, sessions, throttle } = setup({ signError: kmsDown });
+    expect(await failure(login(REQUEST, deps))).toBe(kmsDown);
+    expect(sessions.created).toEqual([]);
+    expect(throttle.successes).toEqual([]);
+  });
+
+  it('propagates a createFamily failure and returns no token', async () => {
+    const conflict = new RetryableConflictError('logged out everywhere meanwhile');
+    const { deps, throttle } = setup({ createError: conflict });
+    expect(await failure(login(REQUEST, deps))).toBe(conflict);
+    expect(throttle.successes).toEqual([]);
+  });
+});
+
+describe('login: success', () => {
+  it('answers with RFC 6749 §5.1 fields: Bearer, expires_in 900, a refresh token and its lifetime', async () => {
+    const { deps } = setup();
+    const { response } = await login(REQUEST, deps);
+    expect(Object.keys(response).sort()).toEqual(['access_token', 'expires_in', 'refresh_expires_in', 'refresh_token', 'scope', 'token_type']);
+    expect(response.token_type).toBe('Bearer');
+    expect(response.expires_in).toBe(900);
+    expect(response.refresh_expires_in).toBe(7 * 86_400);
+  });
+
+  it('returns a refresh token for the user whose hash is the one stored with the family', async () => {
+    const { deps, sessions } = setup();
+    const { response, sub, sid } = await login(REQUEST, deps);
+    const parsed = parseRefreshToken(response.refresh_token);
+    const stored = sessions.created[0];
+    expect(parsed?.sub).toBe(SUB);
+    expect(sub).toBe(SUB);
+    expect(stored?.tokenHash).toBe(parsed?.hash);
+    expect(stored?.fid).toBe(parsed?.fid);
+    expect(stored?.sid).toBe(sid);
+    expect(sid).not.toBe(stored?.fid);
+  });
+
+  it('stores a generation-0 family with sliding and absolute expiry from now', async () => {
+    const { deps, sessions } = setup();
+    await login(REQUEST, deps);
+    expect(sessions.created[0]).toMatchObject({
+      sub: SUB,
+      username: 'alice',
+      clientId: 'kms-jwt-auth',
+      authTime: NOW_S,
+      expiresAt: NOW_S + 7 * 86_400,
+      absoluteExpiresAt: NOW_S + 30 * 86_400,
+      generation: 0,
+    });
+  });
+
+  it('signs an access token carrying sub, sid, auth_time and a 900 s lifetime', async () => {
+    const { deps, signer } = setup();
+    const { response, sid } = await login(REQUEST, deps);
+    const claims = jwtPayload(response.access_token);
+    expect(claims).toMatchObject({ iss: CONFIG.issuer, aud: CONFIG.audience, sub: SUB, sid, iat: NOW_S, exp: NOW_S + 900, auth_time: NOW_S });
+    expect(Buffer.from(signer.inputs[0] ?? []).toString('ascii')).toBe(response.access_token.split('.').slice(0, 2).join('.'));
+  });
+});
+
+describe('login: password rehash', () => {
+  it('does not rehash when the hash has the current parameters', async () => {
+    const { deps, calls, users } = setup({ rehash: false });
+    await login(REQUEST, deps);
+    expect(calls).not.toContain('hash');
+    expect(users.replaced).toEqual([]);
+  });
+
+  it('rehashes and replaces the stored hash, conditional on the old one, when needsRehash is true', async () => {
+    const { deps, users } = setup({ rehash: true });
+    await login(REQUEST, deps);
+    expect(users.replaced).toEqual([{ username: 'alice', previousHash: CURRENT_HASH, nextHash: '$argon2id$v=19$m=19456,t=2,p=1$new$13' }]);
+  });
+
+  it('still logs in when replacing the upgraded hash fails', async () => {
+    const { deps } = setup({ rehash: true, replaceError: new Error('DynamoDB down') });
+    await expect(login(REQUEST, deps)).resolves.toMatchObject({ sub: SUB });
+  });
+
+  it('still logs in when computing the upgraded hash fails (the family is already stored)', async () => {
+    const { deps, sessions } = setup({ rehash: true, hashError: new Error('out of memory') });
+    await expect(login(REQUEST, deps)).resolves.toMatchObject({ sub: SUB });
+    expect(sessions.created).toHaveLength(1);
+  });
+
+  it('never rehashes on a failed login', async () => {
+    const { deps, calls } = setup({ rehash: true });
+    await failure(login({ ...REQUEST, password: 'nope' }, deps));
+    expect(calls).not.toContain('hash');
+    expect(calls).not.toContain('replacePasswordHash');
+  });
+});
