@@ -75,9 +75,14 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
 
   if (deps.passwords.needsRehash(user.passwordHash)) {
     // The parameters changed since this hash was made: upgrade it now that we know the password.
-    const upgraded = await deps.passwords.hash(request.password);
-    // Best effort: a failed upgrade must not fail a correct login; the next login tries again.
-    await deps.users.replacePasswordHash(user.username, user.passwordHash, upgraded).catch(() => undefined);
+    // Best effort: the session is stored already, so a failed upgrade must not fail a correct
+    // login; the next login tries again.
+    try {
+      const upgraded = await deps.passwords.hash(request.password);
+      await deps.users.replacePasswordHash(user.username, user.passwordHash, upgraded);
+    } catch {
+      // ignored on purpose, see above
+    }
   }
   return { response: tokenResponse(access, refresh.token, family, nowSeconds), sub: user.sub, sid: family.sid };
 }
