@@ -37,6 +37,8 @@ export const FUNCTION_ACCESS = {
       'dynamodb:UpdateItem',
       'dynamodb:PutItem',
       'dynamodb:ConditionCheckItem',
+      // A successful login clears its username+IP failure counter.
+      'dynamodb:DeleteItem',
     ],
     keyAccess: 'sign',
   },
@@ -44,8 +46,8 @@ export const FUNCTION_ACCESS = {
     tableActions: [
       'dynamodb:UpdateItem',
       'dynamodb:PutItem',
+      // Reuse with REUSE_POLICY=user lists the user's families.
       'dynamodb:Query',
-      'dynamodb:BatchWriteItem',
     ],
     keyAccess: 'sign',
   },
@@ -54,8 +56,6 @@ export const FUNCTION_ACCESS = {
       'dynamodb:UpdateItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
-      'dynamodb:GetItem',
-      'dynamodb:BatchWriteItem',
     ],
     keyAccess: 'read-public-keys',
   },
