@@ -1,0 +1,645 @@
+/**
+ * Property-based tests (fast-check) that drive every handler directly, in-process, against the
+ * local service's DynamoDB Local and KMS stand-in, with arbitrary API Gateway events.
+ *
+ * The properties are the contract of issue 5 item 2 and SPEC.md "Errors":
+ * - an HTTP handler always resolves (never rejects), with a status in {200, 400, 401, 403, 404,
+ *   405, 429, 503} — never a 5xx other than 503 — and a JSON body that carries `error` and
+ *   `error_description` whenever the status is ≥ 400;
+ * - the authorizer handler either resolves to a decision or throws exactly `Error('Unauthorized')`,
+ *   and never allows a token it did not issue; `decide()` never throws at all.
+ *
+ * Runs are bounded: arguments that reach Argon2 password verification (~100 ms each) are a small,
+ * weighted share of the login runs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { startLocalService, type LocalService } from '../../local/service.ts';
+
+const PASSWORD = 'fuzz-demo-password-9f2c';
+const ORIGIN = 'https://app.example';
+const ALLOWED_STATUSES = [200, 400, 401, 403, 404, 405, 429, 503] as const;
+
+type HttpResult = { statusCode?: unknown; body?: unknown; headers?: unknown };
+type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
+type AuthorizerHandler = (event: unknown) => Promise<unknown>;
+type Decide = (event: unknown) => Promise<unknown>;
+
+let service: LocalService;
+let handlers: Record<'login' | 'refresh' | 'revoke' | 'jwks', HttpHandler>;
+let authorizer: AuthorizerHandler;
+let decide: Decide;
+/** A genuine session of the demo user, for mutation-based inputs. */
+let genuine: { access: string; refresh: string; sub: string };
+/** Another session of the demo user that no fuzzer ever sees: the authorizer's positive control. */
+let control: { access: string; refresh: string };
+
+function lambdaContext(name: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:111122223333:function:${name}`,
+    memoryLimitInMB: '256',
+    awsRequestId: 'fuzz-request',
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'fuzz',
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+beforeAll(async () => {
+  service = await startLocalService({
+    port: 0,
+    demoPassword: PASSWORD,
+    // Cookie mode on, so the cookie and Origin paths of /login and /refresh are fuzzed too.
+    env: { COOKIE_MODE: 'on', CORS_ORIGINS: ORIGIN },
+  });
+  // The same module instances the service imported after setting the environment.
+  const [login, refresh, revoke, jwks, authorizerModule] = await Promise.all([
+    import('../../lambdas/login/handler.ts'),
+    import('../../lambdas/refresh/handler.ts'),
+    import('../../lambdas/revoke/handler.ts'),
+    import('../../lambdas/jwks/handler.ts'),
+    import('../../lambdas/authorizer/handler.ts'),
+  ]);
+  handlers = {
+    login: login.handler as unknown as HttpHandler,
+    refresh: refresh.handler as unknown as HttpHandler,
+    revoke: revoke.handler as unknown as HttpHandler,
+    jwks: jwks.handler as unknown as HttpHandler,
+  };
+  authorizer = authorizerModule.handler;
+  decide = authorizerModule.decide;
+
+  const first = await demoLogin();
+  const claims = JSON.parse(Buffer.from(String(first.access.split('.')[1]), 'base64url').toString('utf8')) as Record<string, unknown>;
+  genuine = { ...first, sub: String(claims['sub']) };
+  // Logged in now, before the login property can trip the demo user's throttle; never fuzzed.
+  control = await demoLogin();
+});
+
+async function demoLogin(): Promise<{ access: string; refresh: string }> {
+  const res = await handlers.login(
+    httpEvent('POST /login', { 'content-type': 'application/json' }, JSON.stringify({ username: 'demo', password: PASSWORD })),
+    lambdaContext('login'),
+  );
+  expect(res.statusCode).toBe(200);
+  const body = JSON.parse(String(res.body)) as Record<string, unknown>;
+  return { access: String(body['access_token']), refresh: String(body['refresh_token']) };
+}
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+function httpEvent(routeKey: string, headers: Record<string, string>, body: string): APIGatewayProxyEventV2 {
+  const [method = 'POST', path = '/'] = routeKey.split(' ');
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: '',
+    headers,
+    requestContext: {
+      accountId: '111122223333',
+      apiId: 'fuzzapi',
+      domainName: 'localhost',
+      domainPrefix: 'localhost',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.1', userAgent: 'fuzz' },
+      requestId: 'fuzz-setup',
+      routeKey,
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+const ROUTE_KEYS = [
+  'POST /login',
+  'POST /refresh',
+  'POST /revoke',
+  'POST /logout-all',
+  'GET /.well-known/jwks.json',
+  'GET /.well-known/openid-configuration',
+  'GET /whoami',
+  '$default',
+] as const;
+
+const contentTypes = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('application/json', 'application/json; charset=utf-8') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'Application/JSON;charset=UTF-16',
+    'application/json;',
+    ' application/json ',
+    'application/jsonx',
+    'application/x-www-form-urlencoded',
+    'text/plain',
+    'multipart/form-data; boundary=x',
+    '',
+  ),
+);
+
+const headerValue = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ maxLength: 60 }) },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 42, ['a', 'b'], {}) },
+);
+
+/** Headers with case variants and duplicates of the same name in different case. */
+const headers: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 'content-type: application/json', [], 7) },
+  {
+    weight: 12,
+    arbitrary: fc
+      .record(
+        {
+          ct: fc.tuple(fc.constantFrom('content-type', 'Content-Type', 'CONTENT-TYPE', 'content-Type'), contentTypes),
+          ct2: fc.tuple(fc.constantFrom('Content-type', 'CONTENT-type'), contentTypes),
+          origin: fc.tuple(fc.constantFrom('origin', 'Origin'), fc.oneof(fc.constant(ORIGIN), fc.constant('https://evil.example'), fc.string({ maxLength: 30 }))),
+          cookie: fc.tuple(fc.constantFrom('cookie', 'Cookie'), fc.oneof(fc.string({ maxLength: 60 }), fc.constant('__Secure-refresh_token=abc; __Secure-refresh_token=def'))),
+          authorization: fc.tuple(fc.constantFrom('authorization', 'Authorization'), fc.string({ maxLength: 60 })),
+          extra: fc.dictionary(fc.string({ maxLength: 20 }), headerValue, { maxKeys: 4 }),
+        },
+        { requiredKeys: [] },
+      )
+      .map(({ extra, ...named }) => {
+        const out: Record<string, unknown> = { ...extra };
+        for (const pair of Object.values(named)) out[pair[0]] = pair[1];
+        return out;
+      }),
+  },
+);
+
+const cookies: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant(undefined),
+  fc.array(
+    fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ maxLength: 100 }).map((value) => `__Secure-refresh_token=${value}`),
+      fc.constant('__Secure-refresh_token='),
+      fc.constantFrom<unknown>(null, 3, {}),
+    ),
+    { maxLength: 4 },
+  ),
+  fc.constantFrom<unknown>('__Secure-refresh_token=x', null, {}),
+);
+
+/** A JSON value nested `depth` levels deep, built without recursion limits in the generator. */
+const deepNesting = fc.tuple(fc.integer({ min: 100, max: 4_000 }), fc.constantFrom('[', '{"a":')).map(([depth, open]) => {
+  const close = open === '[' ? ']' : '}';
+  return `${open.repeat(depth)}1${close.repeat(depth)}`;
+});
+
+/** Bodies shaped like the real requests, with arbitrary values in the known fields. */
+const fieldValue = fc.oneof(
+  { weight: 4, arbitrary: fc.string({ maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 1000, max: 5000 }).map((n) => 'x'.repeat(n)) },
+);
+
+/** 65-byte version-1 refresh tokens: well formed, naming the demo user or a random sub. */
+const wellFormedRefreshToken = fc.tuple(fc.boolean(), fc.uint8Array({ minLength: 64, maxLength: 64 })).map(([demoSub, bytes]) => {
+  const buffer = Buffer.concat([Buffer.of(1), Buffer.from(bytes)]);
+  if (demoSub) Buffer.from(genuine.sub.replaceAll('-', ''), 'hex').copy(buffer, 1);
+  return buffer.toString('base64url');
+});
+
+/** A genuine token with one character changed (or cut, or extended). */
+function mutated(token: () => string): fc.Arbitrary<string> {
+  return fc.tuple(fc.nat(), fc.constantFrom('A', 'z', '_', '-', '.', '=', '+', ''), fc.constantFrom('replace', 'cut', 'append')).map(([at, char, how]) => {
+    const value = token();
+    const i = at % value.length;
+    const changed = how === 'cut' ? value.slice(0, i) : how === 'append' ? `${value}${char}` : `${value.slice(0, i)}${char}${value.slice(i + 1)}`;
+    // Replacing a character by itself (or appending nothing) would give the genuine token back.
+    return changed === value ? `${value}~` : changed;
+  });
+}
+
+const tokenLike = fc.oneof(
+  fc.string({ maxLength: 100 }),
+  wellFormedRefreshToken,
+  mutated(() => genuine.refresh),
+  mutated(() => genuine.access),
+  fc.stringMatching(/^[A-Za-z0-9_-]{10,60}\.[A-Za-z0-9_-]{10,200}\.[A-Za-z0-9_-]{0,90}$/),
+);
+
+const FIELD_VALUES: Record<string, fc.Arbitrary<unknown>> = {
+  username: fc.oneof(fc.constantFrom('demo', 'DEMO', 'nobody', 'de mo', '', 'demo\u0000'), fieldValue),
+  password: fc.oneof(fc.constant(PASSWORD), fieldValue),
+  scope: fc.oneof(fc.constantFrom('read', 'profile read', 'admin', '', 'a\\b', '  '), fieldValue),
+  token_delivery: fc.oneof(fc.constantFrom('body', 'cookie', 'Cookie'), fieldValue),
+  refresh_token: fc.oneof({ weight: 3, arbitrary: tokenLike }, { weight: 1, arbitrary: fieldValue }),
+  token: fc.oneof({ weight: 3, arbitrary: tokenLike }, { weight: 1, arbitrary: fieldValue }),
+  token_type_hint: fc.oneof(fc.constantFrom('access_token', 'refresh_token', 'bogus'), fieldValue),
+};
+
+/**
+ * A JSON object with the route's own fields (each present or not, with arbitrary values) and now
+ * and then one it does not know, so most runs get past the shape checks and into the core.
+ */
+function structuredBody(fields: readonly string[]): fc.Arbitrary<string> {
+  const model: Record<string, fc.Arbitrary<unknown>> = {};
+  for (const field of fields) model[field] = FIELD_VALUES[field] ?? fieldValue;
+  return fc
+    .tuple(
+      fc.record(model, { requiredKeys: [] }),
+      fc.option(fc.tuple(fc.constantFrom('constructor', 'grant_type', 'extra', 'toString', ...Object.keys(FIELD_VALUES)), fieldValue), { freq: 6 }),
+    )
+    .map(([object, extra]) => JSON.stringify(extra === null ? object : { ...object, [extra[0]]: extra[1] }));
+}
+
+/** [body, isBase64Encoded] */
+const bodies = (structured: fc.Arbitrary<string>): fc.Arbitrary<[unknown, unknown]> => fc.oneof(
+  { weight: 2, arbitrary: fc.tuple(fc.string({ maxLength: 200 }), fc.constant(false)) },
+  { weight: 2, arbitrary: fc.tuple(fc.jsonValue().map((value) => JSON.stringify(value) ?? 'null'), fc.constant(false)) },
+  { weight: 6, arbitrary: fc.tuple(structured, fc.constantFrom<unknown>(false, undefined)) },
+  { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 8_000, max: 200_000 }).map((n) => `{"username":"${'a'.repeat(n)}"}`), fc.constant(false)) },
+  { weight: 1, arbitrary: fc.tuple(deepNesting, fc.constant(false)) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(
+      fc.constantFrom(
+        `{"__proto__":{"admin":true},"username":"demo","password":"x"}`,
+        `{"username":"demo","username":"root","password":"x"}`,
+        `{"token":"a","token":"b"}`,
+        `{"refresh_token":"\\ud800"}`,
+        `{"username":"demo","password":"\\u0000"}`,
+        '\ufeff{"token":"x"}',
+      ),
+      fc.constant(false),
+    ),
+  },
+  // Invalid UTF-8 and arbitrary bytes, base64-encoded as API Gateway does for binary bodies.
+  { weight: 2, arbitrary: fc.tuple(fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString('base64')), fc.constant(true)) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(
+      fc.constantFrom(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), Buffer.from([0xc3, 0x28]), Buffer.from([0xed, 0xa0, 0x80])).map((b) => b.toString('base64')),
+      fc.constant(true),
+    ),
+  },
+  { weight: 1, arbitrary: fc.tuple(structured.map((text) => Buffer.from(text).toString('base64')), fc.constant(true)) },
+  { weight: 1, arbitrary: fc.tuple(fc.string({ maxLength: 100 }), fc.constant(true)) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom<unknown>(undefined, null, '', 12, { a: 1 }, ['x']), fc.anything()) },
+);
+
+const requestContext: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, {}, 'ctx') },
+  {
+    weight: 6,
+    arbitrary: fc.record(
+      {
+        accountId: fc.constant('111122223333'),
+        apiId: fc.constant('fuzzapi'),
+        requestId: fc.oneof(fc.uuid(), fc.string({ maxLength: 300 }), fc.constantFrom<unknown>(null, 5)),
+        routeKey: fc.constantFrom(...ROUTE_KEYS),
+        stage: fc.constant('$default'),
+        http: fc.oneof(
+          fc.record(
+            {
+              method: fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'), fc.string({ maxLength: 8 })),
+              path: fc.oneof(fc.constantFrom('/login', '/.well-known/jwks.json', '/.well-known/openid-configuration'), fc.string({ maxLength: 30 })),
+              sourceIp: fc.oneof(fc.ipV4(), fc.ipV6(), fc.string({ maxLength: 80 }), fc.constantFrom<unknown>(null, 1)),
+            },
+            { requiredKeys: [] },
+          ),
+          fc.constantFrom<unknown>(undefined, null, 'http'),
+        ),
+        // What API Gateway puts there after the Lambda authorizer (POST /logout-all).
+        authorizer: fc.oneof(
+          fc.constantFrom<unknown>(undefined, null, {}, { lambda: null }, { lambda: { sub: '' } }, { lambda: { sub: 5 } }),
+          // Random subs only: logging the demo user out everywhere would end the sessions other
+          // properties rely on.
+          fc.record({ lambda: fc.record({ sub: fc.oneof(fc.uuid(), fc.string({ maxLength: 40 })) }) }),
+        ),
+      },
+      { requiredKeys: [] },
+    ),
+  },
+);
+
+/** An arbitrary HTTP API 2.0 event whose route key is usually, but not always, the handler's own. */
+function eventFor(ownRouteKeys: readonly string[], fields: readonly string[]): fc.Arbitrary<Record<string, unknown>> {
+  return fc
+    .record(
+      {
+        version: fc.constantFrom<unknown>('2.0', '1.0', undefined, 2),
+        routeKey: fc.oneof(
+          { weight: 6, arbitrary: fc.constantFrom(...ownRouteKeys) },
+          { weight: 2, arbitrary: fc.constantFrom<unknown>(...ROUTE_KEYS) },
+          { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom<unknown>(undefined, null, 3)) },
+        ),
+        rawPath: fc.oneof(fc.constantFrom('/login', '/refresh', '/.well-known/jwks.json', '/.well-known/openid-configuration'), fc.string({ maxLength: 30 })),
+        headers,
+        cookies,
+        requestContext,
+        body: bodies(structuredBody(fields)),
+      },
+      { requiredKeys: ['routeKey', 'headers', 'body'] },
+    )
+    .map(({ body: [body, isBase64Encoded], ...rest }) => {
+      const event: Record<string, unknown> = { ...rest, body, isBase64Encoded };
+      for (const key of Object.keys(event)) if (event[key] === undefined) delete event[key];
+      return event;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+
+function describeResult(result: unknown): string {
+  return JSON.stringify(result)?.slice(0, 400) ?? String(result);
+}
+
+async function assertHttpContract(handler: HttpHandler, name: string, event: Record<string, unknown>, seen: Set<unknown>): Promise<void> {
+  let result: HttpResult;
+  try {
+    result = await handler(event as unknown as APIGatewayProxyEventV2, lambdaContext(name));
+  } catch (error) {
+    throw new Error(`${name} rejected: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+  }
+  expect(typeof result, describeResult(result)).toBe('object');
+  const status = result.statusCode;
+  seen.add(status);
+  expect(ALLOWED_STATUSES as readonly unknown[], `${name} status ${String(status)}: ${describeResult(result)}`).toContain(status);
+  expect(typeof result.body).toBe('string');
+  const body: unknown = JSON.parse(String(result.body));
+  if (typeof status === 'number' && status >= 400) {
+    expect(body, describeResult(result)).toMatchObject({ error: expect.any(String), error_description: expect.any(String) });
+  }
+}
+
+const RUNS = { numRuns: 250, endOnFailure: true } as const;
+
+describe('every HTTP handler answers arbitrary API Gateway HTTP API 2.0 events within the contract', () => {
+  it('POST /login always resolves to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
+    const seen = new Set<unknown>();
+    await fc.assert(
+      fc.asyncProperty(eventFor(['POST /login'], ['username', 'password', 'scope', 'token_delivery']), (event) =>
+        assertHttpContract(handlers.login, 'login', event, seen),
+      ),
+      { ...RUNS, numRuns: 200 },
+    );
+    // Not vacuous: runs got past validation into password verification and the throttle.
+    expect([...seen]).toEqual(expect.arrayContaining([400, 401]));
+  });
+
+  it('POST /refresh always resolves to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
+    const seen = new Set<unknown>();
+    await fc.assert(
+      fc.asyncProperty(eventFor(['POST /refresh'], ['refresh_token']), (event) => assertHttpContract(handlers.refresh, 'refresh', event, seen)),
+      RUNS,
+    );
+    expect([...seen]).toEqual(expect.arrayContaining([400, 401]));
+  });
+
+  it('POST /revoke and POST /logout-all always resolve to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
+    const seen = new Set<unknown>();
+    await fc.assert(
+      fc.asyncProperty(eventFor(['POST /revoke', 'POST /logout-all'], ['token', 'token_type_hint']), (event) => assertHttpContract(handlers.revoke, 'revoke', event, seen)),
+      RUNS,
+    );
+    expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401]));
+  });
+
+  it('the JWKS and discovery handler always resolves to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
+    const seen = new Set<unknown>();
+    await fc.assert(
+      fc.asyncProperty(
+        eventFor(['GET /.well-known/jwks.json', 'GET /.well-known/openid-configuration', '$default'], []),
+        (event) => assertHttpContract(handlers.jwks, 'jwks', event, seen),
+      ),
+      RUNS,
+    );
+    expect([...seen]).toEqual(expect.arrayContaining([200, 404]));
+  });
+
+  it('the JWKS and discovery handler keeps the contract when requestContext.http.method is present (the rest of its input space)', async () => {
+    const seen = new Set<unknown>();
+    const withMethod = fc
+      .tuple(eventFor(['GET /.well-known/jwks.json', 'GET /.well-known/openid-configuration', '$default'], []), fc.constantFrom('GET', 'POST', 'HEAD', 'x'))
+      .map(([event, method]) => {
+        const context = typeof event['requestContext'] === 'object' && event['requestContext'] !== null ? event['requestContext'] : {};
+        return { ...event, requestContext: { ...context, http: { method, path: String(event['rawPath']) } } };
+      });
+    await fc.assert(
+      fc.asyncProperty(withMethod, (event) => assertHttpContract(handlers.jwks, 'jwks', event, seen)),
+      RUNS,
+    );
+    expect([...seen]).toEqual(expect.arrayContaining([200, 404]));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The authorizer
+
+const methodArn = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('GET/whoami', 'GET/admin', 'POST/orders/1', 'DELETE/x/y/z').map((r) => `arn:aws:execute-api:us-east-1:111122223333:fuzzapi/prod/${r}`) },
+  { weight: 1, arbitrary: fc.constantFrom('arn:aws:execute-api:us-east-1:111122223333:fuzzapi/prod/*', 'arn:aws:execute-api:x', 'arn:aws:s3:::bucket/a/b', '') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 80 }) },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 5, ['arn']) },
+);
+
+const b64json = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** JWS-shaped forgeries: the attacks of jwt-attacks.md, with valid-looking claims. */
+const forgedJwt = fc
+  .record({
+    alg: fc.constantFrom<unknown>('none', 'None', 'HS256', 'ES256', 'RS256', 'ES384', 'PS256', '', null),
+    typ: fc.constantFrom<unknown>('at+jwt', 'JWT', 'application/at+jwt', undefined),
+    kid: fc.oneof(fc.constant('genuine'), fc.string({ maxLength: 30 }), fc.constantFrom<unknown>(undefined, 7)),
+    extra: fc.constantFrom<Record<string, unknown>>(
+      {},
+      { jwk: { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' } },
+      { jku: 'https://evil.example/jwks.json' },
+      { x5u: 'https://evil.example/cert' },
+      { x5c: ['MIIB'] },
+      { crit: ['exp'] },
+      { b64: false, crit: ['b64'] },
+    ),
+    claims: fc.record(
+      {
+        iss: fc.constantFrom<unknown>('ISSUER', 'https://evil.example'),
+        aud: fc.constantFrom<unknown>('kms-jwt-auth-local', ['kms-jwt-auth-local'], 'other'),
+        sub: fc.constantFrom<unknown>('SUB', 'admin'),
+        exp: fc.constantFrom<unknown>(4_102_444_800, 1, 'never', null),
+        iat: fc.constantFrom<unknown>(1_700_000_000, 4_102_444_800),
+        nbf: fc.constantFrom<unknown>(undefined, 4_102_444_800),
+        scope: fc.constantFrom<unknown>('admin', 'profile read', 7),
+        jti: fc.uuid(),
+        sid: fc.uuid(),
+        client_id: fc.constant('local-client'),
+      },
+      { requiredKeys: [] },
+    ),
+    signature: fc.oneof(fc.constant(''), fc.uint8Array({ minLength: 64, maxLength: 64 }).map((b) => Buffer.from(b).toString('base64url')), fc.string({ maxLength: 40 })),
+    useGenuineSignature: fc.boolean(),
+  })
+  .map(({ alg, typ, kid, extra, claims, signature, useGenuineSignature }) => {
+    const [genuineHeader = '', , genuineSignature = ''] = genuine.access.split('.');
+    const realHeader = JSON.parse(Buffer.from(genuineHeader, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const header = { alg, typ, kid: kid === 'genuine' ? realHeader['kid'] : kid, ...extra };
+    const payload = {
+      ...claims,
+      iss: claims.iss === 'ISSUER' ? service.url : claims.iss,
+      sub: claims.sub === 'SUB' ? genuine.sub : claims.sub,
+    };
+    return `${b64json(header)}.${b64json(payload)}.${useGenuineSignature ? genuineSignature : signature}`;
+  });
+
+/** Header and payload of the genuine token with another signature, or the genuine one re-encoded. */
+const tamperedGenuine = fc.oneof(
+  mutated(() => genuine.access),
+  fc.constantFrom('payload-swap', 'padding', 'whitespace', 'extra-segment').map((kind) => {
+    const [h = '', p = '', s = ''] = genuine.access.split('.');
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (kind === 'payload-swap') return `${h}.${b64json({ ...claims, scope: 'admin profile read' })}.${s}`;
+    if (kind === 'padding') return `${h}.${p}=.${s}`;
+    if (kind === 'whitespace') return ` ${genuine.access}`;
+    return `${genuine.access}.${s}`;
+  }),
+);
+
+const fakeToken = fc.oneof(
+  { weight: 2, arbitrary: fc.string({ maxLength: 120 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 4_000, max: 20_000 }).map((n) => 'a'.repeat(n)) },
+  { weight: 4, arbitrary: forgedJwt },
+  { weight: 2, arbitrary: tamperedGenuine },
+  { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{1,50}\.[A-Za-z0-9_-]{1,80}\.[A-Za-z0-9_-]{0,90}$/) },
+);
+
+const authorizationValue: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(fc.constantFrom('Bearer ', 'bearer ', 'BEARER ', 'Bearer  ', 'Basic ', 'Bearer\t', ''), fakeToken).map(([scheme, token]) => `${scheme}${token}`) },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 42, ['Bearer x'], {}) },
+);
+
+const authHeaders: fc.Arbitrary<unknown> = fc.oneof(
+  fc.record(
+    {
+      authorization: authorizationValue,
+      Authorization: authorizationValue,
+      other: fc.string({ maxLength: 30 }),
+    },
+    { requiredKeys: [] },
+  ),
+  fc.constantFrom<unknown>(undefined, null, 'Authorization: Bearer x', []),
+);
+
+const restTokenEvent = fc.record(
+  { type: fc.constant('TOKEN'), authorizationToken: authorizationValue, methodArn },
+  { requiredKeys: ['type'] },
+);
+
+const restRequestEvent = fc.record(
+  {
+    type: fc.constant('REQUEST'),
+    methodArn,
+    headers: authHeaders,
+    multiValueHeaders: fc.oneof(
+      fc.constantFrom<unknown>(undefined, null),
+      authorizationValue.map((value) => ({ Authorization: [value] })),
+      fc.tuple(authorizationValue, authorizationValue).map(([a, b]) => ({ authorization: [a, b] })),
+    ),
+    httpMethod: fc.constantFrom('GET', 'POST'),
+    resource: fc.constant('/whoami'),
+  },
+  { requiredKeys: ['type'] },
+);
+
+const httpV2Event = fc.record(
+  {
+    version: fc.constant('2.0'),
+    type: fc.constant('REQUEST'),
+    routeArn: methodArn,
+    identitySource: fc.array(fc.string({ maxLength: 30 }), { maxLength: 2 }),
+    routeKey: fc.constantFrom('GET /whoami', 'GET /admin', '$default'),
+    headers: authHeaders,
+    requestContext: requestContext,
+  },
+  { requiredKeys: ['version', 'type'] },
+);
+
+const anyAuthorizerEvent: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 3, arbitrary: restTokenEvent },
+  { weight: 3, arbitrary: restRequestEvent },
+  { weight: 3, arbitrary: httpV2Event },
+  { weight: 1, arbitrary: fc.anything() },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(null, undefined, 0, '', 'TOKEN', [], { type: 'TOKEN' }, { type: 'REQUEST', version: '2.0' }) },
+);
+
+/** True when the authorizer's answer lets the request through. */
+function allows(result: unknown): boolean {
+  if (typeof result !== 'object' || result === null) return false;
+  if ('isAuthorized' in result) return result.isAuthorized === true;
+  const policy = 'policyDocument' in result ? result.policyDocument : undefined;
+  const text = JSON.stringify(policy ?? null);
+  return text.includes('"Effect":"Allow"');
+}
+
+describe('the authorizer answers arbitrary events by its contract', () => {
+  it('resolves to a deny or throws exactly Error("Unauthorized") for arbitrary REST TOKEN, REST REQUEST and HTTP API 2.0 events, never allowing a forged token', async () => {
+    await fc.assert(
+      fc.asyncProperty(anyAuthorizerEvent, async (event) => {
+        let result: unknown;
+        try {
+          result = await authorizer(event);
+        } catch (error) {
+          expect(error).toBeInstanceOf(Error);
+          expect((error as Error).message).toBe('Unauthorized');
+          return;
+        }
+        expect(allows(result), `allowed: ${describeResult(result)}`).toBe(false);
+      }),
+      { numRuns: 300, endOnFailure: true },
+    );
+  });
+
+  it('decide() never throws, and answers every forged or malformed input with a 401 decision', async () => {
+    await fc.assert(
+      fc.asyncProperty(anyAuthorizerEvent, async (event) => {
+        const decision = await decide(event);
+        expect(decision).toMatchObject({ effect: 'deny', status: 401, error: 'invalid_token' });
+      }),
+      { numRuns: 200, endOnFailure: true },
+    );
+  });
+
+  it('allows the genuine token in every event format with a valid ARN, and refuses it everywhere else only with Unauthorized or a deny', async () => {
+    const arn = (route: string): string => `arn:aws:execute-api:us-east-1:111122223333:fuzzapi/prod/${route}`;
+    // Not `genuine`: the refresh property may have ended that session by reuse, as it should.
+    const bearer = `Bearer ${control.access}`;
+    const events: unknown[] = [
+      { type: 'TOKEN', authorizationToken: bearer, methodArn: arn('GET/whoami') },
+      { type: 'REQUEST', methodArn: arn('GET/whoami'), headers: { Authorization: bearer } },
+      { version: '2.0', type: 'REQUEST', routeArn: arn('GET/whoami'), headers: { authorization: bearer } },
+    ];
+    for (const event of events) expect(allows(await authorizer(event))).toBe(true);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ type: fc.constantFrom('TOKEN', 'REQUEST'), methodArn, routeArn: methodArn, version: fc.constantFrom<unknown>('2.0', undefined) }, { requiredKeys: [] }),
+        async (shape) => {
+          const event = { ...shape, authorizationToken: bearer, headers: { authorization: bearer } };
+          try {
+            await authorizer(event);
+          } catch (error) {
+            expect((error as Error).message).toBe('Unauthorized');
+          }
+        },
+      ),
+      { numRuns: 100, endOnFailure: true },
+    );
+  });
+});
