@@ -16,8 +16,17 @@ const signingAlg = process.env['SIGNING_ALG']?.trim() || 'ES256';
 /** Long enough to spare KMS, short enough that a newly added key is seen well before it signs. */
 const CACHEABLE = { 'Cache-Control': 'public, max-age=300' };
 
+/** The route: the routeKey, or for a `$default` route the method and path (all `unknown` until narrowed). */
+function routeOf(event: { routeKey?: unknown; rawPath?: unknown; requestContext?: unknown }): string {
+  if (event.routeKey !== '$default') return typeof event.routeKey === 'string' ? event.routeKey : '';
+  const context = event.requestContext;
+  const http = typeof context === 'object' && context !== null && 'http' in context ? context.http : undefined;
+  const method = typeof http === 'object' && http !== null && 'method' in http ? http.method : undefined;
+  return typeof method === 'string' && typeof event.rawPath === 'string' ? `${method} ${event.rawPath}` : '';
+}
+
 export const handler = httpHandler(log, async (event) => {
-  switch (event.routeKey === '$default' ? `${event.requestContext.http.method} ${event.rawPath}` : event.routeKey) {
+  switch (routeOf(event)) {
     case 'GET /.well-known/jwks.json': {
       const keys = await keySet.keys();
       return json(200, { keys: keys.map((key) => key.jwk) }, CACHEABLE);
