@@ -89,6 +89,18 @@ function decodeSegment(text: string, start: number, end: number): Buffer {
   return Buffer.from(start === 0 && end === text.length ? text : text.slice(start, end), 'base64url');
 }
 
+/** `decodeSegment` into a caller-owned buffer (at least as long as the segment). */
+function decodeSegmentInto(text: string, start: number, end: number, into: Buffer): Buffer {
+  const length = end - start;
+  const remainder = length & 3;
+  if (remainder === 1) throw new InvalidTokenError('malformed token');
+  if (remainder !== 0) {
+    const last = BASE64URL_VALUE[text.charCodeAt(end - 1)] ?? -1;
+    if ((last & (remainder === 2 ? 0x0f : 0x03)) !== 0) throw new InvalidTokenError('malformed token');
+  }
+  return into.subarray(0, into.write(text.slice(start, end), 0, 'base64url'));
+}
+
 /** RFC 7515 §5.2 step 3 / RFC 8259 §8.1: the header and payload are UTF-8 JSON objects. */
 function parseJsonObject(bytes: Buffer): Record<string, unknown> {
   if (!isUtf8(bytes)) throw new InvalidTokenError('malformed token');
@@ -190,11 +202,28 @@ export class AccessTokenVerifier {
       if (this.headerCache.size >= HEADER_CACHE_LIMIT) this.headerCache.clear();
       this.headerCache.set(headerSegment, header);
     }
-    const signature = decodeSegment(text, secondDot + 1, text.length);
-    const payloadBytes = decodeSegment(text, firstDot + 1, secondDot);
-    const signingInput = Buffer.from(text.slice(0, secondDot), 'latin1');
+    // Hot path without allocations: decode into this verifier's scratch buffers. Safe because
+    // everything below is synchronous and nothing keeps a reference to them.
+    const scratch = this.scratchFor(text.length);
+    const signature = decodeSegmentInto(text, secondDot + 1, text.length, scratch.signature);
+    const payloadBytes = decodeSegmentInto(text, firstDot + 1, secondDot, scratch.payload);
+    const signingInput = scratch.signingInput.subarray(0, scratch.signingInput.write(text, 0, secondDot, 'latin1'));
     if (!verifySignature(header.key, signingInput, signature)) throw new InvalidTokenError('invalid signature');
     return checkClaims(parseJsonObject(payloadBytes), policy, nowSeconds);
+  }
+
+  private scratch: { signature: Buffer; payload: Buffer; signingInput: Buffer; size: number } | undefined;
+
+  private scratchFor(length: number): { signature: Buffer; payload: Buffer; signingInput: Buffer } {
+    if (this.scratch === undefined || this.scratch.size < length) {
+      this.scratch = {
+        signature: Buffer.allocUnsafeSlow(length),
+        payload: Buffer.allocUnsafeSlow(length),
+        signingInput: Buffer.allocUnsafeSlow(length),
+        size: length,
+      };
+    }
+    return this.scratch;
   }
 }
 

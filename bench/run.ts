@@ -1,0 +1,218 @@
+/**
+ * `npm run bench`: the authorizer against its baselines, measured side by side in one run.
+ *  1. Warm verification CPU per request: ours vs a raw `crypto.verify` of the same token
+ *     (precomputed buffers: the floor), with jose `jwtVerify` for reference. Interleaved rounds,
+ *     CPU time from `process.cpuUsage`, median of rounds.
+ *  2. Cold start: esbuild bundles (minify, platform node, target node22, format esm) of our
+ *     handler and of bench/reference-authorizer.ts (jose + full @aws-sdk/client-dynamodb);
+ *     size, and import-to-first-decision in fresh `node` processes (median of runs), both
+ *     answering a real-shaped HTTP API 2.0 event with a genuine token and one DynamoDB call
+ *     to a local stub.
+ *  3. DynamoDB and KMS calls per request on the warm path, counted by a local stub that plays
+ *     both (keys from KMS GetPublicKey, not PUBLIC_JWKS, so a KMS call would show).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { verify as cryptoVerify } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { importJWK, jwtVerify } from 'jose';
+import { AccessTokenVerifier } from '../lambdas/core/access-token-verifier.ts';
+import { createVerificationKey } from '../lambdas/core/verification-key.ts';
+import { generateTestKey, validToken, AUD, ISS } from '../test/unit/verifier/token-factory.ts';
+import { startAwsStub } from './aws-stub.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const out = join(here, '.out');
+mkdirSync(out, { recursive: true });
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+const cpuMicros = (): number => {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+};
+
+const rows: [string, string, string, string][] = [];
+
+// ---- 1. warm verification -------------------------------------------------------------------
+async function warmVerification(alg: 'ES256' | 'RS256'): Promise<void> {
+  const key = generateTestKey(alg);
+  const now = Math.floor(Date.now() / 1000);
+  const token = validToken(key, { exp: now + 3600, iat: now, nbf: now, auth_time: now - 10 });
+  const [h, p, s] = token.split('.') as [string, string, string];
+  const signingInput = Buffer.from(`${h}.${p}`);
+  const signature = Buffer.from(s, 'base64url');
+  const vk = createVerificationKey(key.publicKey);
+  const verifier = new AccessTokenVerifier(
+    { algorithms: [alg], issuer: ISS, audience: AUD, typ: 'at+jwt', clockSkewSeconds: 60, expiryLeewaySeconds: 0, maxTokenLength: 4096 },
+    new Map([[vk.kid, vk]]),
+  );
+  const joseKey = await importJWK(key.publicKey.export({ format: 'jwk' }), alg);
+  const joseOptions = { issuer: ISS, audience: AUD, typ: 'at+jwt', algorithms: [alg] };
+  const batch = alg === 'ES256' ? 400 : 1000;
+  const rounds = 25;
+  const raw: number[] = [];
+  const ours: number[] = [];
+  const jose: number[] = [];
+  const runRaw = () => {
+    const t = cpuMicros();
+    for (let i = 0; i < batch; i++) if (!cryptoVerify('sha256', signingInput, vk.verifyInput, signature)) throw new Error('raw verify failed');
+    raw.push((cpuMicros() - t) / batch);
+  };
+  const runOurs = () => {
+    const t = cpuMicros();
+    for (let i = 0; i < batch; i++) verifier.verify(token, now);
+    ours.push((cpuMicros() - t) / batch);
+  };
+  const runJose = async () => {
+    const t = cpuMicros();
+    for (let i = 0; i < batch; i++) await jwtVerify(token, joseKey, joseOptions);
+    jose.push((cpuMicros() - t) / batch);
+  };
+  runRaw();
+  runOurs();
+  await runJose(); // warm-up round, discarded below
+  raw.length = ours.length = jose.length = 0;
+  for (let r = 0; r < rounds; r++) {
+    // Rotate the order so drift on a shared machine does not favour one side.
+    if (r % 3 === 0) { runRaw(); runOurs(); await runJose(); }
+    else if (r % 3 === 1) { runOurs(); await runJose(); runRaw(); }
+    else { await runJose(); runRaw(); runOurs(); }
+  }
+  const base = median(raw);
+  rows.push([`${alg} warm verify, CPU µs/request`, `${median(ours).toFixed(1)} (ours)`, `${base.toFixed(1)} (raw crypto.verify)`, `${(median(ours) / base).toFixed(2)}× (goal ≤ 1.3×)`]);
+  rows.push([`${alg} jose.jwtVerify, for reference`, `${median(jose).toFixed(1)}`, `${base.toFixed(1)}`, `${(median(jose) / base).toFixed(2)}×`]);
+}
+
+// ---- 2. cold start --------------------------------------------------------------------------
+async function bundle(entry: string, outfile: string): Promise<number> {
+  await build({
+    entryPoints: [join(root, entry)],
+    outfile,
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    logLevel: 'error',
+    // The SDK bundles CommonJS that calls require(); give the ESM bundle a require.
+    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+  });
+  return statSync(outfile).size;
+}
+
+async function coldStart(): Promise<void> {
+  const key = generateTestKey('ES256');
+  const now = Math.floor(Date.now() / 1000);
+  const token = validToken(key, { exp: now + 3600, iat: now, nbf: now, auth_time: now - 10 });
+  const jwks = JSON.stringify({ keys: [{ ...key.publicKey.export({ format: 'jwk' }), kid: key.kid, use: 'sig', alg: 'ES256' }] });
+  const stub = await startAwsStub(new Map(), 'auth');
+  try {
+    const oursFile = join(out, 'authorizer.mjs');
+    const refFile = join(out, 'reference-authorizer.mjs');
+    const probeFile = join(out, 'cold-start-probe.mjs');
+    const oursSize = await bundle('lambdas/authorizer/handler.ts', oursFile);
+    const refSize = await bundle('bench/reference-authorizer.ts', refFile);
+    await build({ entryPoints: [join(here, 'cold-start-probe.ts')], outfile: probeFile, bundle: true, platform: 'node', target: 'node22', format: 'esm', logLevel: 'error' });
+    rows.push(['bundle size, minified (KB)', `${(oursSize / 1024).toFixed(1)} (ours)`, `${(refSize / 1024).toFixed(1)} (jose + @aws-sdk/client-dynamodb)`, `${(oursSize / refSize).toFixed(3)}× (goal ≤ 0.2×)`]);
+
+    const event = JSON.parse(readFileSync(join(root, 'test/fixtures/events/http-v2-request-whoami.json'), 'utf8')) as { headers: Record<string, string>; identitySource: string[] };
+    event.headers.authorization = `Bearer ${token}`;
+    event.identitySource = [`Bearer ${token}`];
+    const env = {
+      PATH: process.env.PATH ?? '',
+      TABLE_NAME: 'auth',
+      ISSUER: ISS,
+      AUDIENCE: AUD,
+      SIGNING_ALG: 'ES256',
+      PUBLIC_JWKS: jwks,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+      AWS_SECRET_ACCESS_KEY: 'bench-secret',
+      AWS_ENDPOINT_URL_DYNAMODB: stub.endpoint,
+      EVENT: JSON.stringify(event),
+    };
+    // Asynchronous on purpose: the DynamoDB stub answers from this process's event loop.
+    const probe = async (bundleFile: string): Promise<{ ms: number; outcome: string }> => {
+      const { stdout } = await promisify(execFile)(process.execPath, [probeFile, pathToFileURL(bundleFile).href], { env, encoding: 'utf8' });
+      const last = stdout.trim().split('\n').pop() ?? '{}';
+      return JSON.parse(last) as { ms: number; outcome: string };
+    };
+    const runs = 9;
+    const oursMs: number[] = [];
+    const refMs: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const a = await probe(oursFile);
+      const b = await probe(refFile);
+      if (a.outcome !== 'allow' || b.outcome !== 'allow') throw new Error(`cold start probe did not allow: ours ${a.outcome}, reference ${b.outcome}`);
+      oursMs.push(a.ms);
+      refMs.push(b.ms);
+    }
+    rows.push([`import → first decision (ms, median of ${runs})`, `${median(oursMs).toFixed(1)} (ours)`, `${median(refMs).toFixed(1)} (reference)`, `${(median(oursMs) / median(refMs)).toFixed(3)}× (goal ≤ 0.2×)`]);
+  } finally {
+    await stub.close();
+  }
+}
+
+// ---- 3. calls per request -------------------------------------------------------------------
+async function callsPerRequest(): Promise<void> {
+  const key = generateTestKey('ES256');
+  const stub = await startAwsStub(new Map([['alias/bench', key.publicKey]]), 'auth');
+  try {
+    Object.assign(process.env, {
+      TABLE_NAME: 'auth',
+      ISSUER: ISS,
+      AUDIENCE: AUD,
+      SIGNING_ALG: 'ES256',
+      VERIFY_KEY_IDS: 'alias/bench',
+      ROUTE_SCOPES: '{"GET /admin":["admin"]}',
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+      AWS_SECRET_ACCESS_KEY: 'bench-secret',
+      AWS_ENDPOINT_URL_DYNAMODB: stub.endpoint,
+      AWS_ENDPOINT_URL_KMS: stub.endpoint,
+    });
+    delete process.env.PUBLIC_JWKS;
+    const { handler } = await import('../lambdas/authorizer/handler.ts');
+    const now = Math.floor(Date.now() / 1000);
+    const event = JSON.parse(readFileSync(join(root, 'test/fixtures/events/http-v2-request-whoami.json'), 'utf8')) as { headers: Record<string, string> };
+    const ask = async (jti: string) => {
+      event.headers.authorization = `Bearer ${validToken(key, { jti, exp: now + 3600, iat: now, nbf: now, auth_time: now - 10 })}`;
+      const result = (await handler(event)) as { isAuthorized?: boolean };
+      if (result.isAuthorized !== true) throw new Error('bench request was not allowed');
+    };
+    await ask('cold');
+    const coldDdb = stub.calls.get('DynamoDB_20120810.BatchGetItem') ?? 0;
+    const coldKms = stub.calls.get('TrentService.GetPublicKey') ?? 0;
+    stub.calls.clear();
+    const n = 200;
+    for (let i = 0; i < n; i++) await ask(`warm-${i}`);
+    const ddb = (stub.calls.get('DynamoDB_20120810.BatchGetItem') ?? 0) / n;
+    const kms = (stub.calls.get('TrentService.GetPublicKey') ?? 0) / n;
+    rows.push([`DynamoDB calls per request (warm, ${n} requests)`, `${ddb}`, `cold request: ${coldDdb}`, `goal ≤ 1`]);
+    rows.push([`KMS calls per request (warm, ${n} requests)`, `${kms}`, `cold start: ${coldKms} (GetPublicKey, 1 key)`, `goal 0`]);
+  } finally {
+    await stub.close();
+  }
+}
+
+await warmVerification('ES256');
+await warmVerification('RS256');
+await coldStart();
+await callsPerRequest();
+
+const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0), ['measure', 'ours', 'baseline', 'ratio'][i]?.length ?? 0));
+const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+console.log(`\nkms-jwt-auth authorizer bench — node ${process.version} on ${process.platform}/${process.arch} (Lambda runs nodejs22.x)`);
+console.log('Reference authorizer: jose jwtVerify + full @aws-sdk/client-dynamodb BatchGetItemCommand (aws-jwt-verify is not installed).\n');
+console.log(line(['measure', 'ours', 'baseline', 'ratio']));
+console.log(line(widths.map((w) => '-'.repeat(w))));
+for (const row of rows) console.log(line(row));
+process.exit(0);
