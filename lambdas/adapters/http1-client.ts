@@ -55,6 +55,26 @@ export class Http1Client {
     return this.exchange(this.open(), request, signal, maxBytes);
   }
 
+  /**
+   * Opens a connection now (TCP, and TLS for https) so that the first request finds it ready:
+   * at cold start the handshake then overlaps with loading keys instead of following it. A
+   * failed or closed pre-connection is simply dropped (the request opens another).
+   */
+  preconnect(): void {
+    if (this.idle.length > 0) return;
+    const socket = this.open();
+    const drop = (): void => {
+      const index = this.idle.indexOf(socket);
+      if (index !== -1) this.idle.splice(index, 1);
+      socket.destroy();
+    };
+    socket.once('error', drop);
+    socket.once('close', drop);
+    socket.once('end', drop);
+    socket.once('data', drop);
+    this.idle.push(socket);
+  }
+
   private open(): Socket {
     const socket = this.secure
       ? tlsConnect({ host: this.host, port: this.port, servername: this.host, ALPNProtocols: ['http/1.1'] })
