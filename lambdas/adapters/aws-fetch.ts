@@ -157,6 +157,11 @@ export class AwsJsonClient {
     return key;
   }
 
+  /** Opens the keep-alive connection ahead of the first call (see `Http1Client.preconnect`). */
+  preconnect(): void {
+    this.http.preconnect();
+  }
+
   /** POSTs `payload` as `X-Amz-Target: target`; resolves to the parsed JSON body (`unknown`). */
   async call(target: string, payload: unknown, signal: AbortSignal): Promise<unknown> {
     const signed = this.sign(target, JSON.stringify(payload));

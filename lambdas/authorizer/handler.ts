@@ -61,7 +61,10 @@ export function createAuthorizer(config: AuthorizerConfig, env: Env = process.en
     config.publicJwks !== undefined
       ? new StaticJwksSource(config.publicJwks)
       : new KmsPublicKeySource(awsJsonClientFromEnv('kms', env), config.verifyKeyIds);
-  let denylist: DenylistReader = new DynamoDbDenylistReader(awsJsonClientFromEnv('dynamodb', env), config.tableName);
+  const dynamodb = awsJsonClientFromEnv('dynamodb', env);
+  // Connect to DynamoDB while the keys load: the handshake leaves the first request's path.
+  dynamodb.preconnect();
+  let denylist: DenylistReader = new DynamoDbDenylistReader(dynamodb, config.tableName);
   if (config.denylistCacheSeconds > 0) denylist = new CachedDenylistReader(denylist, config.denylistCacheSeconds * 1000);
   const keyRing = new PublicKeyRing(source);
   // Start loading keys now (cold start), not on the first request's critical path.
