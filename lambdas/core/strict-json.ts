@@ -9,8 +9,9 @@
  * characters in strings) and lone UTF-16 surrogates produced by `\u` escapes (RFC 8259 §8.2),
  * and it caps nesting depth so a deeply nested input cannot exhaust the stack.
  *
- * Objects come back with a `null` prototype, so member names such as `__proto__` are plain own
- * properties and never touch `Object.prototype`. The result is `unknown`: callers narrow it.
+ * Member names such as `__proto__` end up as plain own properties and never touch
+ * `Object.prototype` (`JSON.parse` defines members as data properties; the full parser builds
+ * null-prototype objects). The result is `unknown`: callers narrow it.
  */
 
 export class StrictJsonError extends Error {
