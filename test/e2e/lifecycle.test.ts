@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, calculateJwkThumbprint, type JWK } from 'jose';
+import { FUNCTION_ACCESS, KEY_ACTIONS } from '../../lib/function-access.ts';
 import { startLocalService, type LocalService } from '../../local/service.ts';
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
 
@@ -438,5 +439,88 @@ describe('login throttling over HTTP', () => {
     expect(blocked.body['error']).toBe('too_many_requests');
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect((await login()).status).toBe(200);
+  });
+});
+
+describe('the IAM grants of the CDK stack cover what each function really calls', () => {
+  /**
+   * `lib/function-access.ts` is what the stack grants; here each function's requests go through
+   * the counting proxy, which names the IAM actions they need, so a missing grant (AccessDenied
+   * in AWS) or a needless one shows up locally.
+   */
+  async function observe(action: () => Promise<void>): Promise<{ dynamo: Set<string>; kms: string[] }> {
+    dynamo.reset();
+    service.kms.resetCalls();
+    await action();
+    return { dynamo: dynamo.iamActions(), kms: Object.keys(service.kms.calls()).map((op) => `kms:${op}`) };
+  }
+  const granted = (fn: keyof typeof FUNCTION_ACCESS): Set<string> =>
+    new Set<string>([...FUNCTION_ACCESS[fn].tableActions, ...KEY_ACTIONS[FUNCTION_ACCESS[fn].keyAccess]]);
+  const expectWithin = (seen: { dynamo: Set<string>; kms: string[] }, allowed: Set<string>): void => {
+    for (const action of [...seen.dynamo, ...seen.kms]) expect(allowed, action).toContain(action);
+  };
+
+  it('login: failure counters, user read, family transaction, counter clear and Sign', async () => {
+    const { createOperatorDeps } = await import('../../cli/wiring.ts');
+    const ops = await import('../../cli/operations.ts');
+    await ops.createUser(createOperatorDeps(process.env), 'iam-login', 'iam-login-password', ['read']);
+    const seen = await observe(async () => {
+      expect((await login('iam-login', 'wrong password')).status).toBe(401);
+      expect((await login('nobody-iam', 'wrong password')).status).toBe(401);
+      expect((await login('iam-login', 'iam-login-password')).status).toBe(200);
+    });
+    expect(seen.dynamo).toEqual(
+      new Set(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem']),
+    );
+    expect(seen.kms).toEqual(['kms:Sign']);
+    expectWithin(seen, granted('login'));
+  });
+
+  it('refresh: rotation, reuse revocation and Sign', async () => {
+    const tokens = (await login()).body;
+    const seen = await observe(async () => {
+      expect((await refresh(tokens['refresh_token'])).status).toBe(200);
+      expect((await refresh(tokens['refresh_token'])).status).toBe(401);
+    });
+    expect(seen.dynamo).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:PutItem']));
+    expectWithin(seen, granted('refresh'));
+  });
+
+  it('revoke: a refresh token, an access token, and logout-all behind the authorizer', async () => {
+    const one = (await login()).body;
+    const two = (await login()).body;
+    const seen = await observe(async () => {
+      expect((await call('POST', '/revoke', { json: { token: one['refresh_token'] } })).status).toBe(200);
+      expect((await call('POST', '/revoke', { json: { token: two['access_token'] } })).status).toBe(200);
+    });
+    expect(seen.dynamo).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:PutItem']));
+    expect(seen.kms).not.toContain('kms:Sign');
+    expectWithin(seen, granted('revoke'));
+
+    const three = (await login()).body;
+    const logoutAll = await observe(async () => {
+      const res = await call('POST', '/logout-all', { headers: { authorization: `Bearer ${String(three['access_token'])}` } });
+      expect(res.status).toBe(200);
+    });
+    // The route runs the authorizer first, then the revoke function.
+    logoutAll.dynamo.delete('dynamodb:BatchGetItem');
+    expect(logoutAll.dynamo).toEqual(new Set(['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']));
+    expectWithin(logoutAll, granted('revoke'));
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+  });
+
+  it('authorizer and jwks: one denylist read, no KMS Sign, and nothing at all for the keys', async () => {
+    const tokens = (await login()).body;
+    const authorizer = await observe(async () => {
+      expect((await whoami(tokens['access_token'])).status).toBe(200);
+    });
+    expect(authorizer.dynamo).toEqual(new Set(['dynamodb:BatchGetItem']));
+    expectWithin(authorizer, granted('authorizer'));
+    const jwks = await observe(async () => {
+      expect((await call('GET', '/.well-known/jwks.json')).status).toBe(200);
+      expect((await call('GET', '/.well-known/openid-configuration')).status).toBe(200);
+    });
+    expect(jwks.dynamo.size).toBe(0);
+    expectWithin(jwks, granted('jwks'));
   });
 });

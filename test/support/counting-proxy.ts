@@ -10,6 +10,12 @@ export interface CountingProxy {
   readonly url: string;
   setUpstream(url: string): void;
   counts(): Record<string, number>;
+  /**
+   * The IAM actions the requests since the last reset need ("Actions, resources, and condition
+   * keys for Amazon DynamoDB"): the operation itself, except that TransactWriteItems and
+   * BatchWriteItem are authorized per item (PutItem, UpdateItem, DeleteItem, ConditionCheckItem).
+   */
+  iamActions(): Set<string>;
   reset(): void;
   total(): number;
   /** While set, every request is answered with this status and a DynamoDB-shaped error body. */
@@ -21,10 +27,15 @@ export async function startCountingProxy(): Promise<CountingProxy> {
   let upstream: URL | undefined;
   let failure: { status: number; type: string } | undefined;
   let counts: Record<string, number> = {};
-  const server: Server = createServer((req, res) => {
+  let actions = new Set<string>();
+  const server: Server = createServer(async (req, res) => {
     const target = String(req.headers['x-amz-target'] ?? 'unknown');
     const operation = target.includes('.') ? target.slice(target.indexOf('.') + 1) : target;
     counts[operation] = (counts[operation] ?? 0) + 1;
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    for (const action of iamActionsOf(operation, body)) actions.add(action);
     if (failure !== undefined || upstream === undefined) {
       const { status, type } = failure ?? { status: 503, type: 'ServiceUnavailable' };
       res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-ErrorType': type });
@@ -42,7 +53,7 @@ export async function startCountingProxy(): Promise<CountingProxy> {
       if (!res.headersSent) res.writeHead(502);
       res.end();
     });
-    req.pipe(forward);
+    forward.end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -52,8 +63,10 @@ export async function startCountingProxy(): Promise<CountingProxy> {
       upstream = new URL(url);
     },
     counts: () => ({ ...counts }),
+    iamActions: () => new Set(actions),
     reset: () => {
       counts = {};
+      actions = new Set();
     },
     total: () => Object.values(counts).reduce((sum, n) => sum + n, 0),
     failWith: (error) => {
@@ -65,4 +78,36 @@ export async function startCountingProxy(): Promise<CountingProxy> {
         server.close(() => resolve());
       }),
   };
+}
+
+const PER_ITEM_ACTION: Readonly<Record<string, string>> = {
+  Put: 'PutItem',
+  Update: 'UpdateItem',
+  Delete: 'DeleteItem',
+  ConditionCheck: 'ConditionCheckItem',
+  PutRequest: 'PutItem',
+  DeleteRequest: 'DeleteItem',
+};
+
+function iamActionsOf(operation: string, body: Buffer): string[] {
+  if (operation !== 'TransactWriteItems' && operation !== 'BatchWriteItem') return [`dynamodb:${operation}`];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return [`dynamodb:${operation}`];
+  }
+  const requests: unknown[] = [];
+  if (typeof parsed === 'object' && parsed !== null) {
+    const record = parsed as Record<string, unknown>;
+    if (Array.isArray(record['TransactItems'])) requests.push(...record['TransactItems']);
+    if (typeof record['RequestItems'] === 'object' && record['RequestItems'] !== null) {
+      for (const list of Object.values(record['RequestItems'] as Record<string, unknown>)) if (Array.isArray(list)) requests.push(...list);
+    }
+  }
+  return requests.flatMap((request) =>
+    typeof request === 'object' && request !== null
+      ? Object.keys(request).map((kind) => `dynamodb:${PER_ITEM_ACTION[kind] ?? kind}`)
+      : [],
+  );
 }
