@@ -14,7 +14,9 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /**
  * How a function may use the KMS keys.
- * - `sign`: `kms:Sign` on the current signing key only (login and refresh mint access tokens).
+ * - `sign`: `kms:Sign` on the current signing key only (login and refresh mint access tokens), plus
+ *   `kms:GetPublicKey` on that key: the signer reads it once per container to compute the `kid`
+ *   (RFC 7638 thumbprint) it puts in every token header.
  * - `read-public-keys`: `kms:GetPublicKey` on every key that verifies (signing + verify-only).
  * - `none`: no KMS access.
  */
@@ -65,14 +67,14 @@ export const FUNCTION_ACCESS = {
   },
   authorizer: {
     // One round trip for the denylist (token, session, user): BatchGetItem. Never kms:Sign.
-    tableActions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+    tableActions: ['dynamodb:BatchGetItem'],
     keyAccess: 'read-public-keys',
   },
 } as const satisfies Record<FunctionName, FunctionAccess>;
 
 /** The KMS actions each kind of key access turns into. */
 export const KEY_ACTIONS = {
-  sign: ['kms:Sign'],
+  sign: ['kms:Sign', 'kms:GetPublicKey'],
   'read-public-keys': ['kms:GetPublicKey'],
   none: [],
 } as const satisfies Record<KeyAccess, readonly string[]>;

@@ -238,6 +238,15 @@ describe('least privilege', () => {
     }
   });
 
+  it('the signers can read their own public key (for the kid) and nothing else in KMS', () => {
+    const keyArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.auth.keys.signingKey.keyArn), 'Arn'] };
+    for (const name of ['login', 'refresh'] as const) {
+      const kms = statementsOfRole(template, roleOf(name)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+      expect(kms.flatMap(actionsOf).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+      for (const statement of kms) expect(asArray(statement.Resource)).toEqual([keyArn]);
+    }
+  });
+
   it('the authorizer, JWKS and revoke functions can only read public keys', () => {
     for (const name of ['authorizer', 'jwks', 'revoke'] as const) {
       const kmsActions = statementsOfRole(template, roleOf(name))
