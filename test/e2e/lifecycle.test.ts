@@ -8,36 +8,14 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, calculateJwkThumbp
 import { FUNCTION_ACCESS, KEY_ACTIONS } from '../../lib/function-access.ts';
 import { startLocalService, type LocalService } from '../../local/service.ts';
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
+import { request, type Reply, type RequestOptions } from '../support/http-client.ts';
 
 const PASSWORD = 'correct horse battery staple';
 let service: LocalService;
 let dynamo: CountingProxy;
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
-
-async function call(method: string, path: string, options: { json?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { ...options.headers };
-  let body: string | undefined;
-  if (options.json !== undefined) {
-    headers['content-type'] ??= 'application/json';
-    body = JSON.stringify(options.json);
-  } else if (options.raw !== undefined) {
-    body = options.raw;
-  }
-  const res = await fetch(`${service.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
-  const text = await res.text();
-  let parsed: Record<string, unknown> = {};
-  try {
-    parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-  } catch {
-    parsed = { text };
-  }
-  return { status: res.status, headers: res.headers, body: parsed };
-}
+const call = (method: string, path: string, options: RequestOptions = {}): Promise<Reply> =>
+  request(service.url, method, path, options);
 
 const login = (username = 'demo', password = PASSWORD) => call('POST', '/login', { json: { username, password } });
 const refresh = (token: unknown) => call('POST', '/refresh', { json: { refresh_token: token } });

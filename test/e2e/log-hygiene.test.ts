@@ -12,6 +12,7 @@ import { format } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalService, type LocalService } from '../../local/service.ts';
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
+import { request, type Reply, type RequestOptions } from '../support/http-client.ts';
 
 const PASSWORD = 'hygiene-Demo-passw0rd-7c1e';
 const WRONG_PASSWORDS = ['wrong-Passw0rd-a91f', 'another-guess-5d2b7', 'x'.repeat(2000)];
@@ -64,37 +65,17 @@ let dynamo: CountingProxy;
 const accessTokens = new Set<string>();
 const refreshTokens = new Set<string>();
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
-
-async function call(method: string, path: string, options: { json?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  const headers: Record<string, string> = { ...options.headers };
-  let body: string | undefined;
-  if (options.json !== undefined) {
-    headers['content-type'] ??= 'application/json';
-    body = JSON.stringify(options.json);
-  } else if (options.raw !== undefined) {
-    body = options.raw;
-  }
-  const res = await fetch(`${service.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
-  const text = await res.text();
-  let parsed: Record<string, unknown> = {};
-  try {
-    parsed = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
-  } catch {
-    parsed = { text };
-  }
+async function call(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
+  const reply = await request(service.url, method, path, options);
+  const parsed = reply.body;
   // Harvest every secret the service hands out, from the body and from Set-Cookie.
   if (typeof parsed['access_token'] === 'string') accessTokens.add(parsed['access_token']);
   if (typeof parsed['refresh_token'] === 'string') refreshTokens.add(parsed['refresh_token']);
-  for (const cookie of res.headers.getSetCookie()) {
+  for (const cookie of reply.headers.getSetCookie()) {
     const value = /^__Secure-refresh_token=([^;]+)/.exec(cookie)?.[1];
     if (value !== undefined) refreshTokens.add(value);
   }
-  return { status: res.status, headers: res.headers, body: parsed };
+  return reply;
 }
 
 const login = (password = PASSWORD, username = 'demo') => call('POST', '/login', { json: { username, password } });
