@@ -33,6 +33,8 @@ describe('strict JSON', () => {
   });
   it('counts colons inside strings correctly (no false duplicate)', () => {
     expect(parseStrictJson('{"a:b":"c:d","e":"\\\\\\":"}')).toEqual({ 'a:b': 'c:d', e: '\\":' });
+    expect(parseStrictJson('{"x\\" :":1, "y" :\t"\\" : "}')).toEqual({ 'x" :': 1, y: '" : ' });
+    expect(() => parseStrictJson('{"a\\\\" :1,"a\\\\"\n:2}')).toThrow(StrictJsonError);
   });
   it('keeps __proto__ as an own member and never touches the prototype', () => {
     const value = parseStrictJson('{"__proto__":{"polluted":true}}') as Record<string, unknown>;
@@ -54,8 +56,14 @@ describe('strict JSON', () => {
     }
   };
   it('fast path and full parser agree on arbitrary JSON texts, with and without duplicates', () => {
-    const member = fc.tuple(fc.constantFrom('a', 'b', 'a:b', '"', '__proto__'), fc.jsonValue({ maxDepth: 3 }));
-    const objectText = fc.array(member, { maxLength: 5 }).map((members) => `{${members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
+    // Names and values chosen to look like separators from inside a string: a trailing
+    // backslash, an escaped quote before a colon, spaces between quote and colon.
+    const tricky = fc.constantFrom('a', 'b', 'a:b', '"', '__proto__', 'a\\', '\\', 'x" :', '" : "', ' : ', 'a\\" :');
+    const ws = fc.constantFrom('', ' ', '  ', '\t', '\n', '\r\n');
+    const member = fc.tuple(tricky, fc.oneof(fc.jsonValue({ maxDepth: 3 }), tricky), ws, ws);
+    const objectText = fc
+      .array(member, { maxLength: 5 })
+      .map((members) => `{${members.map(([k, v, before, after]) => `${JSON.stringify(k)}${before}:${after}${JSON.stringify(v)}`).join(',')}}`);
     fc.assert(
       fc.property(fc.oneof(objectText, fc.json(), fc.string()), (text) => {
         expect(outcome(() => parseStrictJson(text))).toBe(outcome(() => parseStrictJsonSlow(text)));
