@@ -13,6 +13,7 @@ import { DependencyUnavailableError } from '../core/errors.ts';
 import type { DenylistEntry } from '../core/denylist-policy.ts';
 import { DENYLIST_SK } from '../core/token-model.ts';
 import type { AwsJsonClient } from './aws-fetch.ts';
+import { withDeadline } from './deadline.ts';
 
 export interface DenylistReader {
   /** Entries that exist for `keys` (absent keys are absent from the map). */
@@ -29,8 +30,11 @@ export class DynamoDbDenylistReader implements DenylistReader {
     private readonly budgetMs: number = DEFAULT_DENYLIST_BUDGET_MS,
   ) {}
 
-  async read(keys: readonly string[]): Promise<ReadonlyMap<string, DenylistEntry>> {
-    const deadline = AbortSignal.timeout(this.budgetMs);
+  read(keys: readonly string[]): Promise<ReadonlyMap<string, DenylistEntry>> {
+    return withDeadline(this.budgetMs, (deadline) => this.readWithin(keys, deadline));
+  }
+
+  private async readWithin(keys: readonly string[], deadline: AbortSignal): Promise<ReadonlyMap<string, DenylistEntry>> {
     const entries = new Map<string, DenylistEntry>();
     let requestKeys: unknown = keys.map((pk) => ({ pk: { S: pk }, sk: { S: DENYLIST_SK } }));
     for (let attempt = 0; attempt < 2; attempt++) {

@@ -14,6 +14,7 @@ import { parseStrictJson } from '../core/strict-json.ts';
 import { verificationKeyFromSpki, verificationKeysFromJwks } from '../core/verification-key.ts';
 import type { KeyLookup, VerificationKey } from '../core/verification-key.ts';
 import type { AwsJsonClient } from './aws-fetch.ts';
+import { withDeadline } from './deadline.ts';
 
 export interface PublicKeySource {
   /** All current keys by kid. Rejects with `DependencyUnavailableError` when KMS cannot answer. */
@@ -51,8 +52,9 @@ export class KmsPublicKeySource implements PublicKeySource {
   ) {}
 
   async load(): Promise<Map<string, VerificationKey>> {
-    const deadline = AbortSignal.timeout(this.budgetMs);
-    const keys = await Promise.all(this.keyIds.map((keyId) => this.loadOne(keyId, deadline)));
+    const keys = await withDeadline(this.budgetMs, (deadline) =>
+      Promise.all(this.keyIds.map((keyId) => this.loadOne(keyId, deadline))),
+    );
     return new Map(keys.map((key) => [key.kid, key]));
   }
 

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { AwsV4Signer } from 'aws4fetch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AwsJsonClient, resolveEndpoint } from '../../../lambdas/adapters/aws-fetch.ts';
+import { withDeadline } from '../../../lambdas/adapters/deadline.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../../../lambdas/adapters/denylist-reader.ts';
 import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../../../lambdas/adapters/public-key-source.ts';
 import { DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
@@ -211,5 +212,25 @@ describe('public keys', () => {
     const ring = new PublicKeyRing({ load: () => (loads++, new Promise((resolve) => setTimeout(() => resolve(new Map()), 20))) });
     await Promise.all([ring.current(), ring.current(), ring.current()]);
     expect(loads).toBe(1);
+  });
+});
+
+describe('withDeadline', () => {
+  it('aborts the signal when the budget runs out', async () => {
+    const seen = await withDeadline(30, (signal) => new Promise<boolean>((resolve) => signal.addEventListener('abort', () => resolve(signal.aborted))));
+    expect(seen).toBe(true);
+  });
+  it('clears its timer once the work settles, success or failure', async () => {
+    const kept = await withDeadline(20, async (signal) => signal);
+    let failed: AbortSignal | undefined;
+    await expect(
+      withDeadline(20, async (signal) => {
+        failed = signal;
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(kept.aborted).toBe(false);
+    expect(failed?.aborted).toBe(false);
   });
 });
