@@ -17,9 +17,9 @@
  *  7. claims (RFC 7519 §4.1, RFC 9068 §2.2), only after the signature holds.
  */
 import { verify } from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
 import { InvalidTokenError } from './errors.ts';
 import { parseStrictJson, StrictJsonError } from './strict-json.ts';
+import { decodeUtf8Strict } from './utf8.ts';
 import type { AccessTokenClaims, SigningAlgorithm } from './token-model.ts';
 import type { KeyLookup, VerificationKey } from './verification-key.ts';
 
@@ -103,10 +103,11 @@ function decodeSegmentInto(text: string, start: number, end: number, into: Buffe
 
 /** RFC 7515 §5.2 step 3 / RFC 8259 §8.1: the header and payload are UTF-8 JSON objects. */
 function parseJsonObject(bytes: Buffer): Record<string, unknown> {
-  if (!isUtf8(bytes)) throw new InvalidTokenError('malformed token');
+  const text = decodeUtf8Strict(bytes);
+  if (text === undefined) throw new InvalidTokenError('malformed token');
   let value: unknown;
   try {
-    value = parseStrictJson(bytes.toString('utf8'));
+    value = parseStrictJson(text);
   } catch (error) {
     if (error instanceof StrictJsonError) throw new InvalidTokenError('malformed token');
     throw error;

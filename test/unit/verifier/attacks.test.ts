@@ -371,6 +371,23 @@ describe('D. encoding, structure, size', () => {
     const pp = b64(Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xc0, 0x80]), Buffer.from('"}')]));
     expectReject(`${hh}.${pp}.${b64(signRaw(`${hh}.${pp}`, K))}`, /malformed/);
   });
+  const payloadBytes = (bytes: number[]) => {
+    const hh = b64(JSON.stringify(headerFor(K)));
+    const pp = b64(Buffer.concat([Buffer.from('{"sub":"'), Buffer.from(bytes), Buffer.from('"}')]));
+    return `${hh}.${pp}.${b64(signRaw(`${hh}.${pp}`, K))}`;
+  };
+  for (const [name, bytes] of [
+    ['an encoded surrogate (ED A0 80)', [0xed, 0xa0, 0x80]],
+    ['a truncated sequence (E2 82)', [0xe2, 0x82]],
+    ['a stray continuation byte (80)', [0x80]],
+    ['a code point past U+10FFFF (F4 90 80 80)', [0xf4, 0x90, 0x80, 0x80]],
+    ['a genuine U+FFFD next to an overlong form', [0xef, 0xbf, 0xbd, 0xc0, 0x80]],
+  ] as const) {
+    it(`rejects invalid UTF-8 in the payload: ${name}`, () => expectReject(payloadBytes([...bytes]), /malformed/));
+  }
+  it('accepts a genuine, encoded U+FFFD in a claim (valid UTF-8, unlike the sequences it replaces)', () => {
+    expect(verify(validToken(K, { sub: 'a\uFFFDb' })).sub).toBe('a\uFFFDb');
+  });
   it('rejects the payload 123', () => expectReject(signToken(headerFor(K), '123', K), /malformed/));
 
   const bounded = (token: string): void => {

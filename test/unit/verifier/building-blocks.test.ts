@@ -1,4 +1,5 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { calculateJwkThumbprint } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { AccessTokenVerifier } from '../../../lambdas/core/access-token-verifier
 import { InvalidTokenError } from '../../../lambdas/core/errors.ts';
 import { jwkThumbprint } from '../../../lambdas/core/jwk-thumbprint.ts';
 import { parseStrictJson, parseStrictJsonSlow, StrictJsonError } from '../../../lambdas/core/strict-json.ts';
+import { decodeUtf8Strict } from '../../../lambdas/core/utf8.ts';
 import { generateTestKey, keyMap, NOW, policyFor, validToken } from './token-factory.ts';
 
 describe('RFC 7638 thumbprint', () => {
@@ -92,5 +94,28 @@ describe('canonical base64url in the verifier', () => {
       }
       expect(accepted).toBe(canonical);
     }
+  });
+});
+
+describe('strict UTF-8', () => {
+  it('agrees with node:buffer isUtf8 on arbitrary bytes, and decodes what it accepts', () => {
+    // Bytes drawn mostly from the interesting ranges: ASCII, continuation, lead bytes, EF BF BD.
+    const byte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x80, 0xbf, 0xc0, 0xc2, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xbd, 0xa0));
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 12 }), (values) => {
+        const bytes = Buffer.from(values);
+        const text = decodeUtf8Strict(bytes);
+        expect(text !== undefined).toBe(isUtf8(bytes));
+        if (text !== undefined) expect(Buffer.from(text, 'utf8').equals(bytes)).toBe(true);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+  it('agrees on every well-formed code point encoding', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 8 }), (s) => {
+        expect(decodeUtf8Strict(Buffer.from(s, 'utf8'))).toBe(s);
+      }),
+    );
   });
 });
