@@ -4,10 +4,9 @@
  *     (precomputed buffers: the floor), with aws-jwt-verify `verifySync` and jose `jwtVerify`
  *     measured alongside for reference. Interleaved rounds in rotating order, CPU time from
  *     `process.cpuUsage`, median of rounds.
- *  2. Cold start: esbuild bundles (minify, platform node, target node22, format esm) of our
- *     handler and of bench/reference-authorizer.ts (aws-jwt-verify + full
- *     @aws-sdk/client-dynamodb, the reference the issue names);
- *     size, and import-to-first-decision in fresh `node` processes (median of runs), both
+ *  2. Cold start: esbuild bundles (minified ESM for node22, as the stack builds them, see
+ *     lib/bundling.ts) of our handler and of bench/reference-authorizer.ts (aws-jwt-verify +
+ *     full @aws-sdk/client-dynamodb, the reference the issue names); size, and import-to-first-decision in fresh `node` processes (median of runs), both
  *     answering a real-shaped HTTP API 2.0 event with a genuine token and one DynamoDB call
  *     to a local stub.
  *  3. DynamoDB and KMS calls per request on the warm path, counted by a local stub that plays
@@ -26,6 +25,7 @@ import { AccessTokenVerifier } from '../lambdas/core/access-token-verifier.ts';
 import { createVerificationKey } from '../lambdas/core/verification-key.ts';
 import { generateTestKey, validToken, AUD, ISS } from '../test/unit/verifier/token-factory.ts';
 import { startAwsStub } from './aws-stub.ts';
+import { BUNDLE_TARGET, ESM_REQUIRE_SHIM } from '../lib/bundling.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -99,18 +99,22 @@ async function warmVerification(alg: 'ES256' | 'RS256'): Promise<void> {
 }
 
 // ---- 2. cold start --------------------------------------------------------------------------
-async function bundle(entry: string, outfile: string): Promise<number> {
+/**
+ * Minified ESM for node22. Ours is bundled exactly as `AuthFunction` ships the authorizer (no
+ * source map, no `require` shim); the reference the usual way, with esbuild's defaults plus the
+ * shim it needs (the SDK bundles CommonJS that calls require()).
+ */
+async function bundle(entry: string, outfile: string, as: 'deployed' | 'usual'): Promise<number> {
   await build({
     entryPoints: [join(root, entry)],
     outfile,
     bundle: true,
     minify: true,
     platform: 'node',
-    target: 'node22',
+    target: BUNDLE_TARGET,
     format: 'esm',
     logLevel: 'error',
-    // The SDK bundles CommonJS that calls require(); give the ESM bundle a require.
-    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+    ...(as === 'deployed' ? { mainFields: ['module', 'main'] } : { banner: { js: ESM_REQUIRE_SHIM } }),
   });
   return statSync(outfile).size;
 }
@@ -125,8 +129,8 @@ async function coldStart(): Promise<void> {
     const oursFile = join(out, 'authorizer.mjs');
     const refFile = join(out, 'reference-authorizer.mjs');
     const probeFile = join(out, 'cold-start-probe.mjs');
-    const oursSize = await bundle('lambdas/authorizer/handler.ts', oursFile);
-    const refSize = await bundle('bench/reference-authorizer.ts', refFile);
+    const oursSize = await bundle('lambdas/authorizer/handler.ts', oursFile, 'deployed');
+    const refSize = await bundle('bench/reference-authorizer.ts', refFile, 'usual');
     await build({ entryPoints: [join(here, 'cold-start-probe.ts')], outfile: probeFile, bundle: true, platform: 'node', target: 'node22', format: 'esm', logLevel: 'error' });
     rows.push(['bundle size, minified (KB)', `${(oursSize / 1024).toFixed(1)} (ours)`, `${(refSize / 1024).toFixed(1)} (aws-jwt-verify + @aws-sdk/client-dynamodb)`, `${(oursSize / refSize).toFixed(3)}× (goal ≤ 0.2×)`]);
 

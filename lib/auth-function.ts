@@ -4,14 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-
-/**
- * ESM bundles still meet CommonJS dependencies that call `require` for Node built-ins (parts of
- * the AWS SDK do); in an ES module `require` does not exist, so the bundle defines it.
- * https://github.com/evanw/esbuild/issues/1921
- */
-const ESM_REQUIRE_SHIM =
-  "import { createRequire as __kmsJwtAuthCreateRequire } from 'node:module'; const require = __kmsJwtAuthCreateRequire(import.meta.url);";
+import { BUNDLE_TARGET, ESM_REQUIRE_SHIM } from './bundling.ts';
 
 /** Why the functions stay on nodejs22.x while a newer Node.js runtime exists. */
 const RUNTIME_REASON =
@@ -46,6 +39,18 @@ export interface AuthFunctionProps {
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * Ship a source map and run with `--enable-source-maps`, for readable stack traces. Node reads
+   * and parses the map when the module loads, which lengthens every cold start.
+   * @default true
+   */
+  readonly sourceMaps?: boolean;
+  /**
+   * Define `require` in the ESM bundle (`ESM_REQUIRE_SHIM`), for CommonJS dependencies such as
+   * parts of the AWS SDK. Turn off only for a bundle without CommonJS.
+   * @default true
+   */
+  readonly requireShim?: boolean;
 }
 
 /**
@@ -67,6 +72,7 @@ export class AuthFunction extends Construct {
   constructor(scope: Construct, id: string, props: AuthFunctionProps) {
     super(scope, id);
     const tracing = props.tracing ?? false;
+    const sourceMaps = props.sourceMaps ?? true;
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention,
@@ -97,18 +103,15 @@ export class AuthFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
-      environment: {
-        ...props.environment,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
+      environment: sourceMaps ? { ...props.environment, NODE_OPTIONS: '--enable-source-maps' } : { ...props.environment },
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: 'node22',
+        target: BUNDLE_TARGET,
         mainFields: ['module', 'main'],
         minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        banner: ESM_REQUIRE_SHIM,
+        sourceMap: sourceMaps,
+        ...(sourceMaps ? { sourcesContent: false } : {}),
+        ...(props.requireShim ?? true ? { banner: ESM_REQUIRE_SHIM } : {}),
         bundleAwsSDK: true,
         externalModules: [],
         forceDockerBundling: false,

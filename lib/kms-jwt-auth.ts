@@ -232,14 +232,25 @@ const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const handlerEntry = (name: FunctionName): string =>
   fileURLToPath(new URL(`../lambdas/${name}/handler.ts`, import.meta.url));
 
-const FUNCTION_SETTINGS: Record<FunctionName, { description: string; memorySize: number; timeout: Duration }> = {
+const FUNCTION_SETTINGS: Record<
+  FunctionName,
+  { description: string; memorySize: number; timeout: Duration; sourceMaps?: boolean; requireShim?: boolean }
+> = {
   // Password hashing is CPU-bound; CPU scales with memory.
   login: { description: 'POST /login: verifies the password, starts a refresh-token family', memorySize: 1024, timeout: Duration.seconds(10) },
   refresh: { description: 'POST /refresh: rotates the refresh token, detects reuse', memorySize: 512, timeout: Duration.seconds(5) },
   revoke: { description: 'POST /revoke and POST /logout-all: revokes tokens and sessions', memorySize: 512, timeout: Duration.seconds(10) },
   jwks: { description: 'GET /.well-known/jwks.json and openid-configuration', memorySize: 256, timeout: Duration.seconds(5) },
   // API Gateway waits at most 10 s for an authorizer.
-  authorizer: { description: 'API Gateway Lambda authorizer: verifies access tokens', memorySize: 512, timeout: Duration.seconds(5) },
+  // Its cold start delays requests to every protected API: no source-map loading at startup and
+  // no `require` shim (its bundle has no CommonJS; npm run bench measures this bundle).
+  authorizer: {
+    description: 'API Gateway Lambda authorizer: verifies access tokens',
+    memorySize: 512,
+    timeout: Duration.seconds(5),
+    sourceMaps: false,
+    requireShim: false,
+  },
 };
 
 /**
