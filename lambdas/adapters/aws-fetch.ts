@@ -15,10 +15,11 @@
  * service-specific endpoint variables; that is how the local stand-ins are reached), else
  * `https://<service>.<AWS_REGION>.amazonaws.com`. Credentials: `AWS_ACCESS_KEY_ID`,
  * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (Lambda sets them). Every call has a deadline
- * (AbortSignal); there are no hidden retries: callers own their retry budget.
+ * (`Deadline`); there are no hidden retries: callers own their retry budget.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { ConfigurationError } from '../core/errors.ts';
+import type { Deadline } from './deadline.ts';
 import { Http1Client } from './http1-client.ts';
 
 export type AwsService = 'dynamodb' | 'kms';
@@ -163,9 +164,9 @@ export class AwsJsonClient {
   }
 
   /** POSTs `payload` as `X-Amz-Target: target`; resolves to the parsed JSON body (`unknown`). */
-  async call(target: string, payload: unknown, signal: AbortSignal): Promise<unknown> {
+  async call(target: string, payload: unknown, deadline: Deadline): Promise<unknown> {
     const signed = this.sign(target, JSON.stringify(payload));
-    const { status, text } = await this.send(signed, signal);
+    const { status, text } = await this.send(signed, deadline);
     let body: unknown;
     try {
       body = text.length === 0 ? {} : JSON.parse(text);
@@ -181,10 +182,10 @@ export class AwsJsonClient {
     return body;
   }
 
-  private async send(signed: SignedRequest, signal: AbortSignal): Promise<{ status: number; text: string }> {
+  private async send(signed: SignedRequest, deadline: Deadline): Promise<{ status: number; text: string }> {
     const { host: _host, ...headers } = signed.headers;
     try {
-      const response = await this.http.post({ host: this.host, ...headers }, signed.body, signal, MAX_RESPONSE_BYTES);
+      const response = await this.http.post({ host: this.host, ...headers }, signed.body, deadline, MAX_RESPONSE_BYTES);
       return { status: response.status, text: response.body.toString('utf8') };
     } catch (cause) {
       throw new AwsCallError(`${this.options.service} unreachable`, undefined, undefined, { cause });

@@ -14,6 +14,7 @@ import type { DenylistEntry } from '../core/denylist-policy.ts';
 import { DENYLIST_SK } from '../core/token-model.ts';
 import type { AwsJsonClient } from './aws-fetch.ts';
 import { withDeadline } from './deadline.ts';
+import type { Deadline } from './deadline.ts';
 
 export interface DenylistReader {
   /** Entries that exist for `keys` (absent keys are absent from the map). */
@@ -34,7 +35,7 @@ export class DynamoDbDenylistReader implements DenylistReader {
     return withDeadline(this.budgetMs, (deadline) => this.readWithin(keys, deadline));
   }
 
-  private async readWithin(keys: readonly string[], deadline: AbortSignal): Promise<ReadonlyMap<string, DenylistEntry>> {
+  private async readWithin(keys: readonly string[], deadline: Deadline): Promise<ReadonlyMap<string, DenylistEntry>> {
     const entries = new Map<string, DenylistEntry>();
     let requestKeys: unknown = keys.map((pk) => ({ pk: { S: pk }, sk: { S: DENYLIST_SK } }));
     for (let attempt = 0; attempt < 2; attempt++) {

@@ -13,6 +13,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import type { Deadline } from './deadline.ts';
 
 export interface Http1Response {
   readonly status: number;
@@ -35,7 +36,7 @@ export class Http1Client {
     this.port = url.port === '' ? (this.secure ? 443 : 80) : Number(url.port);
   }
 
-  async post(headers: Readonly<Record<string, string>>, body: string, signal: AbortSignal, maxBytes: number): Promise<Http1Response> {
+  async post(headers: Readonly<Record<string, string>>, body: string, deadline: Deadline, maxBytes: number): Promise<Http1Response> {
     const payload = Buffer.from(body, 'utf8');
     let head = `POST ${this.url.pathname || '/'}${this.url.search} HTTP/1.1\r\n`;
     for (const [name, value] of Object.entries(headers)) {
@@ -47,12 +48,12 @@ export class Http1Client {
     const reused = this.idle.pop();
     if (reused !== undefined) {
       try {
-        return await this.exchange(reused, request, signal, maxBytes);
+        return await this.exchange(reused, request, deadline, maxBytes);
       } catch (error) {
-        if (!(error instanceof StaleSocketError) || signal.aborted) throw error;
+        if (!(error instanceof StaleSocketError) || deadline.expired) throw error;
       }
     }
-    return this.exchange(this.open(), request, signal, maxBytes);
+    return this.exchange(this.open(), request, deadline, maxBytes);
   }
 
   /**
@@ -83,11 +84,12 @@ export class Http1Client {
     return socket;
   }
 
-  private exchange(socket: Socket, request: Buffer, signal: AbortSignal, maxBytes: number): Promise<Http1Response> {
+  private exchange(socket: Socket, request: Buffer, deadline: Deadline, maxBytes: number): Promise<Http1Response> {
     return new Promise((resolve, reject) => {
       let received: Buffer = Buffer.alloc(0);
       let gotBytes = false;
       let settled = false;
+      let stopWaitingForDeadline = (): void => undefined;
       const finish = (error: Error | undefined, response?: Http1Response, keep = false): void => {
         if (settled) return;
         settled = true;
@@ -95,7 +97,7 @@ export class Http1Client {
         socket.off('error', onError);
         socket.off('close', onClose);
         socket.off('end', onEnd);
-        signal.removeEventListener('abort', onAbort);
+        stopWaitingForDeadline();
         if (keep && this.idle.length < MAX_IDLE_SOCKETS && !socket.destroyed) {
           const drop = (): void => {
             const index = this.idle.indexOf(socket);
@@ -129,11 +131,11 @@ export class Http1Client {
         if (parsed instanceof Error) finish(parsed);
         else if (parsed !== undefined) finish(undefined, parsed.response, parsed.keepAlive);
       };
-      if (signal.aborted) {
+      if (deadline.expired) {
         finish(new Error('request aborted (deadline)'));
         return;
       }
-      signal.addEventListener('abort', onAbort, { once: true });
+      stopWaitingForDeadline = deadline.onExpire(onAbort);
       // An idle socket kept listeners that drop it; take them off before reuse.
       socket.removeAllListeners('data').removeAllListeners('end').removeAllListeners('close').removeAllListeners('error');
       socket.on('data', onData);

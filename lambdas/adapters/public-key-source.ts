@@ -15,6 +15,7 @@ import { verificationKeyFromSpki, verificationKeysFromJwks } from '../core/verif
 import type { KeyLookup, VerificationKey } from '../core/verification-key.ts';
 import type { AwsJsonClient } from './aws-fetch.ts';
 import { withDeadline } from './deadline.ts';
+import type { Deadline } from './deadline.ts';
 
 export interface PublicKeySource {
   /** All current keys by kid. Rejects with `DependencyUnavailableError` when KMS cannot answer. */
@@ -58,7 +59,7 @@ export class KmsPublicKeySource implements PublicKeySource {
     return new Map(keys.map((key) => [key.kid, key]));
   }
 
-  private async loadOne(keyId: string, deadline: AbortSignal): Promise<VerificationKey> {
+  private async loadOne(keyId: string, deadline: Deadline): Promise<VerificationKey> {
     let response: unknown;
     try {
       response = await this.client.call('TrentService.GetPublicKey', { KeyId: keyId }, deadline);

@@ -9,6 +9,7 @@ import { AwsV4Signer } from 'aws4fetch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AwsJsonClient, resolveEndpoint } from '../../../lambdas/adapters/aws-fetch.ts';
 import { withDeadline } from '../../../lambdas/adapters/deadline.ts';
+import type { Deadline } from '../../../lambdas/adapters/deadline.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../../../lambdas/adapters/denylist-reader.ts';
 import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../../../lambdas/adapters/public-key-source.ts';
 import { DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
@@ -216,21 +217,43 @@ describe('public keys', () => {
 });
 
 describe('withDeadline', () => {
-  it('aborts the signal when the budget runs out', async () => {
-    const seen = await withDeadline(30, (signal) => new Promise<boolean>((resolve) => signal.addEventListener('abort', () => resolve(signal.aborted))));
+  it('expires the deadline when the budget runs out, telling each listener once', async () => {
+    let calls = 0;
+    const seen = await withDeadline(
+      30,
+      (deadline) =>
+        new Promise<boolean>((resolve) => {
+          deadline.onExpire(() => {
+            calls++;
+            deadline.expire(); // a second expiry is a no-op
+            resolve(deadline.expired);
+          });
+        }),
+    );
     expect(seen).toBe(true);
+    expect(calls).toBe(1);
+  });
+  it('does not call a listener that unsubscribed', async () => {
+    let called = false;
+    await withDeadline(20, async (deadline) => {
+      deadline.onExpire(() => {
+        called = true;
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    });
+    expect(called).toBe(false);
   });
   it('clears its timer once the work settles, success or failure', async () => {
-    const kept = await withDeadline(20, async (signal) => signal);
-    let failed: AbortSignal | undefined;
+    const kept = await withDeadline(20, async (deadline) => deadline);
+    let failed: Deadline | undefined;
     await expect(
-      withDeadline(20, async (signal) => {
-        failed = signal;
+      withDeadline(20, async (deadline) => {
+        failed = deadline;
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
     await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(kept.aborted).toBe(false);
-    expect(failed?.aborted).toBe(false);
+    expect(kept.expired).toBe(false);
+    expect(failed?.expired).toBe(false);
   });
 });

@@ -3,6 +3,7 @@ import type { Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Http1Client } from '../../../lambdas/adapters/http1-client.ts';
+import { withDeadline } from '../../../lambdas/adapters/deadline.ts';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -35,7 +36,8 @@ async function rawServer(reply: (socket: Socket, n: number) => void): Promise<{ 
   return { url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`), connections: () => connections };
 }
 
-const post = (client: Http1Client, ms = 1000) => client.post({ host: 'x', 'content-type': 'application/json' }, '{}', AbortSignal.timeout(ms), 1 << 20);
+const post = (client: Http1Client, ms = 1000) =>
+  withDeadline(ms, (deadline) => client.post({ host: 'x', 'content-type': 'application/json' }, '{}', deadline, 1 << 20));
 
 describe('minimal HTTP/1.1 client', () => {
   it('reads a Content-Length response and reuses the connection', async () => {
