@@ -239,7 +239,7 @@ const FUNCTION_SETTINGS: Record<
   // Password hashing is CPU-bound; CPU scales with memory.
   login: { description: 'POST /login: verifies the password, starts a refresh-token family', memorySize: 1024, timeout: Duration.seconds(10) },
   refresh: { description: 'POST /refresh: rotates the refresh token, detects reuse', memorySize: 512, timeout: Duration.seconds(5) },
-  revoke: { description: 'POST /revoke and POST /logout-all: revokes tokens and sessions', memorySize: 512, timeout: Duration.seconds(10) },
+  revoke: { description: 'POST /revoke, /refresh/revoke and /logout-all: revokes tokens and sessions', memorySize: 512, timeout: Duration.seconds(10) },
   jwks: { description: 'GET /.well-known/jwks.json and openid-configuration', memorySize: 256, timeout: Duration.seconds(5) },
   // API Gateway waits at most 10 s for an authorizer.
   // Its cold start delays requests to every protected API: no source-map loading at startup and
@@ -439,6 +439,8 @@ export class KmsJwtAuth extends AuthorizerAttachment {
       ...this.httpApi.addRoutes({ path: '/login', methods: [apigwv2.HttpMethod.POST], integration: integration('login') }),
       ...this.httpApi.addRoutes({ path: '/refresh', methods: [apigwv2.HttpMethod.POST], integration: integration('refresh') }),
       ...this.httpApi.addRoutes({ path: '/revoke', methods: [apigwv2.HttpMethod.POST], integration: revokeIntegration }),
+      // Cookie mode's logout: under the refresh cookie's path, the one path the browser sends it to.
+      ...this.httpApi.addRoutes({ path: '/refresh/revoke', methods: [apigwv2.HttpMethod.POST], integration: revokeIntegration }),
       ...this.httpApi.addRoutes({ path: '/.well-known/jwks.json', methods: [apigwv2.HttpMethod.GET], integration: jwksIntegration }),
       ...this.httpApi.addRoutes({
         path: '/.well-known/openid-configuration',
@@ -457,7 +459,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason:
-          'Token endpoint, revocation endpoint or key publication: the client authenticates with its credentials or refresh token in the body (RFC 6749 §5, RFC 7009 §2.1), and JWKS/discovery are public by definition (RFC 8414 §3). POST /logout-all is the one route behind the authorizer.',
+          'Token endpoint, revocation endpoint or key publication: the client authenticates with its credentials or refresh token (in the body, RFC 6749 §5, RFC 7009 §2.1, or in cookie mode the refresh cookie), and JWKS/discovery are public by definition (RFC 8414 §3). POST /logout-all is the one route behind the authorizer.',
       });
     }
 

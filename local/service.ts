@@ -116,6 +116,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       'POST /login': { target: target(login.handler) },
       'POST /refresh': { target: target(refresh.handler) },
       'POST /revoke': { target: target(revoke.handler) },
+      'POST /refresh/revoke': { target: target(revoke.handler) },
       'POST /logout-all': { target: target(revoke.handler), protected: true },
       'GET /.well-known/jwks.json': { target: target(jwks.handler) },
       'GET /.well-known/openid-configuration': { target: target(jwks.handler) },

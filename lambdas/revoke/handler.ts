@@ -1,6 +1,8 @@
 /**
- * POST /revoke (RFC 7009) and POST /logout-all (every session of the caller; the route sits behind
- * the Lambda authorizer, whose context names the caller).
+ * POST /revoke (RFC 7009), POST /logout-all (every session of the caller; the route sits behind
+ * the Lambda authorizer, whose context names the caller) and, in cookie mode, POST /refresh/revoke:
+ * the browser's logout, which revokes the session of the refresh cookie. That cookie is scoped to
+ * the refresh path, so a browser never sends it to /revoke; this route lives under that path.
  */
 import { InvalidRequestError, InvalidTokenError } from '../core/errors.ts';
 import { AccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH } from '../core/access-token-verifier.ts';
@@ -9,6 +11,7 @@ import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../core/token-model.ts
 import { createVerificationKey, type VerificationKey } from '../core/verification-key.ts';
 import { createIssuerRuntime, createVerifyKeySet } from '../adapters/runtime.ts';
 import { TOKEN_RULE } from '../http/fields.ts';
+import { assertAllowedOrigin, clearRefreshCookie, parseCookieConfig, readRefreshCookie } from '../http/cookie-mode.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
 import { jsonBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
 import { json } from '../http/respond.ts';
@@ -16,6 +19,7 @@ import { json } from '../http/respond.ts';
 const log = createLogger('revoke');
 const runtime = createIssuerRuntime(process.env);
 const keySet = createVerifyKeySet(process.env, runtime.kms);
+const cookie = parseCookieConfig(process.env);
 let verifier: Promise<AccessTokenVerifier> | undefined;
 
 function accessTokenVerifier(): Promise<AccessTokenVerifier> {
@@ -63,6 +67,22 @@ export const handler = httpHandler(log, async (event) => {
     const revoked = await revokeAllSessions(sub, runtime);
     log.info('logged out everywhere', { event: 'logout_all', sub, revokedSessions: revoked });
     return json(200, { revoked_sessions: revoked });
+  }
+
+  if (event.routeKey === 'POST /refresh/revoke') {
+    if (!cookie.enabled) throw new InvalidRequestError('Cookie mode is not enabled on this service; use POST /revoke.');
+    if (typeof event.body === 'string' && event.body.length > 0) onlyFields(jsonBody(event), []);
+    // Same CSRF defence as a cookie refresh: only the allowed origins may log a browser out.
+    assertAllowedOrigin(cookie, event);
+    const presented = readRefreshCookie(event);
+    // The cookie only ever holds a refresh token; anything else has nothing to revoke.
+    const result =
+      presented === undefined
+        ? 'nothing_to_revoke'
+        : await revokeToken(presented, { ...runtime, verifyAccessToken: async () => undefined });
+    log.info('revocation', { event: 'revoke', result, delivery: 'cookie' });
+    // RFC 7009 §2.2: 200 whether or not there was anything to revoke; the cookie goes either way.
+    return json(200, {}, {}, [clearRefreshCookie(cookie)]);
   }
 
   const body = jsonBody(event);

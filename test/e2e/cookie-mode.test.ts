@@ -83,6 +83,34 @@ describe('cookie mode', () => {
     expect(res.status).toBe(400);
   });
 
+  it('logs a browser out with POST /refresh/revoke: the session ends and the cookie is cleared', async () => {
+    const token = cookieValue((await loginWithCookie()).headers.get('set-cookie'));
+    const res = await post('/refresh/revoke', undefined, { origin: ORIGIN, cookie: `__Secure-refresh_token=${token}` });
+    expect(res.status).toBe(200);
+    const cleared = res.headers.get('set-cookie') ?? '';
+    expect(cleared).toMatch(/^__Secure-refresh_token=;/);
+    for (const attribute of ['Max-Age=0', 'Path=/refresh', 'HttpOnly', 'Secure', 'SameSite=Strict']) expect(cleared).toContain(attribute);
+    const after = await post('/refresh', undefined, { origin: ORIGIN, cookie: `__Secure-refresh_token=${token}` });
+    expect(after.status).toBe(401);
+    expect(after.body['error']).toBe('invalid_grant');
+    // Idempotent (RFC 7009 §2.2): again, or with no cookie at all, still 200.
+    expect((await post('/refresh/revoke', undefined, { origin: ORIGIN, cookie: `__Secure-refresh_token=${token}` })).status).toBe(200);
+    expect((await post('/refresh/revoke', undefined, { origin: ORIGIN })).status).toBe(200);
+  });
+
+  it('refuses a cookie logout from a foreign Origin, with a body, or with two cookies, changing nothing', async () => {
+    const token = cookieValue((await loginWithCookie()).headers.get('set-cookie'));
+    const cookie = `__Secure-refresh_token=${token}`;
+    const foreign = await post('/refresh/revoke', undefined, { origin: 'https://evil.example', cookie });
+    expect(foreign.status).toBe(400);
+    expect(foreign.headers.get('set-cookie')).toBeNull();
+    expect((await post('/refresh/revoke', undefined, { cookie })).status).toBe(400);
+    expect((await post('/refresh/revoke', { token }, { origin: ORIGIN, cookie })).status).toBe(400);
+    expect((await post('/refresh/revoke', undefined, { origin: ORIGIN, cookie: `${cookie}; ${cookie}` })).status).toBe(400);
+    // The session is intact: the cookie still refreshes.
+    expect((await post('/refresh', undefined, { origin: ORIGIN, cookie })).status).toBe(200);
+  });
+
   it('still serves body delivery to mobile clients', async () => {
     const res = await post('/login', { username: 'demo', password: PASSWORD });
     expect(res.status).toBe(200);

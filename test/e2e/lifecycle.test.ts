@@ -271,6 +271,14 @@ describe('revocation', () => {
     expect((await call('POST', '/revoke', { json: { token: 'x', token_type_hint: 'bogus' } })).status).toBe(400);
   });
 
+  it('refuses the cookie logout route while cookie mode is off, and the session survives', async () => {
+    const tokens = (await login()).body;
+    const res = await call('POST', '/refresh/revoke', { headers: { cookie: `__Secure-refresh_token=${String(tokens['refresh_token'])}` } });
+    expect(res.status).toBe(400);
+    expect(res.body['error']).toBe('invalid_request');
+    expect((await refresh(tokens['refresh_token'])).status).toBe(200);
+  });
+
   it('logging out everywhere stops every session and access token of the caller, not other users', async () => {
     const one = (await login()).body;
     const two = (await login()).body;

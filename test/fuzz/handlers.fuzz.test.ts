@@ -129,6 +129,7 @@ const ROUTE_KEYS = [
   'POST /login',
   'POST /refresh',
   'POST /revoke',
+  'POST /refresh/revoke',
   'POST /logout-all',
   'GET /.well-known/jwks.json',
   'GET /.well-known/openid-configuration',
@@ -422,10 +423,10 @@ describe('every HTTP handler answers arbitrary API Gateway HTTP API 2.0 events w
     expect([...seen]).toEqual(expect.arrayContaining([400, 401]));
   });
 
-  it('POST /revoke and POST /logout-all always resolve to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
+  it('POST /revoke, /refresh/revoke and /logout-all always resolve to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
     const seen = new Set<unknown>();
     await fc.assert(
-      fc.asyncProperty(eventFor(['POST /revoke', 'POST /logout-all'], ['token', 'token_type_hint']), (event) => assertHttpContract(handlers.revoke, 'revoke', event, seen)),
+      fc.asyncProperty(eventFor(['POST /revoke', 'POST /refresh/revoke', 'POST /logout-all'], ['token', 'token_type_hint']), (event) => assertHttpContract(handlers.revoke, 'revoke', event, seen)),
       RUNS,
     );
     expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401]));

@@ -318,6 +318,7 @@ describe('the HTTP API', () => {
         'POST /login',
         'POST /refresh',
         'POST /revoke',
+        'POST /refresh/revoke',
         'POST /logout-all',
         'GET /.well-known/jwks.json',
         'GET /.well-known/openid-configuration',
@@ -338,6 +339,7 @@ describe('the HTTP API', () => {
     expect(integrationTarget('POST /login')).toContain(functionOf('login'));
     expect(integrationTarget('POST /refresh')).toContain(functionOf('refresh'));
     expect(integrationTarget('POST /revoke')).toContain(functionOf('revoke'));
+    expect(integrationTarget('POST /refresh/revoke')).toContain(functionOf('revoke'));
     expect(integrationTarget('POST /logout-all')).toContain(functionOf('revoke'));
     expect(integrationTarget('GET /.well-known/jwks.json')).toContain(functionOf('jwks'));
     expect(integrationTarget('GET /.well-known/openid-configuration')).toContain(functionOf('jwks'));
