@@ -7,6 +7,12 @@
  * - the authorizer throws `Unauthorized` → 401; simple response `isAuthorized: false` → 403;
  *   an IAM policy that does not allow the route ARN → 403; any other authorizer failure → 500;
  * - the authorizer's `context` reaches the integration as `requestContext.authorizer.lambda`.
+ *
+ * One deliberate difference: API Gateway refuses a request whose request line and headers exceed
+ * 10240 bytes before any authorizer runs ("Quotas for configuring and running an HTTP API"), and
+ * Node's own limit is 16 KiB (answered 431). Here headers up to `MAX_HEADER_BYTES` reach the
+ * authorizer, so that its own cap on token length is what answers an oversized token (401), and
+ * that cap is testable end to end.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -33,6 +39,9 @@ export interface GatewayOptions {
   readonly maxBodyBytes?: number;
   readonly region?: string;
 }
+
+/** Room for the size attacks of jwt-attacks.md D4 (a 1 MiB kid is a ~1.4 MB token). */
+export const MAX_HEADER_BYTES = 4 * 1024 * 1024;
 
 const API_ID = 'localapi';
 const ACCOUNT_ID = '111122223333';
@@ -107,7 +116,7 @@ export function createGateway(options: GatewayOptions): Server {
   const limit = options.maxBodyBytes ?? 1024 * 1024;
   const region = options.region ?? 'us-east-1';
 
-  return createServer((req, res) => {
+  return createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = (req.method ?? 'GET').toUpperCase();
