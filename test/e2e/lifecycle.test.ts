@@ -3,12 +3,13 @@
  * gateway, DynamoDB Local, the KMS stand-in): login → whoami → refresh → reuse → family dead →
  * revoke → dead, with the calls each operation makes counted.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, calculateJwkThumbprint, type JWK } from 'jose';
-import { FUNCTION_ACCESS, KEY_ACTIONS } from '../../lib/function-access.ts';
 import { startLocalService, type LocalService } from '../../local/service.ts';
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
 import { request, type Reply, type RequestOptions } from '../support/http-client.ts';
+import { expectWithinGrants, grantedActions, observeActions, type SeenActions } from '../support/iam-grants.ts';
 
 const PASSWORD = 'correct horse battery staple';
 let service: LocalService;
@@ -434,17 +435,9 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
    * the counting proxy, which names the IAM actions they need, so a missing grant (AccessDenied
    * in AWS) or a needless one shows up locally.
    */
-  async function observe(action: () => Promise<void>): Promise<{ dynamo: Set<string>; kms: string[] }> {
-    dynamo.reset();
-    service.kms.resetCalls();
-    await action();
-    return { dynamo: dynamo.iamActions(), kms: Object.keys(service.kms.calls()).map((op) => `kms:${op}`) };
-  }
-  const granted = (fn: keyof typeof FUNCTION_ACCESS): Set<string> =>
-    new Set<string>([...FUNCTION_ACCESS[fn].tableActions, ...KEY_ACTIONS[FUNCTION_ACCESS[fn].keyAccess]]);
-  const expectWithin = (seen: { dynamo: Set<string>; kms: string[] }, allowed: Set<string>): void => {
-    for (const action of [...seen.dynamo, ...seen.kms]) expect(allowed, action).toContain(action);
-  };
+  const observe = (action: () => Promise<void>): Promise<SeenActions> => observeActions(dynamo, service.kms, action);
+  const granted = grantedActions;
+  const expectWithin = expectWithinGrants;
 
   it('login: failure counters, user read, family transaction, counter clear and Sign', async () => {
     const { createOperatorDeps } = await import('../../cli/wiring.ts');
@@ -460,6 +453,25 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
     );
     // kms:GetPublicKey too when this is the signer's cold start (it reads the key for the kid).
     expect(seen.kms).toContain('kms:Sign');
+    expectWithin(seen, granted('login'));
+  });
+
+  it('login: a hash made with older parameters is upgraded in place (one more UpdateItem)', async () => {
+    const { createOperatorDeps } = await import('../../cli/wiring.ts');
+    const ops = await import('../../cli/operations.ts');
+    const { Argon2idHasher, OWASP_ARGON2ID } = await import('../../lambdas/core/passwords.ts');
+    const deps = createOperatorDeps(process.env);
+    await ops.createUser(deps, 'iam-rehash', 'iam-rehash-password', ['read']);
+    const older = new Argon2idHasher({ ...OWASP_ARGON2ID, memoryKiB: 8_192, iterations: 1 }, (n) => randomBytes(n));
+    const weak = await older.hash('iam-rehash-password');
+    expect(await deps.stores.users.updateUser('iam-rehash', { passwordHash: weak }, Math.floor(Date.now() / 1000))).toBe(true);
+    const seen = await observe(async () => {
+      expect((await login('iam-rehash', 'iam-rehash-password')).status).toBe(200);
+    });
+    const upgraded = (await deps.stores.users.findUser('iam-rehash'))?.passwordHash ?? '';
+    expect(upgraded).not.toBe(weak);
+    expect(upgraded).toMatch(new RegExp(`^\\$argon2id\\$v=19\\$m=${OWASP_ARGON2ID.memoryKiB},t=${OWASP_ARGON2ID.iterations},`));
+    expect(seen.dynamo).toContain('dynamodb:UpdateItem');
     expectWithin(seen, granted('login'));
   });
 
