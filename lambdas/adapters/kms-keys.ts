@@ -1,20 +1,21 @@
 /**
  * Public keys of the KMS signing keys, read with `GetPublicKey` once per container and kept
  * (SPEC.md: never per request). KMS returns a DER-encoded SubjectPublicKeyInfo (RFC 5280 §4.1.2.7;
- * "GetPublicKey" in the AWS KMS API Reference). The JWK form and its RFC 7638 thumbprint (our
- * `kid`) come from jose.
+ * "GetPublicKey" in the AWS KMS API Reference). The JWK form comes from node:crypto, and its
+ * RFC 7638 thumbprint (our `kid`) from `core/jwk-thumbprint.ts`, the one the authorizer uses too.
  */
 import { GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { DependencyUnavailableError } from '../core/errors.ts';
+import { jwkThumbprint } from '../core/jwk-thumbprint.ts';
 import type { SigningAlgorithm } from '../core/token-model.ts';
 
 export interface PublishedKey {
   readonly keyId: string;
   readonly kid: string;
   readonly alg: SigningAlgorithm;
-  readonly jwk: JWK;
+  /** The public JWK as published (RFC 7517), with `kid`, `alg` and `use`. */
+  readonly jwk: JsonWebKey & { readonly kid: string; readonly alg: SigningAlgorithm; readonly use: 'sig' };
   readonly keyObject: KeyObject;
 }
 
@@ -37,10 +38,9 @@ export async function loadPublicKey(kms: KMSClient, keyId: string): Promise<Publ
     throw new Error(`KMS key ${keyId} is not an ECC_NIST_P256 or RSA_2048 SIGN_VERIFY key.`);
   }
   const keyObject = createPublicKey({ key: Buffer.from(response.PublicKey), format: 'der', type: 'spki' });
-  const exported = await exportJWK(keyObject);
-  const kid = await calculateJwkThumbprint(exported, 'sha256');
+  const kid = jwkThumbprint(keyObject);
   // RFC 7517 §4.2–4.4: say what the key is for, so nobody uses it to encrypt.
-  const jwk: JWK = { ...exported, kid, alg, use: 'sig' };
+  const jwk = { ...keyObject.export({ format: 'jwk' }), kid, alg, use: 'sig' } as const;
   return { keyId, kid, alg, jwk, keyObject };
 }
 

@@ -1,7 +1,7 @@
 /**
- * RFC 7638 JWK thumbprints, computed with node:crypto only (the authorizer must stay small).
- * The issuer side computes the same value with jose's `calculateJwkThumbprint`; a unit test pins
- * the two together.
+ * RFC 7638 JWK thumbprints (our `kid`), computed with node:crypto only: the one implementation
+ * for the issuer, the JWKS and the authorizer. A unit test checks it against jose's
+ * `calculateJwkThumbprint` and the RFC 7638 §3.1 example.
  */
 import { createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
