@@ -1,5 +1,5 @@
 /** POST /login → token response. Thin: validate the body, call the core, shape the response. */
-import { InvalidRequestError } from '../core/errors.ts';
+import { InvalidGrantError, InvalidRequestError } from '../core/errors.ts';
 import { login } from '../core/login.ts';
 import { parseScope } from '../core/scope.ts';
 import { createIssuerRuntime } from '../adapters/runtime.ts';
@@ -28,7 +28,7 @@ export const handler = httpHandler(log, async (event) => {
     { username, password, sourceIp: sourceIp(event), ...(scope === undefined ? {} : { scope }) },
     runtime,
   ).catch((error: unknown) => {
-    if (error instanceof Error && error.name === 'InvalidGrantError') log.info('login failed', { event: 'login_failed' });
+    if (error instanceof InvalidGrantError) log.info('login failed', { event: 'login_failed' });
     throw error;
   });
   log.info('login succeeded', { event: 'login', sub: outcome.sub, sid: outcome.sid });
