@@ -6,7 +6,10 @@
  * - identity source `$request.header.Authorization` missing → 401 without calling the authorizer;
  * - the authorizer throws `Unauthorized` → 401; simple response `isAuthorized: false` → 403;
  *   an IAM policy that does not allow the route ARN → 403; any other authorizer failure → 500;
- * - the authorizer's `context` reaches the integration as `requestContext.authorizer.lambda`.
+ * - the authorizer's `context` reaches the integration as `requestContext.authorizer.lambda`;
+ * - with CORS configured ("Configuring CORS for an HTTP API"), preflight `OPTIONS` requests are
+ *   answered by the gateway itself, and responses to an allowed `Origin` carry
+ *   `Access-Control-Allow-Origin` (and `-Credentials` when credentials are allowed).
  *
  * One deliberate difference: API Gateway refuses a request whose request line and headers exceed
  * 10240 bytes before any authorizer runs ("Quotas for configuring and running an HTTP API"), and
@@ -32,8 +35,19 @@ export interface Route {
   readonly protected?: boolean;
 }
 
+/** The HTTP API's CORS configuration, as the CDK stack sets it (`corsPreflight`). */
+export interface CorsConfig {
+  readonly allowOrigins: readonly string[];
+  readonly allowMethods: readonly string[];
+  readonly allowHeaders: readonly string[];
+  readonly allowCredentials: boolean;
+  readonly maxAgeSeconds: number;
+}
+
 export interface GatewayOptions {
   readonly routes: Readonly<Record<string, Route>>;
+  /** Read per request, so it can be set once the service knows its configuration. */
+  readonly cors?: () => CorsConfig | undefined;
   readonly authorizer: AuthorizerTarget;
   /** API Gateway's payload limit is 10 MB; ours is far smaller and still above every handler's cap. */
   readonly maxBodyBytes?: number;
@@ -120,6 +134,24 @@ export function createGateway(options: GatewayOptions): Server {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = (req.method ?? 'GET').toUpperCase();
+      const cors = options.cors?.();
+      const origin = req.headers.origin;
+      const corsAllowed = cors !== undefined && origin !== undefined && cors.allowOrigins.includes(origin);
+      if (corsAllowed) {
+        res.setHeader('Access-Control-Allow-Origin', origin);
+        if (cors.allowCredentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
+      }
+      if (cors !== undefined) res.setHeader('Vary', 'Origin');
+      if (cors !== undefined && method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+        // A preflight: answered here, never by a route or the authorizer. A disallowed origin gets
+        // no Access-Control-* headers, which the browser reads as a refusal.
+        if (corsAllowed) {
+          res.setHeader('Access-Control-Allow-Methods', cors.allowMethods.join(','));
+          res.setHeader('Access-Control-Allow-Headers', cors.allowHeaders.join(','));
+          res.setHeader('Access-Control-Max-Age', String(cors.maxAgeSeconds));
+        }
+        return send(res, 204, '');
+      }
       const matched = matchRoute(options.routes, method, url.pathname);
       if (matched === undefined) return message(res, 404, 'Not Found');
       const [routeKey, route] = matched;

@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { startKmsStandin, type KmsStandin } from './kms-standin/server.ts';
-import { createGateway, type AuthorizerTarget, type Route, type RouteTarget } from './gateway.ts';
+import { createGateway, type AuthorizerTarget, type CorsConfig, type Route, type RouteTarget } from './gateway.ts';
 import { admin, whoami } from './sample-routes.ts';
 import { createServiceTable } from './table.ts';
+import { parseCookieConfig } from '../lambdas/http/cookie-mode.ts';
 
 export const LOCAL_TABLE = 'kms-jwt-auth-local';
 export const LOCAL_KEY_ALIAS = 'alias/kms-jwt-auth-local';
@@ -71,7 +72,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     let authorizer: AuthorizerTarget = async () => {
       throw new Error('Unauthorized');
     };
-    const server = createGateway({ routes, authorizer: (event, context) => authorizer(event, context), region });
+    let cors: CorsConfig | undefined;
+    const server = createGateway({ routes, authorizer: (event, context) => authorizer(event, context), region, cors: () => cors });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, host, () => resolve());
@@ -97,6 +99,17 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       POWERTOOLS_SERVICE_NAME: 'kms-jwt-auth-local',
       ...options.env,
     });
+    // CORS as the stack configures it (lib/kms-jwt-auth.ts, corsPreflight): only with CORS_ORIGINS.
+    const cookieConfig = parseCookieConfig(process.env);
+    if (cookieConfig.allowedOrigins.length > 0) {
+      cors = {
+        allowOrigins: cookieConfig.allowedOrigins,
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type'],
+        allowCredentials: cookieConfig.enabled,
+        maxAgeSeconds: 3600,
+      };
+    }
     delete process.env['AWS_SESSION_TOKEN'];
     delete process.env['AWS_PROFILE'];
 

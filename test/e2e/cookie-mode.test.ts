@@ -111,6 +111,27 @@ describe('cookie mode', () => {
     expect((await post('/refresh', undefined, { origin: ORIGIN, cookie })).status).toBe(200);
   });
 
+  it('answers CORS preflights as the stack configures them: allowed origin with credentials, others refused', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${service.url}/refresh`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+    const allowed = await preflight(ORIGIN);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(allowed.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(allowed.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('content-type');
+    const refused = await preflight('https://evil.example');
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    expect(refused.headers.get('access-control-allow-methods')).toBeNull();
+    // Actual responses name the allowed origin only.
+    expect((await loginWithCookie()).headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    const foreign = await post('/login', { username: 'demo', password: PASSWORD }, { origin: 'https://evil.example' });
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('still serves body delivery to mobile clients', async () => {
     const res = await post('/login', { username: 'demo', password: PASSWORD });
     expect(res.status).toBe(200);
