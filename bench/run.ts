@@ -8,7 +8,8 @@
  *     lib/bundling.ts) of our handler and of bench/reference-authorizer.ts (aws-jwt-verify +
  *     full @aws-sdk/client-dynamodb, the reference the issue names); size, and import-to-first-decision in fresh `node` processes (median of runs), both
  *     answering a real-shaped HTTP API 2.0 event with a genuine token and one DynamoDB call
- *     to a local stub.
+ *     to a local stub. A third bundle, bench/floor-authorizer.ts, does only what any authorizer
+ *     must (built-ins, one key, one verify, the SigV4 HMACs, one round trip): the floor.
  *  3. DynamoDB and KMS calls per request on the warm path, counted by a local stub that plays
  *     both (keys from KMS GetPublicKey, not PUBLIC_JWKS, so a KMS call would show).
  */
@@ -139,6 +140,8 @@ async function coldStart(): Promise<void> {
     const probeFile = join(out, 'cold-start-probe.mjs');
     const oursSize = await bundle('lambdas/authorizer/handler.ts', oursFile, 'deployed');
     const refSize = await bundle('bench/reference-authorizer.ts', refFile, 'usual');
+    const floorFile = join(out, 'floor-authorizer.mjs');
+    await bundle('bench/floor-authorizer.ts', floorFile, 'deployed');
     await build({ entryPoints: [join(here, 'cold-start-probe.ts')], outfile: probeFile, bundle: true, platform: 'node', target: 'node22', format: 'esm', logLevel: 'error' });
     rows.push(['bundle size, minified (KB)', `${(oursSize / 1024).toFixed(1)} (ours)`, `${(refSize / 1024).toFixed(1)} (aws-jwt-verify + @aws-sdk/client-dynamodb)`, `${(oursSize / refSize).toFixed(3)}× (goal ≤ 0.2×)`]);
 
@@ -167,6 +170,7 @@ async function coldStart(): Promise<void> {
     const runs = 15;
     const oursMs: number[] = [];
     const refMs: number[] = [];
+    const floorMs: number[] = [];
     for (let i = 0; i < runs; i++) {
       // One pair per run, back to back, in alternating order.
       let a: { ms: number; outcome: string };
@@ -181,8 +185,12 @@ async function coldStart(): Promise<void> {
       if (a.outcome !== 'allow' || b.outcome !== 'allow') throw new Error(`cold start probe did not allow: ours ${a.outcome}, reference ${b.outcome}`);
       oursMs.push(a.ms);
       refMs.push(b.ms);
+      const floor = await probe(floorFile);
+      if (floor.outcome !== 'allow') throw new Error(`floor probe did not allow: ${floor.outcome}`);
+      floorMs.push(floor.ms);
     }
     rows.push([`import → first decision (ms, median of ${runs})`, `${median(oursMs).toFixed(1)} (ours)`, `${median(refMs).toFixed(1)} (reference)`, `${pairedRatio(oursMs, refMs).toFixed(3)}× (goal ≤ 0.2×)`]);
+    rows.push(['  floor: built-ins, 1 key, 1 verify, SigV4 HMACs, 1 round trip', `${median(floorMs).toFixed(1)}`, `${median(refMs).toFixed(1)}`, `${pairedRatio(floorMs, refMs).toFixed(3)}× (bench/floor-authorizer.ts)`]);
   } finally {
     await stub.close();
   }
