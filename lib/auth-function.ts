@@ -56,7 +56,8 @@ export interface AuthFunctionProps {
 /**
  * A `NodejsFunction` with this project's defaults, its own log group and its own role:
  * - arm64, `nodejs22.x`, bundled locally by esbuild (no Docker) as minified ESM for `node22`,
- *   with source maps (`NODE_OPTIONS=--enable-source-maps`). Each function is bundled from its own
+ *   with source maps (`NODE_OPTIONS=--enable-source-maps`) unless `sourceMaps` is off (the
+ *   authorizer's, for its cold start). Each function is bundled from its own
  *   entry, so a bundle holds only what that handler imports; the AWS SDK is bundled too, pinned
  *   by `package-lock.json` instead of the version the runtime happens to ship.
  * - an explicit log group with retention and removal policy (not the implicit, never-expiring
