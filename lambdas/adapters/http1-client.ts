@@ -63,7 +63,14 @@ export class Http1Client {
    */
   preconnect(): void {
     if (this.idle.length > 0) return;
-    const socket = this.open();
+    this.keepIdle(this.open());
+  }
+
+  /**
+   * Parks a socket in the idle pool. Nothing may arrive on an idle connection, so any data, end,
+   * close or error drops it (and `exchange` takes these listeners off before reusing it).
+   */
+  private keepIdle(socket: Socket): void {
     const drop = (): void => {
       const index = this.idle.indexOf(socket);
       if (index !== -1) this.idle.splice(index, 1);
@@ -99,16 +106,7 @@ export class Http1Client {
         socket.off('end', onEnd);
         stopWaitingForDeadline();
         if (keep && this.idle.length < MAX_IDLE_SOCKETS && !socket.destroyed) {
-          const drop = (): void => {
-            const index = this.idle.indexOf(socket);
-            if (index !== -1) this.idle.splice(index, 1);
-            socket.destroy();
-          };
-          socket.once('error', drop);
-          socket.once('close', drop);
-          socket.once('end', drop);
-          socket.once('data', drop); // nothing may arrive on an idle connection
-          this.idle.push(socket);
+          this.keepIdle(socket);
         } else {
           socket.destroy();
         }

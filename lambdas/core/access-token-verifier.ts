@@ -73,31 +73,30 @@ for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 }
 
 /**
- * Decodes one segment that COMPACT_JWS already proved to be in the base64url alphabet. Canonical
- * means the same as `decodeCanonical` in `base64url.ts`, computed without a re-encode: the
- * length is not 1 mod 4, and the unused low bits of the last character are zero (RFC 4648 §3.5).
+ * Canonical spelling of one segment that COMPACT_JWS already proved to be in the base64url
+ * alphabet; the same rule as `decodeCanonical` in `base64url.ts`, computed without a re-encode:
+ * the length is not 1 mod 4, and the unused low bits of the last character are zero
+ * (RFC 4648 §3.5).
  */
-function decodeSegment(text: string, start: number, end: number): Buffer {
-  const length = end - start;
-  const remainder = length & 3;
+function assertCanonical(text: string, start: number, end: number): void {
+  const remainder = (end - start) & 3;
   if (remainder === 1) throw new InvalidTokenError('malformed token');
   if (remainder !== 0) {
     const last = BASE64URL_VALUE[text.charCodeAt(end - 1)] ?? -1;
     // 2 trailing chars carry 12 bits for 8 (4 unused); 3 chars carry 18 bits for 16 (2 unused).
     if ((last & (remainder === 2 ? 0x0f : 0x03)) !== 0) throw new InvalidTokenError('malformed token');
   }
+}
+
+/** Decodes one canonical segment into a new buffer. */
+function decodeSegment(text: string, start: number, end: number): Buffer {
+  assertCanonical(text, start, end);
   return Buffer.from(start === 0 && end === text.length ? text : text.slice(start, end), 'base64url');
 }
 
 /** `decodeSegment` into a caller-owned buffer (at least as long as the segment). */
 function decodeSegmentInto(text: string, start: number, end: number, into: Buffer): Buffer {
-  const length = end - start;
-  const remainder = length & 3;
-  if (remainder === 1) throw new InvalidTokenError('malformed token');
-  if (remainder !== 0) {
-    const last = BASE64URL_VALUE[text.charCodeAt(end - 1)] ?? -1;
-    if ((last & (remainder === 2 ? 0x0f : 0x03)) !== 0) throw new InvalidTokenError('malformed token');
-  }
+  assertCanonical(text, start, end);
   return into.subarray(0, into.write(text.slice(start, end), 0, 'base64url'));
 }
 
@@ -343,7 +342,7 @@ export function verifyCompactSignature(
     }
     const alg = header.alg;
     if (typeof alg !== 'string' || !(algorithms as readonly string[]).includes(alg) || alg !== key.alg) return false;
-    decodeSegment(text, firstDot + 1, secondDot);
+    assertCanonical(text, firstDot + 1, secondDot);
     const signature = decodeSegment(text, secondDot + 1, text.length);
     return verifySignature(key, Buffer.from(text.slice(0, secondDot), 'latin1'), signature);
   } catch (error) {
