@@ -27,6 +27,9 @@ function counterPk(kind: CounterKind, key: ThrottleKey): string {
   }
 }
 
+/** ADD-or-start rounds before giving up; each lost round means another request just counted. */
+const MAX_COUNT_ATTEMPTS = 3;
+
 export class DynamoDbThrottleCounters implements ThrottleCounters {
   constructor(
     private readonly client: DynamoDBClient,
@@ -68,31 +71,40 @@ export class DynamoDbThrottleCounters implements ThrottleCounters {
     await Promise.all(
       KINDS.map(async (kind) => {
         const itemKey: Item = { pk: S(counterPk(kind, key)), sk: S('RATE') };
-        // Within the window: count up and extend it. Outside (or no item): start again at 1.
-        const counted = await conditional(() =>
-          this.client.send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: itemKey,
-              UpdateExpression: 'ADD failures :one SET lastFailureAt = :now, windowEndsAt = :end, #ttl = :ttl',
-              ConditionExpression: 'windowEndsAt > :now',
-              ExpressionAttributeNames: { '#ttl': 'ttl' },
-              ExpressionAttributeValues: { ':one': N(1), ':now': N(nowMs), ':end': N(windowEndsAt), ':ttl': N(ttl) },
-            }),
-          ),
-        );
-        if (counted.ok) return;
-        await dynamo(() =>
-          this.client.send(
-            new UpdateItemCommand({
-              TableName: this.tableName,
-              Key: itemKey,
-              UpdateExpression: 'SET failures = :one, lastFailureAt = :now, windowEndsAt = :end, #ttl = :ttl',
-              ExpressionAttributeNames: { '#ttl': 'ttl' },
-              ExpressionAttributeValues: { ':one': N(1), ':now': N(nowMs), ':end': N(windowEndsAt), ':ttl': N(ttl) },
-            }),
-          ),
-        );
+        const values = { ':one': N(1), ':now': N(nowMs), ':end': N(windowEndsAt), ':ttl': N(ttl) };
+        // Within the window: count up and extend it. Outside (or no item): start again at 1, but
+        // only if it is still outside, so that concurrent failures never reset each other's
+        // counts; a start that lost the race is counted by the next ADD instead.
+        for (let attempt = 0; attempt < MAX_COUNT_ATTEMPTS; attempt++) {
+          const counted = await conditional(() =>
+            this.client.send(
+              new UpdateItemCommand({
+                TableName: this.tableName,
+                Key: itemKey,
+                UpdateExpression: 'ADD failures :one SET lastFailureAt = :now, windowEndsAt = :end, #ttl = :ttl',
+                ConditionExpression: 'windowEndsAt > :now',
+                ExpressionAttributeNames: { '#ttl': 'ttl' },
+                ExpressionAttributeValues: values,
+              }),
+            ),
+          );
+          if (counted.ok) return;
+          const started = await conditional(() =>
+            this.client.send(
+              new UpdateItemCommand({
+                TableName: this.tableName,
+                Key: itemKey,
+                UpdateExpression: 'SET failures = :one, lastFailureAt = :now, windowEndsAt = :end, #ttl = :ttl',
+                ConditionExpression: 'attribute_not_exists(windowEndsAt) OR windowEndsAt <= :now',
+                ExpressionAttributeNames: { '#ttl': 'ttl' },
+                ExpressionAttributeValues: values,
+              }),
+            ),
+          );
+          if (started.ok) return;
+        }
+        // Only reachable if the window keeps opening and closing under us: fail closed (503).
+        throw new DependencyUnavailableError('DynamoDB', new Error('Throttle counter kept changing under concurrent updates.'));
       }),
     );
   }

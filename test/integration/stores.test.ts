@@ -218,6 +218,15 @@ describe('login throttling against DynamoDB', () => {
     // The window passes: the counter no longer counts, so the lock is not permanent.
     await expect(throttle.assertAllowed(key, t + 16 * 60_000)).resolves.toBeDefined();
   });
+
+  it('counts every one of a burst of concurrent failures on a fresh counter (none overwrites another)', async () => {
+    const counters = new DynamoDbThrottleCounters(client, TABLE);
+    const key = { username: `u-${randomUUID()}`, sourceIp: '198.51.100.8' };
+    const t = Date.now();
+    await Promise.all(Array.from({ length: 20 }, () => counters.addFailure(key, t, 15 * 60_000)));
+    const counts = await counters.read(key);
+    for (const kind of ['user_ip', 'user', 'ip'] as const) expect(counts[kind]?.failures, kind).toBe(20);
+  });
 });
 
 describe('KmsSigner against the KMS stand-in', () => {
