@@ -143,6 +143,10 @@ export class DynamoDbSessionStore implements SessionStore {
     const old = toFamily(result.oldItem as Item | undefined);
     if (old === undefined) return { outcome: 'unknown' };
     if (!isActive(old, rotation.nowSeconds)) return { outcome: 'inactive' };
+    // Our own write, already applied: the SDK retried an UpdateItem whose response was lost
+    // (timeout, 5xx). `nextHash` is fresh randomness, so no other request can have written it;
+    // calling this reuse would revoke an honest client's session.
+    if (old.currentHash === rotation.nextHash) return { outcome: 'rotated', family: old };
     // The family is alive and the presented token carries its secret id, but it is not the
     // current token: a rotated-out token presented again (RFC 9700 §4.14.2).
     return { outcome: 'reused', family: old };

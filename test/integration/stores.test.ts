@@ -88,6 +88,18 @@ describe('DynamoDbSessionStore', () => {
     if (again.outcome === 'reused') expect(again.family.sid).toBe(family.sid);
   });
 
+  it('treats a repeat of the very same rotation (an SDK retry after a lost response) as done, not as reuse', async () => {
+    const family = newFamily();
+    await sessions.createFamily(family, now());
+    const rotation = rotationOf(family);
+    expect((await sessions.rotate(rotation)).outcome).toBe('rotated');
+    const retried = await sessions.rotate(rotation);
+    expect(retried.outcome).toBe('rotated');
+    if (retried.outcome === 'rotated') expect(retried.family.generation).toBe(1);
+    // Anyone else presenting the rotated-out token is still reuse.
+    expect((await sessions.rotate(rotationOf(family))).outcome).toBe('reused');
+  });
+
   it('lets exactly one of 25 concurrent rotations of one token win; the family does not fork', async () => {
     const family = newFamily();
     await sessions.createFamily(family, now());
