@@ -58,18 +58,26 @@ export class DynamoDbDenylistReader implements DenylistReader {
       } catch (cause) {
         throw new DependencyUnavailableError('DynamoDB', cause);
       }
+      // Fail closed on any answer we cannot read (a 200 with an empty body, no list for our table,
+      // malformed UnprocessedKeys): "no entries" must mean DynamoDB said so, since it means "not
+      // revoked". DynamoDB lists every requested table under Responses, empty or not.
       if (!isRecord(response)) throw new DependencyUnavailableError('DynamoDB', new Error('unreadable response'));
       const items = isRecord(response.Responses) ? response.Responses[this.tableName] : undefined;
-      if (items !== undefined) {
-        if (!Array.isArray(items)) throw new DependencyUnavailableError('DynamoDB', new Error('unreadable Responses'));
-        for (const item of items as unknown[]) {
-          const entry = toEntry(item);
-          if (entry === undefined) throw new DependencyUnavailableError('DynamoDB', new Error('item without pk'));
-          entries.set(entry.pk, entry);
-        }
+      if (!Array.isArray(items)) throw new DependencyUnavailableError('DynamoDB', new Error('no Responses for the table'));
+      for (const item of items as unknown[]) {
+        const entry = toEntry(item);
+        if (entry === undefined) throw new DependencyUnavailableError('DynamoDB', new Error('item without pk'));
+        entries.set(entry.pk, entry);
       }
-      const unprocessed = isRecord(response.UnprocessedKeys) ? response.UnprocessedKeys[this.tableName] : undefined;
-      if (!isRecord(unprocessed) || !Array.isArray(unprocessed.Keys) || unprocessed.Keys.length === 0) return entries;
+      const allUnprocessed = response.UnprocessedKeys;
+      if (allUnprocessed === undefined) return entries;
+      if (!isRecord(allUnprocessed)) throw new DependencyUnavailableError('DynamoDB', new Error('unreadable UnprocessedKeys'));
+      const unprocessed = allUnprocessed[this.tableName];
+      if (unprocessed === undefined) return entries;
+      if (!isRecord(unprocessed) || !Array.isArray(unprocessed.Keys)) {
+        throw new DependencyUnavailableError('DynamoDB', new Error('unreadable UnprocessedKeys'));
+      }
+      if (unprocessed.Keys.length === 0) return entries;
       requestKeys = unprocessed.Keys;
     }
     throw new DependencyUnavailableError('DynamoDB', new Error('UnprocessedKeys after one retry'));

@@ -121,6 +121,16 @@ describe('DynamoDB denylist reader', () => {
     expect(aws.requests).toHaveLength(2);
   });
 
+  it('fails closed on a 200 it cannot read, never reading it as "nothing revoked"', async () => {
+    for (const body of ['', '{}', '{"Responses":{}}', '{"Responses":{"other":[]}}', '{"Responses":{"auth":{}}}', '{"Responses":{"auth":[]},"UnprocessedKeys":[]}', '{"Responses":{"auth":[]},"UnprocessedKeys":{"auth":{"Keys":"x"}}}']) {
+      const aws = await fakeAws((_t, _b, _q, res) => {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(body);
+      });
+      await expect(new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS), body).rejects.toBeInstanceOf(DependencyUnavailableError);
+    }
+  });
+
   it('fails closed on ProvisionedThroughputExceededException', async () => {
     const aws = await fakeAws((_t, _b, _q, res) =>
       json(res, 400, { __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'slow down' }),
