@@ -46,13 +46,20 @@ function oneOf<T extends string>(env: EnvRecord, name: string, allowed: readonly
   return found;
 }
 
+/** The longest lifetimes a deployment may configure (the upper bounds `parseIssuerConfig` accepts). */
+export const LONGEST_LIFETIMES = {
+  accessTokenTtlSeconds: 3600,
+  clockSkewSeconds: 300,
+  refreshAbsoluteTtlSeconds: 365 * 86_400,
+} as const;
+
 export function parseIssuerConfig(env: EnvRecord): IssuerConfig {
   const alg = env['SIGNING_ALG']?.trim() || 'ES256';
   if (!isSigningAlgorithm(alg)) throw new ConfigurationError(`SIGNING_ALG must be ES256 or RS256, got "${alg}".`);
   const issuer = requireString(env, 'ISSUER');
   if (!/^https?:\/\/[^\s]+$/.test(issuer)) throw new ConfigurationError('ISSUER must be an http(s) URL.');
   const refreshTokenTtlSeconds = optionalInteger(env, 'REFRESH_TOKEN_TTL_SECONDS', 7 * 86_400, 300, 90 * 86_400);
-  const refreshAbsoluteTtlSeconds = optionalInteger(env, 'REFRESH_ABSOLUTE_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400);
+  const refreshAbsoluteTtlSeconds = optionalInteger(env, 'REFRESH_ABSOLUTE_TTL_SECONDS', 30 * 86_400, 300, LONGEST_LIFETIMES.refreshAbsoluteTtlSeconds);
   if (refreshAbsoluteTtlSeconds < refreshTokenTtlSeconds) {
     throw new ConfigurationError('REFRESH_ABSOLUTE_TTL_SECONDS must not be shorter than REFRESH_TOKEN_TTL_SECONDS.');
   }
@@ -62,10 +69,10 @@ export function parseIssuerConfig(env: EnvRecord): IssuerConfig {
     clientId: env['CLIENT_ID']?.trim() || 'kms-jwt-auth',
     alg,
     // SPEC.md: default 15 minutes, configurable 5–60.
-    accessTokenTtlSeconds: optionalInteger(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 300, 3600),
+    accessTokenTtlSeconds: optionalInteger(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 300, LONGEST_LIFETIMES.accessTokenTtlSeconds),
     refreshTokenTtlSeconds,
     refreshAbsoluteTtlSeconds,
     reusePolicy: oneOf(env, 'REUSE_POLICY', ['family', 'user'] as const, 'family'),
-    clockSkewSeconds: optionalInteger(env, 'CLOCK_SKEW_SECONDS', 60, 0, 300),
+    clockSkewSeconds: optionalInteger(env, 'CLOCK_SKEW_SECONDS', 60, 0, LONGEST_LIFETIMES.clockSkewSeconds),
   };
 }

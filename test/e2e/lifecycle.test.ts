@@ -4,6 +4,7 @@
  * revoke → dead, with the calls each operation makes counted.
  */
 import { randomBytes } from 'node:crypto';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, calculateJwkThumbprint, type JWK } from 'jose';
 import { startLocalService, type LocalService } from '../../local/service.ts';
@@ -408,8 +409,15 @@ describe('operator actions (the admin CLI operations) against the running servic
     const a = (await login('dave', 'dave-password-1')).body;
     const b = (await login('dave', 'dave-password-1')).body;
     const sidA = String((await whoami(a['access_token'])).body['sid']);
+    const revokedAt = Math.floor(Date.now() / 1000);
     expect(await ops.revokeSession(deps, 'dave', sidA)).toBe(true);
     expect((await whoami(a['access_token'])).status).toBe(401);
+    // The operator's shell does not know the deployment's token lifetime: the session's denylist
+    // entry must outlive the longest access token any deployment can issue (60 min + 5 min skew).
+    const entry = await new DynamoDBClient({ endpoint: service.dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }).send(
+      new GetItemCommand({ TableName: service.tableName, Key: { pk: { S: `DENY#SID#${sidA}` }, sk: { S: 'DENY' } }, ConsistentRead: true }),
+    );
+    expect(Number(entry.Item?.['expiresAt']?.N)).toBeGreaterThanOrEqual(revokedAt + 3600 + 300);
     expect((await whoami(b['access_token'])).status).toBe(200);
     await expect(ops.createUser(deps, 'dave', 'another-password', [])).rejects.toThrow(/already exists/);
   });
