@@ -14,6 +14,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { parseCookieConfig } from '../lambdas/http/cookie-mode.ts';
 import { AuthAlarms } from './auth-alarms.ts';
 import { AuthFunction } from './auth-function.ts';
 import {
@@ -633,17 +634,15 @@ function resolveSettings(props: KmsJwtAuthProps): Settings {
   if (settings.audience.trim() === '' || settings.clientId.trim() === '') {
     throw new Error('KmsJwtAuth: audience and clientId must not be empty');
   }
-  if (!settings.refreshCookiePath.startsWith('/')) {
-    throw new Error(`KmsJwtAuth: refreshCookiePath must start with "/", got "${settings.refreshCookiePath}"`);
-  }
-  for (const origin of settings.corsOrigins) {
-    if (origin === '*') {
-      if (settings.cookieMode) {
-        throw new Error('KmsJwtAuth: corsOrigins "*" cannot be combined with cookieMode (credentials)');
-      }
-    } else if (!/^https?:\/\/[^/\s,]+$/.test(origin)) {
-      throw new Error(`KmsJwtAuth: CORS origin "${origin}" must be scheme://host[:port] without a path`);
-    }
+  // The very parser the handlers run at cold start, so that synth refuses what they would.
+  try {
+    parseCookieConfig({
+      COOKIE_MODE: settings.cookieMode ? 'on' : 'off',
+      CORS_ORIGINS: settings.corsOrigins.join(','),
+      REFRESH_COOKIE_PATH: settings.refreshCookiePath,
+    });
+  } catch (error) {
+    throw new Error(`KmsJwtAuth: cookieMode / CORS origin / refreshCookiePath settings: ${error instanceof Error ? error.message : String(error)}`);
   }
   for (const [route, scopes] of Object.entries(settings.routeScopes)) {
     if (!/^(ANY|GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \/\S*$/.test(route)) {

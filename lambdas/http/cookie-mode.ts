@@ -24,14 +24,24 @@ export interface CookieConfig {
 export function parseCookieConfig(env: EnvRecord): CookieConfig {
   const enabled = (env['COOKIE_MODE'] ?? 'off').trim() === 'on';
   const path = env['REFRESH_COOKIE_PATH']?.trim() || '/refresh';
-  if (!/^\/[A-Za-z0-9/_.-]*$/.test(path)) throw new ConfigurationError('REFRESH_COOKIE_PATH must be a URL path.');
-  const allowedOrigins = (env['CORS_ORIGINS'] ?? '')
+  // The cookie must reach both POST /refresh and POST /refresh/revoke: the path is `/refresh` as
+  // clients see it, possibly under a base path (`/auth/refresh` behind a mapping).
+  if (!/^\/[A-Za-z0-9/_.-]*$/.test(path) || !(path === '/refresh' || path.endsWith('/refresh'))) {
+    throw new ConfigurationError('REFRESH_COOKIE_PATH must be the URL path of /refresh as clients see it, e.g. /refresh or /auth/refresh.');
+  }
+  const origins = (env['CORS_ORIGINS'] ?? '')
     .split(',')
     .map((origin) => origin.trim())
     .filter((origin) => origin !== '');
-  for (const origin of allowedOrigins) {
-    if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(origin)) throw new ConfigurationError(`CORS_ORIGINS has an invalid origin "${origin}".`);
+  for (const origin of origins) {
+    if (origin === '*') {
+      // Any origin may read responses (no credentials); none may use the cookie.
+      if (enabled) throw new ConfigurationError('CORS_ORIGINS "*" cannot be combined with COOKIE_MODE=on.');
+    } else if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(origin)) {
+      throw new ConfigurationError(`CORS_ORIGINS has an invalid origin "${origin}".`);
+    }
   }
+  const allowedOrigins = origins.filter((origin) => origin !== '*');
   if (enabled && allowedOrigins.length === 0) {
     throw new ConfigurationError('COOKIE_MODE=on needs CORS_ORIGINS: the origins allowed to use the refresh cookie.');
   }

@@ -7,6 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KmsJwtAuth, type KmsJwtAuthProps } from '../../lib/kms-jwt-auth.ts';
 import { KmsJwtAuthStack } from '../../lib/kms-jwt-auth-stack.ts';
+import { parseCookieConfig } from '../../lambdas/http/cookie-mode.ts';
 import { SYNTH_TIMEOUT_MS, asArray, isObject, logicalIdOf, nagFindings, rolesGranted, testApp } from './support.ts';
 
 /** All option stacks live in one app so esbuild bundles each handler once for the whole file. */
@@ -239,6 +240,17 @@ describe('invalid settings fail at synth, not at cold start', () => {
 
   it('refuses a CORS origin with a path', () => {
     expect(make({ corsOrigins: ['https://app.example.com/login'] })).toThrow(/CORS origin/);
+  });
+
+  it('checks cookie and CORS settings with the parser the handlers run at cold start', () => {
+    // Whatever synth accepts, the login/refresh/revoke handlers accept too (and the reverse).
+    expect(make({ corsOrigins: ['*'] })).not.toThrow();
+    expect(parseCookieConfig({ COOKIE_MODE: 'off', CORS_ORIGINS: '*', REFRESH_COOKIE_PATH: '/refresh' }).allowedOrigins).toEqual([]);
+    expect(make({ cookieMode: true, corsOrigins: [] })).toThrow(/cookieMode/);
+    expect(make({ refreshCookiePath: '/a;b' })).toThrow(/refreshCookiePath/);
+    // The cookie must also reach POST /refresh/revoke, so the path is /refresh's, maybe under a base path.
+    expect(make({ refreshCookiePath: '/other' })).toThrow(/refreshCookiePath/);
+    expect(make({ refreshCookiePath: '/auth/refresh' })).not.toThrow();
   });
 
   it('refuses a malformed route scope key', () => {
