@@ -16,6 +16,24 @@ export const LOG_EVENTS = {
   loginFailed: 'login_failed',
 } as const;
 
+/**
+ * Log lines of authorizer failures that are neither a 401 nor a 403: a dependency down (it fails
+ * closed), a bug, a timeout, a broken configuration or module. The authorizer's Lambda `Errors`
+ * metric cannot tell these apart from bad tokens, because API Gateway needs a thrown
+ * "Unauthorized" for a 401 and Lambda counts that as a function error; alarming on it would page
+ * for every expired token. The first two are the authorizer's own lines
+ * (`lambdas/authorizer/authorizer.ts`, pinned by a unit test); the others are what the Lambda
+ * runtime writes. Matched as plain-text terms, since the authorizer logs with `console.log`.
+ */
+export const AUTHORIZER_FAILURE_TERMS = [
+  'authorizer dependency unavailable',
+  'authorizer internal error',
+  'Task timed out',
+  'ConfigurationError',
+  'Runtime.ImportModuleError',
+  'Runtime.ExitError',
+] as const;
+
 export interface AuthAlarmsProps {
   /** CloudWatch namespace of the metrics extracted from logs. */
   readonly metricNamespace: string;
@@ -25,6 +43,8 @@ export interface AuthAlarmsProps {
   readonly loginLogGroup: logs.ILogGroup;
   /** The authorizer function. */
   readonly authorizerFunction: lambda.IFunction;
+  /** Its log group (the failure alarm reads its log lines, see `AUTHORIZER_FAILURE_TERMS`). */
+  readonly authorizerLogGroup: logs.ILogGroup;
   /** Every function of the service, by name (for errors and throttles). */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /** The token API. */
@@ -80,6 +100,14 @@ export class AuthAlarms extends Construct {
       metricValue: '1',
     });
 
+    new logs.MetricFilter(this, 'AuthorizerFailuresFilter', {
+      logGroup: props.authorizerLogGroup,
+      filterPattern: logs.FilterPattern.anyTerm(...AUTHORIZER_FAILURE_TERMS),
+      metricNamespace: props.metricNamespace,
+      metricName: 'AuthorizerFailures',
+      metricValue: '1',
+    });
+
     this.refreshTokenReuseMetric = new cloudwatch.Metric({
       namespace: props.metricNamespace,
       metricName: 'RefreshTokenReuse',
@@ -112,8 +140,13 @@ export class AuthAlarms extends Construct {
     });
     alarm('AuthorizerErrorsAlarm', {
       alarmDescription:
-        'The authorizer function failed (not a 401/403: an unhandled error or timeout). Every API it protects answers 500 for these requests.',
-      metric: props.authorizerFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+        'The authorizer failed (not a 401/403: a dependency down, a bug, a timeout or a broken configuration). Every API it protects answers 500 for these requests; see the authorizer log lines with "level":"ERROR".',
+      metric: new cloudwatch.Metric({
+        namespace: props.metricNamespace,
+        metricName: 'AuthorizerFailures',
+        statistic: cloudwatch.Stats.SUM,
+        period,
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

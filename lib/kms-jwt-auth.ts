@@ -516,6 +516,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
       reuseLogGroups: [functions.refresh.logGroup, functions.revoke.logGroup],
       loginLogGroup: functions.login.logGroup,
       authorizerFunction: functions.authorizer.function,
+      authorizerLogGroup: functions.authorizer.logGroup,
       functions: Object.fromEntries(FUNCTION_NAMES.map((name) => [name, functions[name].function])),
       httpApi: this.httpApi,
       loginFailureThreshold: props.loginFailureAlarmThreshold ?? 50,

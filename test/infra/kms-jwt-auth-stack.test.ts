@@ -2,6 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_ACCESS, FUNCTION_NAMES, type FunctionName } from '../../lib/function-access.ts';
 import { KmsJwtAuthStack } from '../../lib/kms-jwt-auth-stack.ts';
+import { AUTHORIZER_FAILURE_TERMS } from '../../lib/auth-alarms.ts';
 import {
   SYNTH_TIMEOUT_MS,
   acknowledgments,
@@ -407,12 +408,17 @@ describe('alarms', () => {
   it('alarm on reuse, login failure spikes, authorizer errors, throttles and API errors', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RefreshTokenReuse', Threshold: 1 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'LoginFailures', Threshold: 50 });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'Errors',
-      Namespace: 'AWS/Lambda',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionOf('authorizer') } }],
-      Threshold: 1,
+    // Not the authorizer's Lambda Errors: every 401 is a thrown "Unauthorized" and counts there.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'AuthorizerFailures', Threshold: 1 });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: AUTHORIZER_FAILURE_TERMS.map((term) => `?"${term}"`).join(' '),
+      LogGroupName: { Ref: logicalIdOf(stack, stack.auth.functions.authorizer.logGroup.logGroupArn) },
+      MetricTransformations: [Match.objectLike({ MetricName: 'AuthorizerFailures' })],
     });
+    const alarmsOnAuthorizerErrors = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (alarm) => alarm.Properties.MetricName === 'Errors' && JSON.stringify(alarm.Properties.Dimensions).includes(functionOf('authorizer')),
+    );
+    expect(alarmsOnAuthorizerErrors).toEqual([]);
     for (const name of FUNCTION_NAMES) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'Throttles',

@@ -3,6 +3,7 @@ import { toResponse } from '../../../lambdas/authorizer/handler.ts';
 import { denylistKey } from '../../../lambdas/core/token-model.ts';
 import { generateTestKey, validToken, NOW } from '../verifier/token-factory.ts';
 import { event, makeHarness } from './harness.ts';
+import { AUTHORIZER_FAILURE_TERMS } from '../../../lib/auth-alarms.ts';
 
 const es = generateTestKey('ES256');
 const rsa = generateTestKey('RS256');
@@ -158,6 +159,24 @@ describe('denylist', () => {
     const evaluation = await h.authorizer.evaluate(event('http-v2-request-whoami', `Bearer ${validToken(es)}`));
     expect(evaluation.decision).toMatchObject({ effect: 'deny', status: 503, error: 'temporarily_unavailable' });
     expect(() => toResponse(evaluation, 'simple')).toThrow('AuthorizerDependencyUnavailable');
+    // The stack's failure alarm counts this line by its text (lib/auth-alarms.ts).
+    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'ERROR', msg: AUTHORIZER_FAILURE_TERMS[0] }));
+  });
+
+  it('logs an unexpected error as the internal error the failure alarm counts, and answers 401', async () => {
+    const h = makeHarness([es]);
+    h.denylist.failWith(new TypeError('a bug'));
+    const evaluation = await h.authorizer.evaluate(event('http-v2-request-whoami', `Bearer ${validToken(es)}`));
+    expect(evaluation.decision).toMatchObject({ effect: 'deny', status: 401 });
+    expect(h.logs).toContainEqual(expect.objectContaining({ level: 'ERROR', msg: AUTHORIZER_FAILURE_TERMS[1] }));
+  });
+
+  it('logs nothing the failure alarm counts for a bad token', async () => {
+    const h = makeHarness([es]);
+    await h.authorizer.evaluate(event('http-v2-request-whoami', 'Bearer not-a-token'));
+    const text = JSON.stringify(h.logs);
+    for (const term of AUTHORIZER_FAILURE_TERMS) expect(text).not.toContain(term);
+    expect(h.logs.length).toBeGreaterThan(0);
   });
 
   it('reads the denylist once per request and never for a token that fails verification', async () => {
