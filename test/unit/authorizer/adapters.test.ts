@@ -245,12 +245,14 @@ describe('withDeadline', () => {
   });
   it('does not call a listener that unsubscribed', async () => {
     let called = false;
-    await withDeadline(20, async (deadline) => {
+    const expired = await withDeadline(20, async (deadline) => {
       deadline.onExpire(() => {
         called = true;
       })();
       await new Promise((resolve) => setTimeout(resolve, 50));
+      return deadline.expired;
     });
+    expect(expired).toBe(true);
     expect(called).toBe(false);
   });
   it('clears its timer once the work settles, success or failure', async () => {

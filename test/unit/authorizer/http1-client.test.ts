@@ -64,13 +64,14 @@ describe('minimal HTTP/1.1 client', () => {
   });
 
   it('retries once on a fresh connection when a kept-alive one was closed by the server', async () => {
+    // The race the retry exists for: the server closes the idle connection just as the next
+    // request arrives on it, without a byte of answer.
     const s = await rawServer((socket, n) => {
-      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
-      if (n === 1) setTimeout(() => socket.destroy(), 5);
+      if (n === 2) socket.destroy();
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
     });
     const client = new Http1Client(s.url);
     await post(client);
-    await new Promise((resolve) => setTimeout(resolve, 30));
     expect((await post(client)).status).toBe(200);
     expect(s.connections()).toBe(2);
   });
