@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -38,6 +39,19 @@ describe('attaching to an existing REST API in another stack', () => {
       IdentityValidationExpression: BEARER_JWS_PATTERN,
       AuthorizerResultTtlInSeconds: 0,
     });
+  });
+
+  it('its validation expression lets a real access token through and refuses what the authorizer would', () => {
+    // API Gateway applies it before invoking the authorizer: a pattern that refused genuine
+    // tokens would lock everyone out, and one that passed junk would only cost invocations.
+    const pattern = new RegExp(BEARER_JWS_PATTERN);
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const input = `${Buffer.from('{"alg":"ES256","typ":"at+jwt","kid":"k"}').toString('base64url')}.${Buffer.from('{"sub":"u"}').toString('base64url')}`;
+    const token = `${input}.${sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+    for (const header of [`Bearer ${token}`, `bearer ${token}`, `BEARER ${token}`]) expect(pattern.test(header), header.slice(0, 7)).toBe(true);
+    for (const header of [token, `Basic ${token}`, `Bearer  ${token}`, `Bearer ${token}.x`, `Bearer ${input}.`, `Bearer ${token}=`, 'Bearer a.b']) {
+      expect(pattern.test(header), header.slice(0, 12)).toBe(false);
+    }
   });
 
   it('creates a REQUEST authorizer with the Authorization header as identity source', () => {

