@@ -140,7 +140,8 @@ export interface KmsJwtAuthProps {
    */
   readonly denylistCacheTtl?: Duration;
   /**
-   * Leeway for `exp`, `nbf` and `iat` checks (RFC 7519 §4.1.4).
+   * Leeway for the `nbf` and `iat` checks (RFC 7519 §4.1.5-4.1.6): how far the issuer's clock may
+   * run ahead. `exp` gets none (a just-expired token costs a refresh; docs/authorizer.md).
    * @default Duration.seconds(60)
    */
   readonly clockSkew?: Duration;
