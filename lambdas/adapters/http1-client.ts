@@ -23,9 +23,12 @@ export interface Http1Response {
 const MAX_HEADER_BYTES = 16 * 1024;
 const MAX_IDLE_SOCKETS = 4;
 const HEADER_END = Buffer.from('\r\n\r\n');
+/** Anything happening on an idle connection ends it. */
+const IDLE_EVENTS = ['error', 'close', 'end', 'data'] as const;
 
 export class Http1Client {
   private readonly idle: Socket[] = [];
+  private readonly idleDrops = new WeakMap<Socket, () => void>();
   private readonly host: string;
   private readonly port: number;
   private readonly secure: boolean;
@@ -76,11 +79,17 @@ export class Http1Client {
       if (index !== -1) this.idle.splice(index, 1);
       socket.destroy();
     };
-    socket.once('error', drop);
-    socket.once('close', drop);
-    socket.once('end', drop);
-    socket.once('data', drop);
+    for (const event of IDLE_EVENTS) socket.once(event, drop);
+    this.idleDrops.set(socket, drop);
     this.idle.push(socket);
+  }
+
+  /** Takes a socket out of idle duty: only our own listeners go (Node's stay). */
+  private unpark(socket: Socket): void {
+    const drop = this.idleDrops.get(socket);
+    if (drop === undefined) return;
+    for (const event of IDLE_EVENTS) socket.off(event, drop);
+    this.idleDrops.delete(socket);
   }
 
   private open(): Socket {
@@ -135,7 +144,7 @@ export class Http1Client {
       }
       stopWaitingForDeadline = deadline.onExpire(onAbort);
       // An idle socket kept listeners that drop it; take them off before reuse.
-      socket.removeAllListeners('data').removeAllListeners('end').removeAllListeners('close').removeAllListeners('error');
+      this.unpark(socket);
       socket.on('data', onData);
       socket.on('error', onError);
       socket.on('close', onClose);
@@ -187,6 +196,8 @@ function parseResponse(
     }
   }
   const rest = data.subarray(headerEnd + 4);
+  // RFC 9112 §6.3: both framings at once is how responses get smuggled; refuse it.
+  if (chunked && contentLength !== undefined) return new Error('both Transfer-Encoding and Content-Length');
   if (chunked) {
     const body = decodeChunked(rest, maxBytes);
     if (body instanceof Error || body === undefined) return body;
@@ -217,11 +228,14 @@ function decodeChunked(data: Buffer, maxBytes: number): Buffer | Error | undefin
     if (size === 0) {
       const trailerEnd = data.indexOf('\r\n\r\n', pos - 2);
       if (trailerEnd === -1) return undefined;
+      // As with Content-Length: a byte after the response would be read as the next one's.
+      if (trailerEnd + 4 !== data.length) return new Error('bytes after the response');
       return Buffer.concat(parts, total);
     }
     total += size;
     if (total > maxBytes) return new Error('response too large');
     if (data.length < pos + size + 2) return undefined;
+    if (data[pos + size] !== 0x0d || data[pos + size + 1] !== 0x0a) return new Error('malformed chunk');
     parts.push(data.subarray(pos, pos + size));
     pos += size + 2;
   }

@@ -91,6 +91,31 @@ describe('minimal HTTP/1.1 client', () => {
     await expect(post(new Http1Client(s.url))).rejects.toThrow(/too large/);
   });
 
+  it('refuses chunked framing it cannot trust: no CRLF after a chunk, bytes after the end, or Content-Length too', async () => {
+    for (const [name, raw] of [
+      ['no CRLF after chunk data', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n'],
+      ['bytes after the last chunk', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\nHTTP/1.1 200 OK'],
+      ['both framings', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 7\r\n\r\n2\r\n{}\r\n0\r\n\r\n'],
+    ] as const) {
+      const s = await rawServer((socket) => socket.write(raw));
+      await expect(post(new Http1Client(s.url)), name).rejects.toThrow(/malformed chunk|bytes after|both Transfer-Encoding/);
+    }
+  });
+
+  it('keeps Node\'s own socket listeners when it reuses a connection', async () => {
+    const s = await rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}'));
+    const client = new Http1Client(s.url);
+    client.preconnect();
+    const idle = (client as unknown as { idle: import('node:net').Socket[] }).idle[0];
+    expect(idle).toBeDefined();
+    const before = idle?.listenerCount('end') ?? 0;
+    await post(client);
+    await post(client);
+    // The idle-drop listeners are swapped, not every listener: the count is back where it was.
+    expect(idle?.listenerCount('end')).toBe(before);
+    expect(s.connections()).toBe(1);
+  });
+
   it('rejects when nothing listens', async () => {
     await expect(post(new Http1Client(new URL('http://127.0.0.1:1/')))).rejects.toThrow();
   });
