@@ -100,10 +100,14 @@ export class Authorizer {
     const token = bearerToken(request.authorization);
     if (token === undefined) return this.deny(request, unauthorized('missing bearer token'));
 
+    // One clock reading for the whole decision: a revocation entry lives until the token's `exp`
+    // (plus skew), so judging it at a later instant than the token could let a just-revoked
+    // token through when the read straddles `exp`.
+    const now = this.deps.nowSeconds();
     let claims: AccessTokenClaims;
     try {
-      claims = await this.verify(token);
-      const revoked = revocationReason(claims, await this.deps.denylist.read(denylistKeysFor(claims)), this.deps.nowSeconds());
+      claims = await this.verify(token, now);
+      const revoked = revocationReason(claims, await this.deps.denylist.read(denylistKeysFor(claims)), now);
       if (revoked !== undefined) return this.deny(request, unauthorized(revoked));
     } catch (error) {
       return this.deny(request, this.failure(error));
@@ -134,13 +138,12 @@ export class Authorizer {
     return { decision: { effect: 'allow', context }, request, policy };
   }
 
-  private async verify(token: string): Promise<AccessTokenClaims> {
+  private async verify(token: string, now: number): Promise<AccessTokenClaims> {
     const keys = await this.deps.keyRing.current();
     if (keys !== this.verifierKeys) {
       this.verifier.setKeys(keys);
       this.verifierKeys = keys;
     }
-    const now = this.deps.nowSeconds();
     try {
       return this.verifier.verify(token, now);
     } catch (error) {

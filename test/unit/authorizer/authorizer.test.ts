@@ -153,6 +153,19 @@ describe('denylist', () => {
     expect(await h.authorizer.decide(event('http-v2-request-whoami', `Bearer ${validToken(es)}`))).toMatchObject({ status: 401 });
   });
 
+  it('judges the token and its revocation entry at one instant, even when the denylist read straddles exp', async () => {
+    const h = makeHarness([es]);
+    // A revoked token whose entry lives exactly until the token's exp (CLOCK_SKEW_SECONDS=0).
+    h.denylist.deny(denylistKey.token('jti-1'), NOW + 5);
+    const read = h.denylist.read.bind(h.denylist);
+    h.denylist.read = async (keys) => {
+      h.clock.now = NOW + 6; // the read was slow: the clock has passed both exp and the entry
+      return read(keys);
+    };
+    const decision = await h.authorizer.decide(event('http-v2-request-whoami', `Bearer ${validToken(es, { exp: NOW + 5 })}`));
+    expect(decision).toMatchObject({ effect: 'deny', status: 401 });
+  });
+
   it('fails closed with 503 when the denylist is unreachable, and the handler throws a non-401 error', async () => {
     const h = makeHarness([es]);
     h.denylist.failWith();
