@@ -3,7 +3,7 @@
  * adapters as the Lambdas, so a user created here is exactly what login reads.
  */
 import { randomUUID } from 'node:crypto';
-import type { IssuerConfig } from '../lambdas/core/config.ts';
+import type { RevocationLifetimes } from '../lambdas/core/token-issuance.ts';
 import { InvalidRequestError } from '../lambdas/core/errors.ts';
 import type { PasswordHasher, RefreshFamily } from '../lambdas/core/ports.ts';
 import { revokeAllSessions } from '../lambdas/core/revocation.ts';
@@ -17,7 +17,7 @@ export interface OperatorDeps {
   readonly stores: Stores;
   readonly passwords: PasswordHasher;
   /** Only the lifetimes matter here (how long denylist entries must live). */
-  readonly config: Pick<IssuerConfig, 'accessTokenTtlSeconds' | 'clockSkewSeconds' | 'refreshAbsoluteTtlSeconds'>;
+  readonly config: RevocationLifetimes;
 }
 
 const now = (): number => Math.floor(systemClock.nowMs() / 1000);
@@ -58,7 +58,7 @@ export async function createUser(deps: OperatorDeps, username: string, password:
 }
 
 const operatorRuntime = (deps: OperatorDeps) => ({
-  config: { ...deps.config } as IssuerConfig,
+  config: deps.config,
   sessions: deps.stores.sessions,
   clock: systemClock,
 });

@@ -13,7 +13,7 @@
  */
 import type { AccessTokenClaims } from './token-model.ts';
 import { parseRefreshToken } from './refresh-token.ts';
-import { revocationAt, type IssuerDeps } from './token-issuance.ts';
+import { revocationAt, type IssuerDeps, type RevocationLifetimes } from './token-issuance.ts';
 import type { TokenDenylist } from './ports.ts';
 
 export interface RevocationDeps extends Pick<IssuerDeps, 'config' | 'sessions' | 'clock'> {
@@ -40,7 +40,7 @@ export async function revokeToken(token: string, deps: RevocationDeps): Promise<
 /** Logout everywhere: every session of `sub`, and every access token already issued to it. */
 export async function revokeAllSessions(
   sub: string,
-  deps: Pick<IssuerDeps, 'config' | 'sessions' | 'clock'>,
+  deps: Pick<IssuerDeps, 'sessions' | 'clock'> & { readonly config: RevocationLifetimes },
   reason: 'logout_all' | 'admin' | 'user_disabled' = 'logout_all',
 ): Promise<number> {
   const nowSeconds = Math.floor(deps.clock.nowMs() / 1000);

@@ -75,7 +75,10 @@ export function tokenResponse(
  * A revocation made now: a revoked session's access tokens stay denied until the last one has
  * expired (issued at most now, living the access TTL plus the verifier's clock skew).
  */
-export function revocationAt(config: IssuerConfig, nowSeconds: number, reason: SessionRevocation['reason']): SessionRevocation {
+/** The lifetimes a revocation must outlast. */
+export type RevocationLifetimes = Pick<IssuerConfig, 'accessTokenTtlSeconds' | 'clockSkewSeconds' | 'refreshAbsoluteTtlSeconds'>;
+
+export function revocationAt(config: RevocationLifetimes, nowSeconds: number, reason: SessionRevocation['reason']): SessionRevocation {
   const denyUntil = nowSeconds + config.accessTokenTtlSeconds + config.clockSkewSeconds;
   return { reason, nowSeconds, denyUntil, userDenyUntil: denyUntil + config.refreshAbsoluteTtlSeconds };
 }
