@@ -4,7 +4,7 @@
  *     (precomputed buffers: the floor), with aws-jwt-verify `verifySync` and jose `jwtVerify`
  *     measured alongside for reference. Interleaved rounds in rotating order, CPU time from
  *     `process.cpuUsage`, median of rounds.
- *  2. Cold start: esbuild bundles (minified ESM for node22, as the stack builds them, see
+ *  2. Cold start: esbuild bundles (minified ESM for node24, as the stack builds them, see
  *     lib/bundling.ts) of our handler and of bench/reference-authorizer.ts (aws-jwt-verify +
  *     full @aws-sdk/client-dynamodb, the reference the issue names); size, and import-to-first-decision in fresh `node` processes (median of runs), both
  *     answering a real-shaped HTTP API 2.0 event with a genuine token and one DynamoDB call
@@ -109,7 +109,7 @@ async function warmVerification(alg: 'ES256' | 'RS256'): Promise<void> {
 
 // ---- 2. cold start --------------------------------------------------------------------------
 /**
- * Minified ESM for node22. Ours is bundled exactly as `AuthFunction` ships the authorizer (no
+ * Minified ESM for node24. Ours is bundled exactly as `AuthFunction` ships the authorizer (no
  * source map, no `require` shim); the reference the usual way, with esbuild's defaults plus the
  * shim it needs (the SDK bundles CommonJS that calls require()).
  */
@@ -142,7 +142,7 @@ async function coldStart(): Promise<void> {
     const refSize = await bundle('bench/reference-authorizer.ts', refFile, 'usual');
     const floorFile = join(out, 'floor-authorizer.mjs');
     await bundle('bench/floor-authorizer.ts', floorFile, 'deployed');
-    await build({ entryPoints: [join(here, 'cold-start-probe.ts')], outfile: probeFile, bundle: true, platform: 'node', target: 'node22', format: 'esm', logLevel: 'error' });
+    await build({ entryPoints: [join(here, 'cold-start-probe.ts')], outfile: probeFile, bundle: true, platform: 'node', target: BUNDLE_TARGET, format: 'esm', logLevel: 'error' });
     rows.push(['bundle size, minified (KB)', `${(oursSize / 1024).toFixed(1)} (ours)`, `${(refSize / 1024).toFixed(1)} (aws-jwt-verify + @aws-sdk/client-dynamodb)`, `${(oursSize / refSize).toFixed(3)}× (goal ≤ 0.2×)`]);
 
     const event = JSON.parse(readFileSync(join(root, 'test/fixtures/events/http-v2-request-whoami.json'), 'utf8')) as { headers: Record<string, string>; identitySource: string[] };
@@ -250,7 +250,7 @@ if (wanted('calls')) await callsPerRequest();
 
 const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0), ['measure', 'ours', 'baseline', 'ratio'][i]?.length ?? 0));
 const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-console.log(`\nkms-jwt-auth authorizer bench — node ${process.version} on ${process.platform}/${process.arch} (Lambda runs nodejs22.x)`);
+console.log(`\nkms-jwt-auth authorizer bench — node ${process.version} on ${process.platform}/${process.arch} (Lambda runs nodejs24.x)`);
 console.log('Reference authorizer: aws-jwt-verify verifySync + full @aws-sdk/client-dynamodb BatchGetItemCommand.\n');
 console.log(line(['measure', 'ours', 'baseline', 'ratio']));
 console.log(line(widths.map((w) => '-'.repeat(w))));

@@ -40,7 +40,7 @@ export const handler = async (event) => {
 
 function whoamiFunction(scope: Construct, id: string): lambda.Function {
   return new lambda.Function(scope, id, {
-    runtime: lambda.Runtime.NODEJS_22_X,
+    runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     handler: 'index.handler',
     code: lambda.Code.fromInline(WHOAMI_SOURCE),

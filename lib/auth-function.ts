@@ -6,9 +6,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BUNDLE_TARGET, ESM_REQUIRE_SHIM } from './bundling.ts';
 
-/** Why the functions stay on nodejs22.x while a newer Node.js runtime exists. */
+/** Why the functions are pinned to one runtime rather than following the newest. */
 const RUNTIME_REASON =
-  'Pinned to nodejs22.x, the runtime the handlers are bundled (esbuild target node22) and tested for; Node.js 22 is a supported LTS line. Moving to a newer runtime is a deliberate change made together with the build target and the tests, not an automatic one.';
+  'Pinned to nodejs24.x, the runtime the handlers are bundled for (esbuild target node24) and the one the tests run on (the project pins Node 24 as a devDependency). Moving to a newer runtime is a deliberate change made together with the build target and the tests, not an automatic one.';
 
 export interface AuthFunctionProps {
   /** Absolute path of the handler file; it must export `handler`. */
@@ -55,7 +55,7 @@ export interface AuthFunctionProps {
 
 /**
  * A `NodejsFunction` with this project's defaults, its own log group and its own role:
- * - arm64, `nodejs22.x`, bundled locally by esbuild (no Docker) as minified ESM for `node22`,
+ * - arm64, `nodejs24.x`, bundled locally by esbuild (no Docker) as minified ESM for `node24`,
  *   with source maps (`NODE_OPTIONS=--enable-source-maps`) unless `sourceMaps` is off (the
  *   authorizer's, for its cold start). Each function is bundled from its own
  *   entry, so a bundle holds only what that handler imports; the AWS SDK is bundled too, pinned
@@ -97,7 +97,7 @@ export class AuthFunction extends Construct {
       handler: 'handler',
       depsLockFilePath: props.depsLockFilePath,
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(5),

@@ -4,8 +4,8 @@
  * loads this file too.
  */
 
-/** esbuild target; matches the `nodejs22.x` runtime. */
-export const BUNDLE_TARGET = 'node22';
+/** esbuild target; matches the `nodejs24.x` runtime. */
+export const BUNDLE_TARGET = 'node24';
 
 /**
  * ESM bundles still meet CommonJS dependencies that call `require` for Node built-ins (parts of

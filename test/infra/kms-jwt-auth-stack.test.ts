@@ -127,11 +127,11 @@ describe('the table', () => {
 });
 
 describe('the functions', () => {
-  it('are five, all nodejs22.x on arm64 with an explicit memory size and timeout', () => {
+  it('are five, all nodejs24.x on arm64 with an explicit memory size and timeout', () => {
     template.resourceCountIs('AWS::Lambda::Function', 5);
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     for (const fn of functions) {
-      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.MemorySize).toBeGreaterThanOrEqual(256);
       expect(fn.Properties.Timeout).toBeLessThanOrEqual(10);
