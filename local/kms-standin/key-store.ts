@@ -16,9 +16,6 @@ import type { SupportedKeySpec } from './signing.ts';
 
 export const ACCOUNT_ID = '111122223333';
 
-/** Key states an asymmetric KMS key can have (KMS developer guide, "Key states of AWS KMS keys"). */
-export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
-
 export interface KeyRecord {
   readonly keyId: string;
   readonly spec: SupportedKeySpec;
@@ -26,9 +23,6 @@ export interface KeyRecord {
   readonly publicKey: KeyObject;
   readonly creationDate: number; // epoch ms
   readonly description: string;
-  state: KeyState;
-  deletionDate?: number; // epoch ms, while PendingDeletion
-  pendingWindowInDays?: number;
 }
 
 export interface AliasRecord {
@@ -50,9 +44,6 @@ interface StateFileV1 {
     privateKeyPem: string;
     creationDate: number;
     description: string;
-    state: string;
-    deletionDate?: number;
-    pendingWindowInDays?: number;
   }[];
   aliases: { name: string; keyId: string; creationDate: number; lastUpdatedDate: number }[];
 }
@@ -93,7 +84,6 @@ export class KeyStore {
       publicKey: createPublicKey(privateKey),
       creationDate: Date.now(),
       description,
-      state: 'Enabled',
     };
     this.keys.set(record.keyId, record);
     this.save();
@@ -102,7 +92,7 @@ export class KeyStore {
 
   /**
    * Resolves a KeyId parameter. `allowAlias` is false where KMS takes only a key ID or key ARN
-   * (e.g. CreateAlias TargetKeyId, DisableKey, ScheduleKeyDeletion).
+   * (CreateAlias TargetKeyId).
    */
   resolve(ref: string, allowAlias = true): KeyRecord {
     let keyId: string | undefined;
@@ -153,9 +143,6 @@ export class KeyStore {
         privateKeyPem: k.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
         creationDate: k.creationDate,
         description: k.description,
-        state: k.state,
-        ...(k.deletionDate !== undefined ? { deletionDate: k.deletionDate } : {}),
-        ...(k.pendingWindowInDays !== undefined ? { pendingWindowInDays: k.pendingWindowInDays } : {}),
       })),
       aliases: [...this.aliases.values()].map((a) => ({ ...a })),
     };
@@ -184,25 +171,13 @@ export class KeyStore {
     if (!Array.isArray(keys) || !Array.isArray(aliases)) fail(path, 'keys and aliases must be arrays');
     for (const k of keys as unknown[]) {
       if (!isRecord(k)) fail(path, 'a key entry is not an object');
-      const { keyId, spec, privateKeyPem, creationDate, description, state, deletionDate, pendingWindowInDays } = k;
+      const { keyId, spec, privateKeyPem, creationDate, description } = k;
       if (typeof keyId !== 'string' || !KEY_ID_PATTERN.test(keyId)) fail(path, 'bad keyId');
       if (typeof spec !== 'string' || !isSupportedKeySpec(spec)) fail(path, `bad spec for ${keyId}`);
       if (typeof privateKeyPem !== 'string') fail(path, `bad privateKeyPem for ${keyId}`);
       if (typeof creationDate !== 'number' || typeof description !== 'string') fail(path, `bad dates for ${keyId}`);
-      if (state !== 'Enabled' && state !== 'Disabled' && state !== 'PendingDeletion') fail(path, `bad state for ${keyId}`);
       const privateKey = createPrivateKey({ key: privateKeyPem, format: 'pem' });
-      const record: KeyRecord = {
-        keyId,
-        spec,
-        privateKey,
-        publicKey: createPublicKey(privateKey),
-        creationDate,
-        description,
-        state,
-      };
-      if (typeof deletionDate === 'number') record.deletionDate = deletionDate;
-      if (typeof pendingWindowInDays === 'number') record.pendingWindowInDays = pendingWindowInDays;
-      this.keys.set(keyId, record);
+      this.keys.set(keyId, { keyId, spec, privateKey, publicKey: createPublicKey(privateKey), creationDate, description });
     }
     for (const a of aliases as unknown[]) {
       if (!isRecord(a)) fail(path, 'an alias entry is not an object');

@@ -11,12 +11,8 @@ import {
   CreateAliasCommand,
   CreateKeyCommand,
   DescribeKeyCommand,
-  DisableKeyCommand,
-  EnableKeyCommand,
   GetPublicKeyCommand,
   KMSClient,
-  ListAliasesCommand,
-  ScheduleKeyDeletionCommand,
   SignCommand,
   VerifyCommand,
 } from '@aws-sdk/client-kms';
@@ -111,8 +107,8 @@ describe('KMS stand-in: keys and aliases', () => {
   });
 
   it('lists the RSA signing algorithms KMS supports for RSA_2048', async () => {
-    const out = await client.send(new DescribeKeyCommand({ KeyId: rsaKey.keyId }));
-    expect(out.KeyMetadata?.SigningAlgorithms).toEqual([
+    const out = await client.send(new GetPublicKeyCommand({ KeyId: rsaKey.keyId }));
+    expect(out.SigningAlgorithms).toEqual([
       'RSASSA_PSS_SHA_256',
       'RSASSA_PSS_SHA_384',
       'RSASSA_PSS_SHA_512',
@@ -124,16 +120,9 @@ describe('KMS stand-in: keys and aliases', () => {
 
   it('resolves a key by key ID, key ARN, alias name and alias ARN', async () => {
     for (const ref of [ecKey.keyId, ecKey.arn, 'alias/test-ec', 'arn:aws:kms:us-east-1:111122223333:alias/test-ec']) {
-      const out = await client.send(new DescribeKeyCommand({ KeyId: ref }));
-      expect(out.KeyMetadata?.KeyId, ref).toBe(ecKey.keyId);
+      const out = await client.send(new GetPublicKeyCommand({ KeyId: ref }));
+      expect(out.KeyId, ref).toBe(ecKey.arn);
     }
-  });
-
-  it('lists aliases with their target key', async () => {
-    const out = await client.send(new ListAliasesCommand({ KeyId: ecKey.keyId }));
-    expect(out.Aliases?.map((a) => [a.AliasName, a.TargetKeyId, a.AliasArn])).toEqual([
-      ['alias/test-ec', ecKey.keyId, 'arn:aws:kms:us-east-1:111122223333:alias/test-ec'],
-    ]);
   });
 
   it('rejects an alias name without the alias/ prefix with ValidationException', async () => {
@@ -163,7 +152,7 @@ describe('KMS stand-in: keys and aliases', () => {
       'not-a-key-id',
     ];
     for (const ref of refs) {
-      expect(await errorName(client.send(new DescribeKeyCommand({ KeyId: ref }))), ref).toBe('NotFoundException');
+      expect(await errorName(client.send(new GetPublicKeyCommand({ KeyId: ref }))), ref).toBe('NotFoundException');
     }
   });
 
@@ -201,18 +190,20 @@ describe('KMS stand-in: GetPublicKey and Sign', () => {
     expect(nodeVerify('sha256', Buffer.from('other'), { key, dsaEncoding: 'der' }, signature)).toBe(false);
   });
 
-  it('signs a SHA-256 DIGEST with ECDSA so that it verifies as a signature of the original message', async () => {
-    const message = Buffer.from('a message too long to send, so it is hashed first');
-    const digest = createHash('sha256').update(message).digest();
-    const out = await client.send(
-      new SignCommand({ KeyId: ecKey.keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
-    );
-    const key = await publicKeyOf(ecKey.keyId);
-    expect(nodeVerify('sha256', message, { key, dsaEncoding: 'der' }, out.Signature ?? new Uint8Array())).toBe(true);
+  it('answers UnsupportedOperationException for MessageType DIGEST, which the project never sends', async () => {
+    const digest = createHash('sha256').update('m').digest();
+    for (const [key, algorithm] of [
+      [ecKey, 'ECDSA_SHA_256'],
+      [rsaKey, 'RSASSA_PKCS1_V1_5_SHA_256'],
+    ] as const) {
+      expect(
+        await errorName(client.send(new SignCommand({ KeyId: key.keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: algorithm }))),
+      ).toBe('UnsupportedOperationException');
+    }
   });
 
   it.each(['RSASSA_PKCS1_V1_5_SHA_256', 'RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_512', 'RSASSA_PSS_SHA_384'] as const)(
-    'signs RAW and DIGEST with %s so node:crypto verifies both',
+    'signs RAW with %s so node:crypto verifies it',
     async (algorithm: SigningAlgorithmSpec) => {
       const hash = algorithm.endsWith('256') ? 'sha256' : algorithm.endsWith('384') ? 'sha384' : 'sha512';
       const pss = algorithm.startsWith('RSASSA_PSS');
@@ -223,11 +214,7 @@ describe('KMS stand-in: GetPublicKey and Sign', () => {
       const message = Buffer.from(`message for ${algorithm}`);
       const raw = await client.send(new SignCommand({ KeyId: rsaKey.arn, Message: message, SigningAlgorithm: algorithm }));
       expect(nodeVerify(hash, message, options, raw.Signature ?? new Uint8Array())).toBe(true);
-      const digest = createHash(hash).update(message).digest();
-      const pre = await client.send(
-        new SignCommand({ KeyId: rsaKey.arn, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: algorithm }),
-      );
-      expect(nodeVerify(hash, message, options, pre.Signature ?? new Uint8Array())).toBe(true);
+      expect(nodeVerify(hash, Buffer.from('another message'), options, raw.Signature ?? new Uint8Array())).toBe(false);
     },
   );
 
@@ -245,15 +232,6 @@ describe('KMS stand-in: GetPublicKey and Sign', () => {
     ).toBe('InvalidKeyUsageException');
   });
 
-  it('rejects a DIGEST whose length is not the hash length with ValidationException', async () => {
-    const tooShort = Buffer.alloc(31, 1);
-    expect(
-      await errorName(
-        client.send(new SignCommand({ KeyId: ecKey.keyId, Message: tooShort, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })),
-      ),
-    ).toBe('ValidationException');
-  });
-
   it('rejects a message over 4096 bytes with ValidationException and signs one of exactly 4096', async () => {
     expect(
       await errorName(client.send(new SignCommand({ KeyId: ecKey.keyId, Message: Buffer.alloc(4097), SigningAlgorithm: 'ECDSA_SHA_256' }))),
@@ -269,73 +247,24 @@ describe('KMS stand-in: GetPublicKey and Sign', () => {
   });
 });
 
-describe('KMS stand-in: key states', () => {
-  it('answers DisabledException for Sign and GetPublicKey on a disabled key, and signs again once enabled', async () => {
-    const key = await kms.createKey('ECC_NIST_P256');
-    await client.send(new DisableKeyCommand({ KeyId: key.keyId }));
-    const sign = () =>
-      client.send(new SignCommand({ KeyId: key.keyId, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' }));
-    expect(await errorName(sign())).toBe('DisabledException');
-    expect(await errorName(client.send(new GetPublicKeyCommand({ KeyId: key.keyId })))).toBe('DisabledException');
-    const described = await client.send(new DescribeKeyCommand({ KeyId: key.keyId }));
-    expect(described.KeyMetadata?.KeyState).toBe('Disabled');
-    expect(described.KeyMetadata?.Enabled).toBe(false);
-    await client.send(new EnableKeyCommand({ KeyId: key.keyId }));
-    expect((await sign()).Signature?.length).toBeGreaterThan(0);
+describe('KMS stand-in: only what the project uses', () => {
+  it('answers DescribeKey and Verify, operations the project never calls, with UnknownOperationException', async () => {
+    expect(await errorName(client.send(new DescribeKeyCommand({ KeyId: 'alias/test-ec' })))).toBe('UnknownOperationException');
+    const verify = new VerifyCommand({
+      KeyId: 'alias/test-ec',
+      Message: Buffer.from('m'),
+      Signature: Buffer.alloc(70, 1),
+      SigningAlgorithm: 'ECDSA_SHA_256',
+    });
+    expect(await errorName(client.send(verify))).toBe('UnknownOperationException');
   });
 
-  it('answers KMSInvalidStateException for Sign and EnableKey on a key pending deletion', async () => {
-    const key = await kms.createKey('RSA_2048');
-    const scheduled = await client.send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
-    expect(scheduled.KeyState).toBe('PendingDeletion');
-    expect(scheduled.PendingWindowInDays).toBe(7);
-    expect((scheduled.DeletionDate?.getTime() ?? 0) - Date.now()).toBeGreaterThan(6 * 86_400_000);
-    expect(
-      await errorName(
-        client.send(new SignCommand({ KeyId: key.keyId, Message: Buffer.from('m'), SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' })),
-      ),
-    ).toBe('KMSInvalidStateException');
-    expect(await errorName(client.send(new EnableKeyCommand({ KeyId: key.keyId })))).toBe('KMSInvalidStateException');
-  });
-
-  it('rejects a deletion window outside 7-30 days with ValidationException', async () => {
-    expect(await errorName(client.send(new ScheduleKeyDeletionCommand({ KeyId: ecKey.keyId, PendingWindowInDays: 6 })))).toBe(
-      'ValidationException',
-    );
-    const still = await client.send(new DescribeKeyCommand({ KeyId: ecKey.keyId }));
-    expect(still.KeyMetadata?.KeyState).toBe('Enabled');
-  });
-});
-
-describe('KMS stand-in: Verify', () => {
-  it('verifies its own signature and rejects a tampered one with KMSInvalidSignatureException', async () => {
-    const message = Buffer.from('verify me');
-    const signed = await client.send(new SignCommand({ KeyId: ecKey.keyId, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }));
-    const signature = Buffer.from(signed.Signature ?? new Uint8Array());
-    const ok = await client.send(
-      new VerifyCommand({ KeyId: ecKey.keyId, Message: message, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' }),
-    );
-    expect(ok.SignatureValid).toBe(true);
-    expect(
-      await errorName(
-        client.send(
-          new VerifyCommand({ KeyId: ecKey.keyId, Message: Buffer.from('verify mE'), Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' }),
-        ),
-      ),
-    ).toBe('KMSInvalidSignatureException');
-  });
-
-  it('verifies an ECDSA DIGEST signature and rejects it against another digest', async () => {
-    const digest = createHash('sha256').update('x').digest();
-    const signed = await client.send(
-      new SignCommand({ KeyId: ecKey.keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
-    );
-    const verify = (d: Buffer) =>
-      client.send(
-        new VerifyCommand({ KeyId: ecKey.keyId, Message: d, MessageType: 'DIGEST', Signature: signed.Signature, SigningAlgorithm: 'ECDSA_SHA_256' }),
+  it('refuses ECC_NIST_P384 and RSA_3072 keys with UnsupportedOperationException', async () => {
+    for (const KeySpec of ['ECC_NIST_P384', 'RSA_3072'] as const) {
+      expect(await errorName(client.send(new CreateKeyCommand({ KeySpec, KeyUsage: 'SIGN_VERIFY' })))).toBe(
+        'UnsupportedOperationException',
       );
-    expect((await verify(digest)).SignatureValid).toBe(true);
-    expect(await errorName(verify(createHash('sha256').update('y').digest()))).toBe('KMSInvalidSignatureException');
+    }
   });
 });
 
@@ -345,8 +274,8 @@ describe('KMS stand-in: protocol edges', () => {
     process.env['AWS_ENDPOINT_URL_KMS'] = kms.endpoint;
     const fromEnv = new KMSClient({ region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     try {
-      const out = await fromEnv.send(new DescribeKeyCommand({ KeyId: 'alias/test-rsa' }));
-      expect(out.KeyMetadata?.KeyId).toBe(rsaKey.keyId);
+      const out = await fromEnv.send(new GetPublicKeyCommand({ KeyId: 'alias/test-rsa' }));
+      expect(out.KeyId).toBe(rsaKey.arn);
     } finally {
       fromEnv.destroy();
       if (previous === undefined) delete process.env['AWS_ENDPOINT_URL_KMS'];
@@ -358,7 +287,7 @@ describe('KMS stand-in: protocol edges', () => {
     const res = await rawRequest(
       'POST',
       '/',
-      { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'TrentService.DescribeKey' },
+      { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'TrentService.GetPublicKey' },
       JSON.stringify({ KeyId: ecKey.keyId }),
     );
     expect(res.status).toBe(403);
@@ -370,7 +299,7 @@ describe('KMS stand-in: protocol edges', () => {
     const res = await rawRequest(
       'POST',
       '/',
-      { ...SIGNED_HEADERS, Authorization: 'Bearer abc', 'X-Amz-Target': 'TrentService.DescribeKey' },
+      { ...SIGNED_HEADERS, Authorization: 'Bearer abc', 'X-Amz-Target': 'TrentService.GetPublicKey' },
       JSON.stringify({ KeyId: ecKey.keyId }),
     );
     expect(res.status).toBe(400);
@@ -442,10 +371,10 @@ describe('KMS stand-in: fault injection and call counts', () => {
   });
 
   it('delays a response long enough for a client timeout to fire', async () => {
-    kms.injectFault({ delayMs: 2_000, count: 1, operations: ['DescribeKey'] });
+    kms.injectFault({ delayMs: 2_000, count: 1, operations: ['GetPublicKey'] });
     const started = Date.now();
     const name = await errorName(
-      client.send(new DescribeKeyCommand({ KeyId: ecKey.keyId }), { abortSignal: AbortSignal.timeout(300) }),
+      client.send(new GetPublicKeyCommand({ KeyId: ecKey.keyId }), { abortSignal: AbortSignal.timeout(300) }),
     );
     expect(name).not.toBe('no error');
     expect(Date.now() - started).toBeLessThan(1_500);
@@ -462,12 +391,13 @@ describe('KMS stand-in: fault injection and call counts', () => {
       JSON.stringify({ errorType: 'ThrottlingException', count: 2 }),
     );
     expect(ok.status).toBe(200);
-    expect(await errorName(client.send(new DescribeKeyCommand({ KeyId: ecKey.keyId })))).toBe('ThrottlingException');
+    const sign = new SignCommand({ KeyId: ecKey.keyId, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' });
+    expect(await errorName(client.send(sign))).toBe('ThrottlingException');
     expect(await errorName(client.send(new GetPublicKeyCommand({ KeyId: ecKey.keyId })))).toBe('ThrottlingException');
     await client.send(new GetPublicKeyCommand({ KeyId: ecKey.keyId }));
     const calls = await rawRequest('GET', '/__standin/calls', {});
-    expect(JSON.parse(calls.body)).toEqual({ DescribeKey: 1, GetPublicKey: 2 });
-    expect(kms.calls()).toEqual({ DescribeKey: 1, GetPublicKey: 2 });
+    expect(JSON.parse(calls.body)).toEqual({ Sign: 1, GetPublicKey: 2 });
+    expect(kms.calls()).toEqual({ Sign: 1, GetPublicKey: 2 });
   });
 
   it('does not count requests rejected before the operation is known', async () => {
