@@ -16,7 +16,6 @@ export const ERROR_CODES = [
   'too_many_requests',
   'temporarily_unavailable',
   'not_found',
-  'method_not_allowed',
   'server_error',
 ] as const;
 
@@ -75,13 +74,6 @@ export class InvalidTokenError extends AuthError {
   }
 }
 
-/** A valid access token without the scope the route requires (RFC 6750 §3.1). */
-export class InsufficientScopeError extends AuthError {
-  constructor(description: string) {
-    super('insufficient_scope', 403, description);
-  }
-}
-
 /** Too many failed attempts; `Retry-After` says when to come back (RFC 6585 §4). */
 export class TooManyRequestsError extends AuthError {
   constructor(description: string, retryAfterSeconds: number) {
@@ -114,12 +106,6 @@ export class RetryableConflictError extends AuthError {
 export class NotFoundError extends AuthError {
   constructor(description = 'No such route.') {
     super('not_found', 404, description);
-  }
-}
-
-export class MethodNotAllowedError extends AuthError {
-  constructor(description = 'Method not allowed on this route.') {
-    super('method_not_allowed', 405, description);
   }
 }
 

@@ -36,8 +36,6 @@ export interface RouteScopeRule {
 
 export type RouteScopeTable = readonly RouteScopeRule[];
 
-export const EMPTY_ROUTE_SCOPES: RouteScopeTable = [];
-
 /** Parses and validates `ROUTE_SCOPES` (already JSON-parsed); throws `ConfigurationError`. */
 export function parseRouteScopes(config: unknown): RouteScopeTable {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {

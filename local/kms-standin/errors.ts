@@ -61,7 +61,7 @@ export class KmsError extends Error {
   readonly status: number;
 
   constructor(
-    readonly code: string,
+    readonly code: KmsErrorCode,
     message: string,
     status?: number,
   ) {

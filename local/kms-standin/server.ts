@@ -24,7 +24,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { KmsError, defaultStatus } from './errors.ts';
+import { KMS_ERROR_CODES, KmsError, defaultStatus, isKmsErrorCode } from './errors.ts';
+import type { KmsErrorCode } from './errors.ts';
 import { KeyStore } from './key-store.ts';
 import { createAlias, createKeyRecord, handleOperation, OPERATIONS } from './operations.ts';
 import type { Input, Output } from './operations.ts';
@@ -46,7 +47,7 @@ export interface KmsStandinOptions {
 /** A failure (or delay) to inject into the next matching KMS requests. */
 export interface KmsFault {
   /** KMS error code to answer with, e.g. `ThrottlingException`; omit for a delay-only fault. */
-  readonly errorType?: string;
+  readonly errorType?: KmsErrorCode;
   /** HTTP status; default 500 for server faults (KMSInternalException...), else 400. */
   readonly status?: number;
   readonly message?: string;
@@ -83,7 +84,6 @@ const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
 // AWS4-HMAC-SHA256 Credential=<key>/<yyyymmdd>/<region>/kms/aws4_request, SignedHeaders=..., Signature=<64 hex>
 const SIGV4 =
   /^AWS4-HMAC-SHA256 Credential=[^/\s,]+\/\d{8}\/[a-z0-9-]+\/kms\/aws4_request, ?SignedHeaders=[a-z0-9;-]+, ?Signature=[0-9a-f]{64}$/;
-const ERROR_CODE_SHAPE = /^[A-Za-z][A-Za-z0-9]{0,63}$/;
 
 interface ActiveFault {
   fault: KmsFault;
@@ -99,7 +99,7 @@ export function parseFault(value: unknown): KmsFault {
   if (!isRecord(value)) throw new Error('fault must be a JSON object');
   const { errorType, status, message, delayMs, count, operations } = value;
   const fault: {
-    errorType?: string;
+    errorType?: KmsErrorCode;
     status?: number;
     message?: string;
     delayMs?: number;
@@ -107,7 +107,9 @@ export function parseFault(value: unknown): KmsFault {
     operations?: string[];
   } = {};
   if (errorType !== undefined) {
-    if (typeof errorType !== 'string' || !ERROR_CODE_SHAPE.test(errorType)) throw new Error('errorType must be an error code like ThrottlingException');
+    if (typeof errorType !== 'string' || !isKmsErrorCode(errorType)) {
+      throw new Error(`errorType must be a KMS error code: ${KMS_ERROR_CODES.join(', ')}`);
+    }
     fault.errorType = errorType;
   }
   if (status !== undefined) {
