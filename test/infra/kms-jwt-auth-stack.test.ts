@@ -139,6 +139,14 @@ describe('the functions', () => {
     }
   });
 
+  it('deploy to the Node.js major these tests run on, and one without the JSON.parse fault of 24.21', () => {
+    const runtimes = new Set(Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => fn.Properties.Runtime));
+    expect([...runtimes]).toEqual([`nodejs${process.versions.node.split('.')[0] ?? ''}.x`]);
+    // Node 24.21.0 (V8 13.6) sometimes parsed the member name "\"" as "\\" once JSON.parse
+    // had run a few thousand times; 24.22.3, pinned in package.json, does not.
+    expect(process.versions.node).not.toBe('24.21.0');
+  });
+
   it('run with source maps enabled, except the authorizer (cold start on every protected API)', () => {
     for (const name of FUNCTION_NAMES) {
       expect(envOf(name)['NODE_OPTIONS']).toBe(name === 'authorizer' ? undefined : '--enable-source-maps');
