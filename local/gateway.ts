@@ -52,6 +52,12 @@ export interface GatewayOptions {
   /** API Gateway's payload limit is 10 MB; ours is far smaller and still above every handler's cap. */
   readonly maxBodyBytes?: number;
   readonly region?: string;
+  /**
+   * Requests wait for this before anything answers them: the service binds its port before it is
+   * ready, and a client must never see a route that answers before its dependencies (the demo
+   * user, the keys) exist.
+   */
+  readonly ready?: Promise<void>;
 }
 
 /** Room for the size attacks of jwt-attacks.md D4 (a 1 MiB kid is a ~1.4 MB token). */
@@ -132,6 +138,7 @@ export function createGateway(options: GatewayOptions): Server {
 
   return createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     void (async () => {
+      await options.ready;
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = (req.method ?? 'GET').toUpperCase();
       const cors = options.cors?.();
