@@ -1,17 +1,16 @@
 /**
  * Operator CLI: `npm run admin -- [--local | --table NAME] <command> ...`
  *
- *   --local          the service started by `npm start` (reads .local-state/endpoints.json)
+ *   --local          the service started by `npm start` (reads .local-state/endpoints.json, or the
+ *                    file in KMS_JWT_AUTH_STATE_DIR, and refuses when that service is gone)
  *   --table NAME     a deployed stack's table (AWS credentials and region from the environment)
  *
  * Passwords are read from standard input, never from arguments (they would show in `ps` and in
  * shell history).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AuthError } from '../lambdas/core/errors.ts';
-import { LOCAL_STATE_DIR, type LocalEndpoints } from '../local/service.ts';
+import { readLiveLocalEndpoints } from './local-state.ts';
 import {
   createUser,
   disableUser,
@@ -37,6 +36,11 @@ Commands:
   revoke-all <username>                   end every session of the user
   help`;
 
+// The SDK warns on every run under Node 20 that its releases after January 2027 will need Node 22;
+// the versions package-lock.json pins support Node 20, so the warning is noise in an operator's
+// terminal (AWS SDK for JavaScript v3, "Node.js version support").
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
 async function readPassword(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('Password: ');
   const lines = createInterface({ input: process.stdin, terminal: false });
@@ -52,13 +56,7 @@ async function configureTarget(args: string[]): Promise<string[]> {
   const localAt = rest.indexOf('--local');
   if (localAt >= 0) {
     rest.splice(localAt, 1);
-    const file = join(LOCAL_STATE_DIR, 'endpoints.json');
-    let endpoints: LocalEndpoints;
-    try {
-      endpoints = JSON.parse(await readFile(file, 'utf8')) as LocalEndpoints;
-    } catch {
-      throw new Error(`No local service found (${file}); start it with npm start.`);
-    }
+    const endpoints = await readLiveLocalEndpoints(process.env);
     Object.assign(process.env, {
       TABLE_NAME: endpoints.tableName,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,

@@ -177,14 +177,40 @@ export function ensureDynamoDbLocal(): Promise<string> {
   return ensured;
 }
 
+/** DynamoDB Local 2.x is built for Java 17 ("Deploying DynamoDB locally on your computer"). */
+export const MINIMUM_JAVA_MAJOR = 17;
+const INSTALL_HINT = 'install a JRE 17 or later (e.g. apt-get install -y openjdk-17-jre-headless) and put its java on PATH';
+
+/**
+ * The major version in `java -version` output: `openjdk version "17.0.15"` → 17, and the old
+ * scheme `java version "1.8.0_392"` → 8. Undefined when the output has no version in quotes.
+ */
+export function javaMajorVersion(output: string): number | undefined {
+  const match = /version "(\d+)(?:\.(\d+))?[^"]*"/.exec(output);
+  if (match === null) return undefined;
+  const first = Number(match[1]);
+  return first === 1 && match[2] !== undefined ? Number(match[2]) : first;
+}
+
 async function assertJavaAvailable(): Promise<void> {
+  let output: string;
   try {
-    await execFileAsync('java', ['-version'], { timeout: 30_000 });
+    const { stdout, stderr } = await execFileAsync('java', ['-version'], { timeout: 30_000 });
+    output = `${stderr}\n${stdout}`; // java -version writes to stderr
   } catch (err) {
+    const missing = errorCode(err) === 'ENOENT';
     throw new DynamoDbLocalError(
-      'DynamoDB Local needs Java on PATH, and `java -version` failed. Install a JRE 17, ' +
-        'e.g. `apt-get install -y openjdk-17-jre-headless`.',
+      missing
+        ? `DynamoDB Local needs Java ${MINIMUM_JAVA_MAJOR} or later, and there is no java on PATH: ${INSTALL_HINT}.`
+        : `DynamoDB Local needs Java ${MINIMUM_JAVA_MAJOR} or later, and \`java -version\` failed: ${INSTALL_HINT}.`,
       { cause: err },
+    );
+  }
+  const major = javaMajorVersion(output);
+  if (major !== undefined && major < MINIMUM_JAVA_MAJOR) {
+    const found = /version "[^"]*"/.exec(output)?.[0] ?? String(major);
+    throw new DynamoDbLocalError(
+      `DynamoDB Local needs Java ${MINIMUM_JAVA_MAJOR} or later, and the java on PATH is Java ${major} (${found}): ${INSTALL_HINT}.`,
     );
   }
 }

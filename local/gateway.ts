@@ -9,7 +9,11 @@
  * - the authorizer's `context` reaches the integration as `requestContext.authorizer.lambda`;
  * - with CORS configured ("Configuring CORS for an HTTP API"), preflight `OPTIONS` requests are
  *   answered by the gateway itself, and responses to an allowed `Origin` carry
- *   `Access-Control-Allow-Origin` (and `-Credentials` when credentials are allowed).
+ *   `Access-Control-Allow-Origin` (and `-Credentials` when credentials are allowed);
+ * - a repeated request header or query parameter reaches the Lambdas as one value, the values
+ *   joined with commas ("Working with AWS Lambda proxy integrations for HTTP APIs", payload 2.0);
+ * - a response header whose value is `undefined` is not sent (the runtime serializes the result
+ *   as JSON, which drops it).
  *
  * One deliberate difference: API Gateway refuses a request whose request line and headers exceed
  * 10240 bytes before any authorizer runs ("Quotas for configuring and running an HTTP API"), and
@@ -52,6 +56,12 @@ export interface GatewayOptions {
   /** API Gateway's payload limit is 10 MB; ours is far smaller and still above every handler's cap. */
   readonly maxBodyBytes?: number;
   readonly region?: string;
+  /**
+   * Requests wait for this before anything answers them: the service binds its port before it is
+   * ready, and a client must never see a route that answers before its dependencies (the demo
+   * user, the keys) exist.
+   */
+  readonly ready?: Promise<void>;
 }
 
 /** Room for the size attacks of jwt-attacks.md D4 (a 1 MiB kid is a ~1.4 MB token). */
@@ -132,6 +142,7 @@ export function createGateway(options: GatewayOptions): Server {
 
   return createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     void (async () => {
+      await options.ready;
       const url = new URL(req.url ?? '/', 'http://localhost');
       const method = (req.method ?? 'GET').toUpperCase();
       const cors = options.cors?.();
@@ -159,13 +170,21 @@ export function createGateway(options: GatewayOptions): Server {
       const body = await readBody(req, limit);
       if (body === 'too_large') return message(res, 413, 'Request Entity Too Large');
 
+      // Payload 2.0 joins a repeated header's values with commas, for every header (Node keeps
+      // only the first Authorization in req.headers, so the distinct values are read instead):
+      // two Authorization headers reach the authorizer as one malformed value, as in AWS.
       const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(req.headers)) {
-        if (name === 'cookie' || value === undefined) continue;
-        headers[name] = Array.isArray(value) ? value.join(',') : value;
+      for (const [name, values] of Object.entries(req.headersDistinct)) {
+        if (name === 'cookie' || values === undefined) continue;
+        headers[name] = values.join(',');
       }
-      const cookies = (req.headers.cookie ?? '').split(';').map((c) => c.trim()).filter((c) => c !== '');
-      const queryStringParameters = Object.fromEntries(url.searchParams.entries());
+      const cookies = (req.headersDistinct['cookie'] ?? [])
+        .flatMap((line) => line.split(';'))
+        .map((c) => c.trim())
+        .filter((c) => c !== '');
+      // Repeated query parameters are joined with commas too.
+      const queryStringParameters: Record<string, string> = {};
+      for (const name of new Set(url.searchParams.keys())) queryStringParameters[name] = url.searchParams.getAll(name).join(',');
       const now = new Date();
       const requestContext = {
         accountId: ACCOUNT_ID,
@@ -240,8 +259,12 @@ export function createGateway(options: GatewayOptions): Server {
       if (typeof result === 'string' || typeof result !== 'object' || result === null) {
         return send(res, 200, typeof result === 'string' ? result : JSON.stringify(result), { 'Content-Type': 'application/json' });
       }
+      // The Lambda runtime sends the result to API Gateway as JSON, which drops members whose value
+      // is undefined: such a header is never sent, rather than sent as "undefined".
       const responseHeaders: Record<string, string> = {};
-      for (const [name, value] of Object.entries(result.headers ?? {})) responseHeaders[name] = String(value);
+      for (const [name, value] of Object.entries(result.headers ?? {})) {
+        if (value !== undefined) responseHeaders[name] = String(value);
+      }
       send(res, result.statusCode ?? 200, result.body ?? '', responseHeaders, result.cookies ?? []);
     })().catch(() => {
       if (!res.headersSent) message(res, 500, 'Internal Server Error');

@@ -4,7 +4,8 @@
  * and by the end-to-end tests.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,12 +15,12 @@ import { createGateway, type AuthorizerTarget, type CorsConfig, type Route, type
 import { admin, whoami } from './sample-routes.ts';
 import { createServiceTable } from './table.ts';
 import { parseCookieConfig } from '../lambdas/http/cookie-mode.ts';
+import { LOCAL_STATE_FILE, type LocalEndpoints } from '../cli/local-state.ts';
 
 export const LOCAL_TABLE = 'kms-jwt-auth-local';
 export const LOCAL_KEY_ALIAS = 'alias/kms-jwt-auth-local';
 export const DEMO_USERNAME = 'demo';
 export const DEMO_SCOPES = ['profile', 'read'] as const;
-export const LOCAL_STATE_DIR = '.local-state';
 
 export interface LocalServiceOptions {
   /** 0 = any free port. */
@@ -31,7 +32,10 @@ export interface LocalServiceOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Lets tests put a counting or failing proxy between the Lambdas and DynamoDB Local. */
   readonly wrapDynamoEndpoint?: (endpoint: string) => string;
-  /** Where to write the endpoints file the admin CLI reads with --local; undefined: do not write. */
+  /**
+   * Where to write the endpoints file the admin CLI reads with --local (removed again by stop());
+   * undefined: do not write.
+   */
   readonly stateDir?: string;
 }
 
@@ -47,39 +51,95 @@ export interface LocalService {
   stop(): Promise<void>;
 }
 
-export interface LocalEndpoints {
-  readonly tableName: string;
-  readonly dynamodbEndpoint: string;
-  readonly kmsEndpoint: string;
-  readonly region: string;
-  readonly signingKeyArn: string;
+/** A failure to start that one sentence explains (port taken, no suitable Java): no stack needed. */
+export class LocalStartError extends Error {
+  override readonly name = 'LocalStartError';
+}
+
+function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+}
+
+/** Binds the gateway's port, turning the usual failures into one sentence that names PORT. */
+async function listen(server: Server, port: number, host: string): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'EADDRINUSE') {
+      throw new LocalStartError(
+        `Port ${port} on ${host} is already in use; stop what is using it, or choose another port with PORT (e.g. PORT=${port === 65_535 ? 3001 : port + 1} npm start).`,
+      );
+    }
+    if (code === 'EACCES') {
+      throw new LocalStartError(`Port ${port} on ${host} needs privileges this user lacks; choose another port with PORT (e.g. PORT=3000 npm start).`);
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new LocalStartError(`Cannot listen on ${host}: it is not an address of this machine; set HOST to one (e.g. HOST=127.0.0.1).`);
+    }
+    throw error;
+  }
 }
 
 export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
   const host = options.host ?? '127.0.0.1';
   const region = 'us-east-1';
-  const [dynamo, kms] = await Promise.all([startDynamoDbLocal(), startKmsStandin({ region })]);
+
+  // The gateway binds its port first: a port in use is reported before a JVM is started, and the
+  // issuer URL (which the Lambdas read at import) knows the real port. Until everything is ready
+  // (tables, key, handlers, demo user, state file) it holds every request unanswered, so a client
+  // that sees JWKS answer 200 can log in at once (SPEC: ready when JWKS answers 200).
+  const routes: Record<string, Route> = {};
+  let authorizer: AuthorizerTarget = async () => {
+    throw new Error('Unauthorized');
+  };
+  let cors: CorsConfig | undefined;
+  let openGate: () => void = () => undefined;
+  let failGate: (error: Error) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    openGate = resolve;
+    failGate = reject;
+  });
+  ready.catch(() => undefined); // held requests are dropped with their sockets
+  const server = createGateway({
+    routes,
+    authorizer: (event, context) => authorizer(event, context),
+    region,
+    cors: () => cors,
+    ready,
+  });
+  const closeServer = async (): Promise<void> => {
+    if (!server.listening) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  await listen(server, options.port, host);
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+
+  let dynamo: DynamoDbLocal | undefined;
+  let kms: KmsStandin | undefined;
+  let stateFile: string | undefined;
   const stopDependencies = async (): Promise<void> => {
-    await Promise.allSettled([dynamo.stop(), kms.close()]);
+    await Promise.allSettled([dynamo?.stop(), kms?.close()]);
   };
 
   try {
+    const [dynamoStarted, kmsStarted] = await Promise.allSettled([startDynamoDbLocal(), startKmsStandin({ region })]);
+    if (dynamoStarted.status === 'fulfilled') dynamo = dynamoStarted.value;
+    if (kmsStarted.status === 'fulfilled') kms = kmsStarted.value;
+    if (dynamoStarted.status === 'rejected') throw dynamoStarted.reason;
+    if (kmsStarted.status === 'rejected') throw kmsStarted.reason;
+    if (dynamo === undefined || kms === undefined) throw new Error('DynamoDB Local or the KMS stand-in did not start');
+
     const signingAlg = options.signingAlg ?? 'ES256';
     const key = await kms.createKey(signingAlg === 'RS256' ? 'RSA_2048' : 'ECC_NIST_P256', LOCAL_KEY_ALIAS);
-
-    // Listen first so the issuer URL (which the Lambdas read at import) knows the real port.
-    const routes: Record<string, Route> = {};
-    let authorizer: AuthorizerTarget = async () => {
-      throw new Error('Unauthorized');
-    };
-    let cors: CorsConfig | undefined;
-    const server = createGateway({ routes, authorizer: (event, context) => authorizer(event, context), region, cors: () => cors });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, host, () => resolve());
-    });
-    const port = (server.address() as AddressInfo).port;
-    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
     Object.assign(process.env, {
       AWS_REGION: region,
@@ -146,32 +206,50 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     if (options.stateDir !== undefined) {
       await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
       const endpoints: LocalEndpoints = {
+        pid: process.pid,
         tableName: LOCAL_TABLE,
         dynamodbEndpoint: dynamo.endpoint,
         kmsEndpoint: kms.endpoint,
         region,
         signingKeyArn: key.arn,
       };
-      await writeFile(join(options.stateDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2), { mode: 0o600 });
+      stateFile = join(options.stateDir, LOCAL_STATE_FILE);
+      await writeFile(stateFile, JSON.stringify(endpoints, null, 2), { mode: 0o600 });
     }
 
+    openGate();
+    const started = { dynamo, kms };
     return {
       url,
       port,
       demoPassword,
       demoPasswordGenerated: generated,
-      dynamo,
-      kms,
+      dynamo: started.dynamo,
+      kms: started.kms,
       tableName: LOCAL_TABLE,
       signingKeyArn: key.arn,
       stop: async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await removeStateFile(stateFile);
+        await closeServer();
         await stopDependencies();
       },
     };
   } catch (error) {
+    failGate(new Error('the local service failed to start'));
+    await removeStateFile(stateFile);
+    await closeServer();
     await stopDependencies();
     throw error;
+  }
+}
+
+/** Removes the state file if it still names this process (another `npm start` may have replaced it). */
+async function removeStateFile(file: string | undefined): Promise<void> {
+  if (file === undefined) return;
+  try {
+    const recorded: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (typeof recorded === 'object' && recorded !== null && 'pid' in recorded && recorded.pid === process.pid) await rm(file, { force: true });
+  } catch {
+    // Gone already, or not ours to remove.
   }
 }

@@ -11,6 +11,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { errorResponse, type HttpResponse } from './respond.ts';
 
+/**
+ * Two of middy's defaults misfire in a Lambda response: `poweredBy` sets `Server` and
+ * `X-Powered-By` to `undefined` (meant to unset them; nothing here sets them), and
+ * `reportingEndpoints` with no endpoints adds an empty `Reporting-Endpoints`. A response must
+ * carry only headers with values; the rest of the defaults (nosniff, HSTS, ...) stay.
+ */
+const SECURITY_HEADERS = { poweredBy: false, reportingEndpoints: false } as const;
+
 export type RouteHandler = (event: APIGatewayProxyEventV2, log: Logger) => Promise<HttpResponse>;
 
 export function createLogger(serviceName: string): Logger {
@@ -21,7 +29,7 @@ export function httpHandler(log: Logger, route: RouteHandler): (event: APIGatewa
   return middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(injectLambdaContext(log, { logEvent: false, resetKeys: true }))
     .use(httpHeaderNormalizer())
-    .use(httpSecurityHeaders())
+    .use(httpSecurityHeaders(SECURITY_HEADERS))
     .use({
       before: (request) => {
         const requestId: unknown = request.event.requestContext?.requestId;

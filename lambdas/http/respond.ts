@@ -8,17 +8,20 @@ import { AuthError } from '../core/errors.ts';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
 
-const BASE_HEADERS: Readonly<Record<string, string>> = {
-  'Content-Type': 'application/json; charset=utf-8',
-  // RFC 6749 §5.1 and RFC 9111 §5.2.2.5: token responses must not be stored.
-  'Cache-Control': 'no-store',
-  Pragma: 'no-cache',
-};
+const CONTENT_TYPE = { 'Content-Type': 'application/json; charset=utf-8' } as const;
+
+/**
+ * RFC 6749 §5.1 and RFC 9111 §5.2.2.5: token responses must not be stored; `Pragma` for HTTP/1.0
+ * caches. Only the default: a response that sets its own Cache-Control (the cacheable JWKS) gets
+ * neither, so no `Pragma: no-cache` contradicts it.
+ */
+const NOT_STORED = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}, cookies?: string[]): HttpResponse {
+  const setsCaching = Object.keys(headers).some((name) => name.toLowerCase() === 'cache-control');
   return {
     statusCode,
-    headers: { ...BASE_HEADERS, ...headers },
+    headers: { ...CONTENT_TYPE, ...(setsCaching ? {} : NOT_STORED), ...headers },
     body: JSON.stringify(body),
     ...(cookies === undefined ? {} : { cookies }),
   };
