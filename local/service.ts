@@ -64,7 +64,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
   };
 
   try {
-    const signingAlg = options.signingAlg ?? 'ES256';
+    const signingAlg = options.signingAlg ?? 'RS256';
     const key = await kms.createKey(signingAlg === 'RS256' ? 'RSA_2048' : 'ECC_NIST_P256', LOCAL_KEY_ALIAS);
 
     // Listen first so the issuer URL (which the Lambdas read at import) knows the real port.
