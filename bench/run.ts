@@ -12,16 +12,23 @@
  *     must (built-ins, one key, one verify, the SigV4 HMACs, one round trip): the floor.
  *  3. DynamoDB and KMS calls per request on the warm path, counted by a local stub that plays
  *     both (keys from KMS GetPublicKey, not PUBLIC_JWKS, so a KMS call would show).
+ *  4. `argon2` (login, not the authorizer): one Argon2id hash and one verification at the OWASP
+ *     parameters, our node:crypto hasher against hash-wasm (the WebAssembly implementation it
+ *     replaced), CPU time of the whole process (libuv's pool thread included: `process.cpuUsage`
+ *     reads getrusage(RUSAGE_SELF)), which a shared machine disturbs far less than wall time,
+ *     interleaved rounds in alternating order.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { verify as cryptoVerify } from 'node:crypto';
+import { verify as cryptoVerify, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { JwtVerifier } from 'aws-jwt-verify';
 import { importJWK, jwtVerify } from 'jose';
+import { argon2id as wasmArgon2id, argon2Verify as wasmArgon2Verify } from 'hash-wasm';
+import { Argon2idHasher, OWASP_ARGON2ID } from '../lambdas/core/passwords.ts';
 import { AccessTokenVerifier } from '../lambdas/core/access-token-verifier.ts';
 import { createVerificationKey } from '../lambdas/core/verification-key.ts';
 import { generateTestKey, validToken, AUD, ISS } from '../test/unit/verifier/token-factory.ts';
@@ -238,7 +245,50 @@ async function callsPerRequest(): Promise<void> {
   }
 }
 
-// `npm run bench -- cold` (or warm, calls) runs one section; no argument runs them all.
+// ---- 4. Argon2id ----------------------------------------------------------------------------
+async function argon2Hashing(): Promise<void> {
+  const params = OWASP_ARGON2ID;
+  const ours = new Argon2idHasher(params, (n) => randomBytes(n));
+  const password = 'correct horse battery staple';
+  const wasmHash = (): Promise<string> =>
+    wasmArgon2id({ password, salt: randomBytes(params.saltLength), parallelism: params.parallelism, iterations: params.iterations, memorySize: params.memoryKiB, hashLength: params.hashLength, outputType: 'encoded' });
+  const stored = await wasmHash();
+  const sides = {
+    hash: { ours: () => ours.hash(password), wasm: wasmHash },
+    verify: { ours: () => ours.verify(stored, password), wasm: () => wasmArgon2Verify({ password, hash: stored }) },
+  };
+  const cpuMs = async (run: () => Promise<unknown>): Promise<number> => {
+    const t = cpuMicros();
+    const result = await run();
+    if (result === false) throw new Error('bench verification failed');
+    return (cpuMicros() - t) / 1000;
+  };
+  const rounds = 31;
+  for (const [what, side] of Object.entries(sides)) {
+    await cpuMs(side.ours); // warm-up, discarded (hash-wasm compiles its WebAssembly on first use)
+    await cpuMs(side.wasm);
+    const oursMs: number[] = [];
+    const wasmMs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      if (r % 2 === 0) {
+        oursMs.push(await cpuMs(side.ours));
+        wasmMs.push(await cpuMs(side.wasm));
+      } else {
+        wasmMs.push(await cpuMs(side.wasm));
+        oursMs.push(await cpuMs(side.ours));
+      }
+    }
+    const ratio = median(oursMs) / median(wasmMs);
+    rows.push([
+      `argon2id ${what} m=${params.memoryKiB},t=${params.iterations},p=${params.parallelism}, CPU ms (median of ${rounds})`,
+      `${median(oursMs).toFixed(1)} (node:crypto argon2)`,
+      `${median(wasmMs).toFixed(1)} (hash-wasm)`,
+      `${ratio.toFixed(2)}× of medians, ${pairedRatio(oursMs, wasmMs).toFixed(2)}× paired (goal ≤ 0.6×)`,
+    ]);
+  }
+}
+
+// `npm run bench -- cold` (or warm, calls, argon2) runs one section; no argument runs them all.
 const sections = new Set(process.argv.slice(2));
 const wanted = (name: string): boolean => sections.size === 0 || sections.has(name);
 if (wanted('warm')) {
@@ -247,10 +297,11 @@ if (wanted('warm')) {
 }
 if (wanted('cold')) await coldStart();
 if (wanted('calls')) await callsPerRequest();
+if (wanted('argon2')) await argon2Hashing();
 
 const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0), ['measure', 'ours', 'baseline', 'ratio'][i]?.length ?? 0));
 const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-console.log(`\nkms-jwt-auth authorizer bench — node ${process.version} on ${process.platform}/${process.arch} (Lambda runs nodejs24.x)`);
+console.log(`\nkms-jwt-auth bench — node ${process.version} on ${process.platform}/${process.arch} (Lambda runs nodejs24.x)`);
 console.log('Reference authorizer: aws-jwt-verify verifySync + full @aws-sdk/client-dynamodb BatchGetItemCommand.\n');
 console.log(line(['measure', 'ours', 'baseline', 'ratio']));
 console.log(line(widths.map((w) => '-'.repeat(w))));

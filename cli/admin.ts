@@ -36,10 +36,6 @@ Commands:
   revoke-all <username>                   end every session of the user
   help`;
 
-// The SDK warns on every run under Node 20 that its releases after January 2027 will need Node 22;
-// the versions package-lock.json pins support Node 20, so the warning is noise in an operator's
-// terminal (AWS SDK for JavaScript v3, "Node.js version support").
-process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 async function readPassword(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('Password: ');

@@ -91,9 +91,10 @@ export interface KmsJwtAuthProps {
    */
   readonly refreshAbsoluteTtl?: Duration;
   /**
-   * JWS algorithm: ES256 (KMS `ECC_NIST_P256`) or RS256 (KMS `RSA_2048`). Changing it on a
-   * deployed stack replaces the keys; rotate to a new key generation instead.
-   * @default 'ES256'
+   * JWS algorithm: RS256 (KMS `RSA_2048`, RSASSA_PKCS1_V1_5_SHA_256: the cheaper KMS signing
+   * request and the cheaper verification) or ES256 (KMS `ECC_NIST_P256`: smaller tokens). Changing
+   * it on a deployed stack replaces the keys; rotate to a new key generation instead.
+   * @default 'RS256'
    */
   readonly signingAlgorithm?: SigningAlgorithm;
   /**
@@ -593,7 +594,7 @@ function resolveSettings(props: KmsJwtAuthProps): Settings {
     accessTokenTtl: props.accessTokenTtl ?? Duration.minutes(15),
     refreshTokenTtl: props.refreshTokenTtl ?? Duration.days(7),
     refreshAbsoluteTtl: props.refreshAbsoluteTtl ?? Duration.days(30),
-    signingAlgorithm: props.signingAlgorithm ?? 'ES256',
+    signingAlgorithm: props.signingAlgorithm ?? 'RS256',
     reusePolicy: props.reusePolicy ?? 'family',
     cookieMode: props.cookieMode ?? false,
     corsOrigins: props.corsOrigins ?? [],

@@ -138,7 +138,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     if (kmsStarted.status === 'rejected') throw kmsStarted.reason;
     if (dynamo === undefined || kms === undefined) throw new Error('DynamoDB Local or the KMS stand-in did not start');
 
-    const signingAlg = options.signingAlg ?? 'ES256';
+    const signingAlg = options.signingAlg ?? 'RS256';
     const key = await kms.createKey(signingAlg === 'RS256' ? 'RSA_2048' : 'ECC_NIST_P256', LOCAL_KEY_ALIAS);
 
     Object.assign(process.env, {

@@ -7,17 +7,18 @@ import { localStateDir } from '../cli/local-state.ts';
 import { DynamoDbLocalError } from './dynamodb-local.ts';
 import { DEMO_SCOPES, DEMO_USERNAME, LocalStartError, startLocalService, type LocalService } from './service.ts';
 
-// The SDK warns on every run under Node 20 that its releases after January 2027 will need Node 22;
-// the versions package-lock.json pins support Node 20, so the warning only buries this tool's own
-// output (AWS SDK for JavaScript v3, "Node.js version support").
-process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-
 /** Past this, a stop that hangs (a JVM ignoring SIGTERM and SIGKILL) ends the process anyway. */
 const STOP_DEADLINE_MS = 15_000;
 
 const port = Number(process.env['PORT'] ?? '3000');
 if (process.env['PORT']?.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65_535) {
   console.error(`PORT must be a port number (0-65535), got "${process.env['PORT']}".`);
+  process.exit(2);
+}
+
+const signingAlg = process.env['SIGNING_ALG'];
+if (signingAlg !== undefined && signingAlg !== 'RS256' && signingAlg !== 'ES256') {
+  console.error(`SIGNING_ALG must be RS256 (the default) or ES256, got "${signingAlg}".`);
   process.exit(2);
 }
 
@@ -46,7 +47,7 @@ try {
     port,
     host: process.env['HOST'] ?? '127.0.0.1',
     ...(process.env['DEMO_PASSWORD'] ? { demoPassword: process.env['DEMO_PASSWORD'] } : {}),
-    ...(process.env['SIGNING_ALG'] === 'RS256' ? { signingAlg: 'RS256' as const } : {}),
+    ...(signingAlg !== undefined ? { signingAlg } : {}),
     stateDir: localStateDir(process.env),
   });
 } catch (error) {

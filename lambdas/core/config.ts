@@ -3,7 +3,7 @@
  * parse is pure; `lambdas/http/env.ts` calls it with `process.env` at cold start and fails fast.
  */
 import { ConfigurationError } from './errors.ts';
-import { isSigningAlgorithm, type SigningAlgorithm } from './token-model.ts';
+import { DEFAULT_SIGNING_ALGORITHM, isSigningAlgorithm, type SigningAlgorithm } from './token-model.ts';
 
 export type ReusePolicy = 'family' | 'user';
 
@@ -54,7 +54,7 @@ export const LONGEST_LIFETIMES = {
 } as const;
 
 export function parseIssuerConfig(env: EnvRecord): IssuerConfig {
-  const alg = env['SIGNING_ALG']?.trim() || 'ES256';
+  const alg = env['SIGNING_ALG']?.trim() || DEFAULT_SIGNING_ALGORITHM;
   if (!isSigningAlgorithm(alg)) throw new ConfigurationError(`SIGNING_ALG must be ES256 or RS256, got "${alg}".`);
   const issuer = requireString(env, 'ISSUER');
   if (!/^https?:\/\/[^\s]+$/.test(issuer)) throw new ConfigurationError('ISSUER must be an http(s) URL.');

@@ -1,10 +1,15 @@
 /**
- * Password hashing with Argon2id at the OWASP Password Storage Cheat Sheet's first recommended
- * configuration: m=19456 KiB (19 MiB), t=2, p=1, stored as a PHC string. hash-wasm runs Argon2 in
- * WebAssembly embedded in the JS bundle, so the Lambda needs no native binary on either x86_64 or
- * arm64.
+ * Password hashing with Argon2id (RFC 9106) at the OWASP Password Storage Cheat Sheet's first
+ * recommended configuration: m=19456 KiB (19 MiB), t=2, p=1, stored as a PHC string.
+ *
+ * node:crypto computes Argon2 (OpenSSL's implementation, Node >= 24.7): no native addon and no
+ * WebAssembly, so the same code runs on arm64 and x86_64 Lambdas. The asynchronous `argon2` runs
+ * on libuv's thread pool, so a hash does not stall the event loop of a process that serves
+ * several requests at once (the local gateway, tests); in Lambda it costs the same as the
+ * synchronous call. Hashes made earlier by hash-wasm are the same PHC strings and verify unchanged.
  */
-import { argon2id, argon2Verify } from 'hash-wasm';
+import { argon2, timingSafeEqual } from 'node:crypto';
+import { decodeArgon2idPhc, encodeArgon2idPhc } from './argon2-phc.ts';
 import type { PasswordHasher } from './ports.ts';
 
 export interface Argon2Parameters {
@@ -24,8 +29,33 @@ export const OWASP_ARGON2ID: Argon2Parameters = {
   saltLength: 16,
 };
 
-const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 export const MAX_PASSWORD_BYTES = 1024;
+
+interface Argon2Run {
+  readonly memoryKiB: number;
+  readonly iterations: number;
+  readonly parallelism: number;
+  readonly hashLength: number;
+  readonly salt: Uint8Array;
+}
+
+function argon2idTag(password: string, run: Argon2Run): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    // A string message is encoded as UTF-8, as hash-wasm did, so stored hashes keep verifying.
+    argon2(
+      'argon2id',
+      {
+        message: password,
+        nonce: run.salt,
+        parallelism: run.parallelism,
+        tagLength: run.hashLength,
+        memory: run.memoryKiB,
+        passes: run.iterations,
+      },
+      (error, tag) => (error === null ? resolve(tag) : reject(error)),
+    );
+  });
+}
 
 export class Argon2idHasher implements PasswordHasher {
   readonly decoyHash: Promise<string>;
@@ -39,35 +69,31 @@ export class Argon2idHasher implements PasswordHasher {
   }
 
   async hash(password: string): Promise<string> {
-    return argon2id({
-      password,
-      salt: this.random(this.params.saltLength),
-      parallelism: this.params.parallelism,
-      iterations: this.params.iterations,
-      memorySize: this.params.memoryKiB,
-      hashLength: this.params.hashLength,
-      outputType: 'encoded',
-    });
+    const salt = this.random(this.params.saltLength);
+    const hash = await argon2idTag(password, { ...this.params, salt });
+    return encodeArgon2idPhc({ ...this.params, salt, hash });
   }
 
+  /**
+   * Recomputes the tag with the stored parameters and salt and compares in constant time. A
+   * string that is not a well-formed Argon2id PHC string within bounds is false, never an error;
+   * a failure of the computation itself (e.g. memory) is a fault and propagates.
+   */
   async verify(phc: string, password: string): Promise<boolean> {
-    if (!PHC.test(phc)) return false;
-    try {
-      return await argon2Verify({ password, hash: phc });
-    } catch {
-      return false;
-    }
+    const stored = decodeArgon2idPhc(phc);
+    if (stored === undefined) return false;
+    const computed = await argon2idTag(password, { ...stored, hashLength: stored.hash.length });
+    return timingSafeEqual(computed, stored.hash);
   }
 
   needsRehash(phc: string): boolean {
-    const match = PHC.exec(phc);
-    if (match === null) return true;
-    const [, m, t, p, , hash] = match;
+    const stored = decodeArgon2idPhc(phc);
     return (
-      Number(m) !== this.params.memoryKiB ||
-      Number(t) !== this.params.iterations ||
-      Number(p) !== this.params.parallelism ||
-      Buffer.from(hash ?? '', 'base64').length !== this.params.hashLength
+      stored === undefined ||
+      stored.memoryKiB !== this.params.memoryKiB ||
+      stored.iterations !== this.params.iterations ||
+      stored.parallelism !== this.params.parallelism ||
+      stored.hash.length !== this.params.hashLength
     );
   }
 }

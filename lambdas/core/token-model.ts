@@ -9,6 +9,14 @@
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
+/**
+ * RS256 from a KMS `RSA_2048` key unless configured otherwise: its KMS `Sign` requests are priced
+ * below ECC ones (https://aws.amazon.com/kms/pricing/), an RSA-2048 verification costs the
+ * authorizer less CPU than a P-256 one, and every JWT library and API Gateway's JWT authorizer
+ * accept it. ES256 (`ECC_NIST_P256`) gives smaller tokens.
+ */
+export const DEFAULT_SIGNING_ALGORITHM: SigningAlgorithm = 'RS256';
+
 export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
   return typeof value === 'string' && (SIGNING_ALGORITHMS as readonly string[]).includes(value);
 }

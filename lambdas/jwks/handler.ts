@@ -4,6 +4,7 @@
  */
 import { requireString } from '../core/config.ts';
 import { NotFoundError } from '../core/errors.ts';
+import { DEFAULT_SIGNING_ALGORITHM } from '../core/token-model.ts';
 import { createKmsClient, createVerifyKeySet } from '../adapters/runtime.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
 import { json } from '../http/respond.ts';
@@ -11,7 +12,7 @@ import { json } from '../http/respond.ts';
 const log = createLogger('jwks');
 const keySet = createVerifyKeySet(process.env, createKmsClient());
 const issuer = requireString(process.env, 'ISSUER').replace(/\/+$/, '');
-const signingAlg = process.env['SIGNING_ALG']?.trim() || 'ES256';
+const signingAlg = process.env['SIGNING_ALG']?.trim() || DEFAULT_SIGNING_ALGORITHM;
 
 /** Long enough to spare KMS, short enough that a newly added key is seen well before it signs. */
 const CACHEABLE = { 'Cache-Control': 'public, max-age=300' };

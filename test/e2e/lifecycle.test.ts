@@ -52,11 +52,13 @@ describe('discovery and keys', () => {
     const keys = res.body['keys'] as JWK[];
     expect(keys).toHaveLength(1);
     const key = keys[0] as JWK;
-    expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    // RS256 from a KMS RSA_2048 key is the default; ES256 runs in forged-tokens.test.ts.
+    expect(key).toMatchObject({ kty: 'RSA', e: 'AQAB', alg: 'RS256', use: 'sig' });
+    expect(Buffer.from(String(key.n), 'base64url')).toHaveLength(256);
     expect(key).not.toHaveProperty('d');
     const { kid, alg, use, ...publicMembers } = key;
     expect(kid).toBe(await calculateJwkThumbprint(publicMembers, 'sha256'));
-    expect([alg, use]).toEqual(['ES256', 'sig']);
+    expect([alg, use]).toEqual(['RS256', 'sig']);
     expect(res.headers.get('cache-control')).toMatch(/max-age=\d+/);
   });
 
@@ -82,13 +84,13 @@ describe('login', () => {
     expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'profile read' });
     expect(res.body['refresh_expires_in']).toBe(7 * 86_400);
     const access = String(res.body['access_token']);
-    expect(decodeProtectedHeader(access)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+    expect(decodeProtectedHeader(access)).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
     const jwks = (await call('GET', '/.well-known/jwks.json')).body as { keys: JWK[] };
     const { payload } = await jwtVerify(access, createLocalJWKSet(jwks), {
       issuer: service.url,
       audience: 'kms-jwt-auth-local',
       typ: 'at+jwt',
-      algorithms: ['ES256'],
+      algorithms: ['RS256'],
     });
     expect(Object.keys(payload).sort()).toEqual(
       ['aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sid', 'sub'].sort(),

@@ -32,7 +32,7 @@ describe('cdk.json', () => {
     const { settings, props } = settingsFor({});
     expect(settings.stackName).toBe('KmsJwtAuth');
     expect(props).toMatchObject({
-      signingAlgorithm: 'ES256',
+      signingAlgorithm: 'RS256',
       reusePolicy: 'family',
       cookieMode: false,
       corsOrigins: [],

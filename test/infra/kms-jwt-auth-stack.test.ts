@@ -35,10 +35,10 @@ beforeAll(() => {
 }, SYNTH_TIMEOUT_MS);
 
 describe('the signing key', () => {
-  it('is an asymmetric ECC_NIST_P256 key for signing and verifying by default (ES256)', () => {
+  it('is an asymmetric RSA_2048 key for signing and verifying by default (RS256)', () => {
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResourceProperties('AWS::KMS::Key', {
-      KeySpec: 'ECC_NIST_P256',
+      KeySpec: 'RSA_2048',
       KeyUsage: 'SIGN_VERIFY',
     });
   });
@@ -73,7 +73,7 @@ describe('the signing key', () => {
     }
   });
 
-  it('lets kms:Sign be used only by the login and refresh roles, with the ES256 algorithm', () => {
+  it('lets kms:Sign be used only by the login and refresh roles, with the RS256 algorithm', () => {
     const [key] = Object.values(template.findResources('AWS::KMS::Key'));
     const statements = asArray(key?.Properties?.KeyPolicy?.Statement).filter(isObject);
     const signing = statements.filter((s) => asArray(s['Action']).includes('kms:Sign'));
@@ -85,7 +85,7 @@ describe('the signing key', () => {
           { 'Fn::GetAtt': [roleOf('refresh'), 'Arn'] },
         ],
       },
-      StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256' },
+      StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' },
     });
   });
 });
@@ -203,7 +203,7 @@ describe('the functions', () => {
 
   it('get the documented defaults', () => {
     expect(envOf('login')).toMatchObject({
-      SIGNING_ALG: 'ES256',
+      SIGNING_ALG: 'RS256',
       AUDIENCE: 'kms-jwt-auth',
       CLIENT_ID: 'kms-jwt-auth',
       ACCESS_TOKEN_TTL_SECONDS: '900',

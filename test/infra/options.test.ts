@@ -12,7 +12,8 @@ import { SYNTH_TIMEOUT_MS, asArray, isObject, logicalIdOf, nagFindings, rolesGra
 
 /** All option stacks live in one app so esbuild bundles each handler once for the whole file. */
 const app = testApp();
-let rs256: KmsJwtAuthStack;
+let es256: KmsJwtAuthStack;
+let bare: KmsJwtAuth;
 let rotation: KmsJwtAuthStack;
 let browser: KmsJwtAuthStack;
 let domain: KmsJwtAuthStack;
@@ -30,7 +31,9 @@ const envOf = (stack: KmsJwtAuthStack, fn: 'login' | 'authorizer' | 'jwks'): Rec
 };
 
 beforeAll(() => {
-  rs256 = new KmsJwtAuthStack(app, 'Rs256', { auth: { signingAlgorithm: 'RS256' } });
+  es256 = new KmsJwtAuthStack(app, 'Es256', { auth: { signingAlgorithm: 'ES256' } });
+  // The construct as another CDK app uses it: no cdk.json context, no props.
+  bare = new KmsJwtAuth(new Stack(app, 'Bare'), 'Auth');
   rotation = new KmsJwtAuthStack(app, 'Rotation', {
     auth: (stack) => ({
       keyGenerations: ['v2', 'v1'],
@@ -68,27 +71,40 @@ beforeAll(() => {
       },
     }),
   });
-  for (const stack of [rs256, rotation, browser, domain]) templates.set(stack, Template.fromStack(stack));
+  for (const stack of [es256, Stack.of(bare), rotation, browser, domain]) templates.set(stack, Template.fromStack(stack));
 }, SYNTH_TIMEOUT_MS);
 
-describe('RS256', () => {
-  it('switches the key spec to RSA_2048', () => {
-    templateOf(rs256).hasResourceProperties('AWS::KMS::Key', { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+const signingConditionOf = (template: Template, algorithm: string): void => {
+  template.hasResourceProperties('AWS::KMS::Key', {
+    KeyPolicy: {
+      Statement: Match.arrayWith([
+        Match.objectLike({
+          Action: 'kms:Sign',
+          Condition: Match.objectLike({ StringEquals: { 'kms:SigningAlgorithm': algorithm } }),
+        }),
+      ]),
+    },
+  });
+};
+
+describe('the signing algorithm', () => {
+  it('is RS256 on an RSA_2048 key when the construct is used without props or context', () => {
+    const template = templateOf(Stack.of(bare));
+    template.hasResourceProperties('AWS::KMS::Key', { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+    signingConditionOf(template, 'RSASSA_PKCS1_V1_5_SHA_256');
+    const loginId = logicalIdOf(Stack.of(bare), bare.functions.login.function.functionArn);
+    const variables: unknown = template.toJSON()['Resources'][loginId]?.Properties?.Environment?.Variables;
+    expect(isObject(variables) ? variables['SIGNING_ALG'] : undefined).toBe('RS256');
   });
 
-  it('tells the functions and restricts kms:Sign to RSASSA_PKCS1_V1_5_SHA_256', () => {
-    expect(envOf(rs256, 'login')['SIGNING_ALG']).toBe('RS256');
-    expect(envOf(rs256, 'authorizer')['SIGNING_ALG']).toBe('RS256');
-    templateOf(rs256).hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: 'kms:Sign',
-            Condition: Match.objectLike({ StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' } }),
-          }),
-        ]),
-      },
-    });
+  it('switches the key spec to ECC_NIST_P256 for ES256', () => {
+    templateOf(es256).hasResourceProperties('AWS::KMS::Key', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+  });
+
+  it('tells the functions ES256 and restricts kms:Sign to ECDSA_SHA_256', () => {
+    expect(envOf(es256, 'login')['SIGNING_ALG']).toBe('ES256');
+    expect(envOf(es256, 'authorizer')['SIGNING_ALG']).toBe('ES256');
+    signingConditionOf(templateOf(es256), 'ECDSA_SHA_256');
   });
 });
 

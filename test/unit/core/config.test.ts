@@ -10,12 +10,12 @@ const rejects = (extra: EnvRecord, message?: RegExp): void => {
 };
 
 describe('parseIssuerConfig defaults', () => {
-  it('uses ES256, 900 s access tokens, 7 d sliding, 30 d absolute, family reuse policy and 60 s skew', () => {
+  it('uses RS256, 900 s access tokens, 7 d sliding, 30 d absolute, family reuse policy and 60 s skew', () => {
     expect(parse()).toEqual({
       issuer: 'https://auth.example.com',
       audience: 'https://api.example.com',
       clientId: 'kms-jwt-auth',
-      alg: 'ES256',
+      alg: 'RS256',
       accessTokenTtlSeconds: 900,
       refreshTokenTtlSeconds: 604_800,
       refreshAbsoluteTtlSeconds: 2_592_000,
@@ -25,13 +25,13 @@ describe('parseIssuerConfig defaults', () => {
   });
   it('treats blank optional variables as unset', () => {
     expect(parse({ SIGNING_ALG: ' ', ACCESS_TOKEN_TTL_SECONDS: '', REUSE_POLICY: '  ' })).toMatchObject({
-      alg: 'ES256',
+      alg: 'RS256',
       accessTokenTtlSeconds: 900,
       reusePolicy: 'family',
     });
   });
-  it('accepts RS256 and the user reuse policy', () => {
-    expect(parse({ SIGNING_ALG: 'RS256', REUSE_POLICY: 'user' })).toMatchObject({ alg: 'RS256', reusePolicy: 'user' });
+  it('accepts ES256 and the user reuse policy', () => {
+    expect(parse({ SIGNING_ALG: 'ES256', REUSE_POLICY: 'user' })).toMatchObject({ alg: 'ES256', reusePolicy: 'user' });
   });
   it('trims the issuer and audience', () => {
     expect(parse({ ISSUER: ' https://a.example ', AUDIENCE: ' api ' })).toMatchObject({ issuer: 'https://a.example', audience: 'api' });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { argon2id, argon2Verify } from 'hash-wasm';
 import { describe, expect, it } from 'vitest';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../../../lambdas/core/passwords.ts';
 
@@ -47,6 +48,13 @@ describe('Argon2idHasher', () => {
       `${phc}$extra`,
       phc.slice(0, -10).concat('!!!!!!!!!!'),
       '$2b$12$abcdefghijklmnopqrstuuWl1ZpJHkWZ8E2wLhXk9ZpFfrTYo2m3C',
+      phc.replace('m=19456', 'm=019456'),
+      phc.replace('m=19456', 'm=4294967296'),
+      phc.replace('p=1', 'p=0'),
+      phc.replace('t=2', 't=0'),
+      `${phc}=`,
+      `${phc} `,
+      phc.replace(/\$[^$]+$/, '$'),
     ]) {
       expect(await hasher.verify(bad, 'correct horse battery staple')).toBe(false);
     }
@@ -93,5 +101,66 @@ describe('Argon2idHasher', () => {
     const decoy = await decoyHasher.decoyHash;
     expect(seen).toEqual([24, 16]);
     expect(await decoyHasher.verify(decoy, Buffer.from(fixed).toString('base64'))).toBe(true);
+  });
+
+  it('hashes without blocking the event loop: timers keep firing while a hash runs', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => {
+      ticks += 1;
+    }, 2);
+    try {
+      await hasher.hash('correct horse battery staple');
+    } finally {
+      clearInterval(timer);
+    }
+    // An OWASP-parameter hash takes tens of milliseconds; on the event loop no timer could fire.
+    expect(ticks).toBeGreaterThanOrEqual(3);
+  });
+});
+
+/**
+ * Hashes stored before node:crypto computed them were made by hash-wasm 4.13.0. These were
+ * produced by it (random salts), with the password each one hashes.
+ */
+const HASH_WASM_FIXTURES: readonly (readonly [password: string, phc: string])[] = [
+  ['correct horse battery staple', '$argon2id$v=19$m=19456,t=2,p=1$WxugE/Fi24cQdMK0vqn0Cw$VP+XE3f+lgm233NyFDJjeosHuY67yBrMcjMqKzm/BKg'],
+  ['Grüße, 東京! 🔑 naïve café', '$argon2id$v=19$m=19456,t=2,p=1$Aw8vz2ZClP4cjHkK2rfA1g$lOxF5n1mypxmTqJS07QXVuvYO6aULbYnwISoVt99qE8'],
+  ['an older, cheaper parameter set', '$argon2id$v=19$m=8192,t=1,p=1$THhsCogZ3fhLrYog65FiAQ$YAHg+hKilncHSUQbnA2Kl8p2iX0MM5s7ICLR1BKZXow'],
+  [
+    'two lanes and a longer tag ok',
+    '$argon2id$v=19$m=12288,t=3,p=2$I32AVjjFHdkegDGLt0PSUfMve615ToZe$OGl8lzyzvCmYfn5+7I4flIx4qywh3jqln3CjJYlju9UzHLtTTPNuA6vDiBq0uxDThsdoOVFrs5GJWQzWK6t1gg',
+  ],
+];
+
+describe('Argon2idHasher and hash-wasm hashes', () => {
+  for (const [password, phc] of HASH_WASM_FIXTURES) {
+    it(`verifies the stored hash-wasm hash ${phc.slice(0, 30)}… with its password`, async () => {
+      expect(await hasher.verify(phc, password)).toBe(true);
+    });
+
+    it(`refuses the stored hash-wasm hash ${phc.slice(0, 30)}… with a password one character off`, async () => {
+      expect(await hasher.verify(phc, `${password.slice(0, -1)}${password.endsWith('x') ? 'y' : 'x'}`)).toBe(false);
+    });
+  }
+
+  it('produces exactly the PHC string hash-wasm produces for the same password and salt', async () => {
+    const salt = new Uint8Array(16).fill(7);
+    const fixedSalt = new Argon2idHasher(undefined, (n) => (n === 16 ? salt : randomBytes(n)));
+    const password = 'Grüße, 東京! 🔑 naïve café';
+    const expected = await argon2id({ password, salt, parallelism: 1, iterations: 2, memorySize: 19_456, hashLength: 32, outputType: 'encoded' });
+    expect(await fixedSalt.hash(password)).toBe(expected);
+  });
+
+  it('makes hashes that hash-wasm verifies, and hash-wasm refuses them with a wrong password', async () => {
+    const phc = await aliceHash;
+    expect(await argon2Verify({ password: 'correct horse battery staple', hash: phc })).toBe(true);
+    expect(await argon2Verify({ password: 'correct horse battery stapler', hash: phc })).toBe(false);
+  });
+
+  it('verifies a fresh hash-wasm hash made with other parameters and asks to rehash it', async () => {
+    const password = 'lone surrogate \ud800 becomes U+FFFD in both';
+    const phc = await argon2id({ password, salt: randomBytes(16), parallelism: 2, iterations: 1, memorySize: 8_192, hashLength: 32, outputType: 'encoded' });
+    expect(await hasher.verify(phc, password)).toBe(true);
+    expect(hasher.needsRehash(phc)).toBe(true);
   });
 });
