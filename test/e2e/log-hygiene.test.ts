@@ -1,5 +1,6 @@
 /**
- * SPEC.md: "No response, log line or error ever contains a password, a whole token or a key."
+ * No response, log line or error ever contains a password, a whole token or a key (SECURITY.md,
+ * "Errors and log hygiene").
  *
  * Runs a whole lifecycle over HTTP against the local service (the handlers run in this process)
  * while capturing everything written to stdout, stderr and `console.*` — the Powertools logger
