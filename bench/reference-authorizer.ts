@@ -1,6 +1,5 @@
 /**
- * Bench-only reference: an HTTP API simple authorizer "built the usual way", as the issue
- * describes it: aws-jwt-verify (the JWKS handed over with `cacheJwks`, so neither side fetches
+ * Bench-only reference: an HTTP API simple authorizer built the usual way: aws-jwt-verify (the JWKS handed over with `cacheJwks`, so neither side fetches
  * keys) plus the full `@aws-sdk/client-dynamodb` `BatchGetItemCommand`, doing the same checks
  * as ours: signature, issuer, audience, `typ`, the denylist in one round trip.
  */

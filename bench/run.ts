@@ -6,7 +6,7 @@
  *     `process.cpuUsage`, median of rounds.
  *  2. Cold start: esbuild bundles (minified ESM for node24, as the stack builds them, see
  *     lib/bundling.ts) of our handler and of bench/reference-authorizer.ts (aws-jwt-verify +
- *     full @aws-sdk/client-dynamodb, the reference the issue names); size, and import-to-first-decision in fresh `node` processes (median of runs), both
+ *     full @aws-sdk/client-dynamodb, an authorizer built the usual way); size, and import-to-first-decision in fresh `node` processes (median of runs), both
  *     answering a real-shaped HTTP API 2.0 event with a genuine token and one DynamoDB call
  *     to a local stub. A third bundle, bench/floor-authorizer.ts, does only what any authorizer
  *     must (built-ins, one key, one verify, the SigV4 HMACs, one round trip): the floor.

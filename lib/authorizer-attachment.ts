@@ -1,4 +1,4 @@
-import { Duration, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -93,6 +93,8 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
   public abstract readonly authorizerResponse: AuthorizerResponse;
   /** Cache TTL used when the options do not set one. */
   protected abstract readonly defaultAuthorizerCacheTtl: Duration;
+  /** The function as referenced from each other stack, one reference per stack. */
+  private readonly functionByStack = new Map<Stack, lambda.IFunction>();
 
   public restTokenAuthorizer(
     scope: Construct,
@@ -100,7 +102,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     options: AuthorizerAttachmentOptions = {},
   ): apigw.TokenAuthorizer {
     return new apigw.TokenAuthorizer(scope, id, {
-      handler: this.functionFor(scope, id),
+      handler: this.functionFor(scope),
       identitySource: apigw.IdentitySource.header(AUTHORIZATION_HEADER),
       validationRegex: BEARER_JWS_PATTERN,
       resultsCacheTtl: this.cacheTtl(options),
@@ -114,7 +116,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     options: AuthorizerAttachmentOptions = {},
   ): apigw.RequestAuthorizer {
     return new apigw.RequestAuthorizer(scope, id, {
-      handler: this.functionFor(scope, id),
+      handler: this.functionFor(scope),
       identitySources: [apigw.IdentitySource.header(AUTHORIZATION_HEADER)],
       resultsCacheTtl: this.cacheTtl(options),
       authorizerName: options.authorizerName ?? id,
@@ -131,7 +133,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     // scopes, an allow cached for one route would be reused on another. Keying the cache by
     // route as well keeps a 403 on /admin from turning into a cached allow (or the reverse).
     const perRouteCache = this.authorizerResponse === 'simple' && resultsCacheTtl.toSeconds() > 0;
-    return new PayloadV2HttpLambdaAuthorizer(id, this.functionFor(scope, id), {
+    return new PayloadV2HttpLambdaAuthorizer(id, this.functionFor(scope), {
       authorizerName: options.authorizerName ?? id,
       identitySource: [
         `$request.header.${AUTHORIZATION_HEADER}`,
@@ -152,15 +154,24 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     return ttl;
   }
 
-  /** The function, as seen from the stack that `scope` belongs to. */
-  private functionFor(scope: Construct, id: string): lambda.IFunction {
+  /**
+   * The function, as seen from the stack that `scope` belongs to. In another stack it is
+   * referenced once, under an id derived from this construct's path, and shared by every
+   * authorizer attached there: the ids callers choose for their authorizers (the same one for a
+   * REST and an HTTP API, say) never produce a second construct beside it.
+   */
+  private functionFor(scope: Construct): lambda.IFunction {
     const fn = this.authorizerFunction;
     const apiStack = Stack.of(scope);
     if (apiStack === Stack.of(fn)) return fn;
-    return lambda.Function.fromFunctionAttributes(scope, `${id}Function`, {
+    const known = this.functionByStack.get(apiStack);
+    if (known !== undefined) return known;
+    const imported = lambda.Function.fromFunctionAttributes(apiStack, `KmsJwtAuthorizerFunction${Names.uniqueId(this)}`, {
       functionArn: fn.functionArn,
       sameEnvironment: sameAccount(apiStack, Stack.of(fn)),
     });
+    this.functionByStack.set(apiStack, imported);
+    return imported;
   }
 }
 

@@ -155,13 +155,17 @@ export interface KmsJwtAuthProps {
   readonly routeScopes?: Readonly<Record<string, readonly string[]>>;
   /**
    * What happens to the table, the KMS keys and the log groups when they leave the stack.
-   * `RETAIN` keeps users, sessions and keys through a mistaken `cdk destroy`.
+   * `RETAIN` keeps users, sessions and keys through a mistaken `cdk destroy`. `DESTROY` deletes
+   * the table and the log groups, and schedules the keys for deletion after KMS's waiting period
+   * (30 days, during which `aws kms cancel-key-deletion` restores a key).
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * DynamoDB deletion protection on the table.
-   * @default true
+   * DynamoDB deletion protection on the table. CloudFormation cannot delete a protected table,
+   * so `true` with `removalPolicy: DESTROY` is refused at synth (`cdk destroy` would end in
+   * DELETE_FAILED).
+   * @default true, except with `removalPolicy: DESTROY`: false
    */
   readonly deletionProtection?: boolean;
   /**
@@ -605,7 +609,7 @@ function resolveSettings(props: KmsJwtAuthProps): Settings {
     clockSkew: props.clockSkew ?? Duration.seconds(60),
     routeScopes: props.routeScopes ?? {},
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    deletionProtection: props.deletionProtection ?? true,
+    deletionProtection: props.deletionProtection ?? props.removalPolicy !== RemovalPolicy.DESTROY,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
     logLevel: props.logLevel ?? 'INFO',
     keyGenerations: props.keyGenerations ?? ['v1'],
@@ -633,6 +637,14 @@ function resolveSettings(props: KmsJwtAuthProps): Settings {
     throw new Error('KmsJwtAuth: refreshTokenTtl must not be shorter than accessTokenTtl');
   }
   validateAuthorizerCacheTtl(settings.authorizerCacheTtl);
+  // A protected table cannot be deleted by CloudFormation, so DESTROY would leave the stack in
+  // DELETE_FAILED with the table still there.
+  // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithTables.Basics.html#WorkingWithTables.Basics.DeletionProtection
+  if (settings.removalPolicy === RemovalPolicy.DESTROY && settings.deletionProtection) {
+    throw new Error(
+      'KmsJwtAuth: removalPolicy DESTROY with deletionProtection true cannot be deleted by `cdk destroy` (CloudFormation may not delete a protected table); set deletionProtection to false, or leave it unset to follow removalPolicy',
+    );
+  }
 
   if (settings.audience.trim() === '' || settings.clientId.trim() === '') {
     throw new Error('KmsJwtAuth: audience and clientId must not be empty');

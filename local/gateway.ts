@@ -64,7 +64,7 @@ export interface GatewayOptions {
   readonly ready?: Promise<void>;
 }
 
-/** Room for the size attacks of jwt-attacks.md D4 (a 1 MiB kid is a ~1.4 MB token). */
+/** Room for oversized-token attacks (a 1 MiB kid is a ~1.4 MB token), for the authorizer to refuse. */
 export const MAX_HEADER_BYTES = 4 * 1024 * 1024;
 
 const API_ID = 'localapi';

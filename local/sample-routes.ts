@@ -1,5 +1,5 @@
 /**
- * The two sample routes behind the authorizer that `npm start` serves (SPEC.md "Local run"):
+ * The two sample routes behind the authorizer that `npm start` serves (README.md, "Endpoints"):
  * `GET /whoami` echoes the authorizer context; `GET /admin` is configured to need scope `admin`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';

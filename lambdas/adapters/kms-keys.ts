@@ -1,6 +1,6 @@
 /**
  * Public keys of the KMS signing keys, read with `GetPublicKey` once per container and kept
- * (SPEC.md: never per request). KMS returns a DER-encoded SubjectPublicKeyInfo (RFC 5280 §4.1.2.7;
+ * (never per request). KMS returns a DER-encoded SubjectPublicKeyInfo (RFC 5280 §4.1.2.7;
  * "GetPublicKey" in the AWS KMS API Reference). The JWK form comes from node:crypto, and its
  * RFC 7638 thumbprint (our `kid`) from `core/jwk-thumbprint.ts`, the one the authorizer uses too.
  */

@@ -7,7 +7,7 @@
  *
  * `PublicKeyRing` holds the current set. An unknown `kid` may mean a key was added since the
  * container started: it triggers a reload, but at most once per cooldown, so a stream of forged
- * kids cannot amplify into KMS calls (issue 3 §5). Loads are single-flight.
+ * kids cannot amplify into KMS calls. Loads are single-flight.
  */
 import { ConfigurationError, DependencyUnavailableError } from '../core/errors.ts';
 import { parseStrictJson } from '../core/strict-json.ts';

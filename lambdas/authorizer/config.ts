@@ -77,7 +77,8 @@ export function readAuthorizerConfig(env: Env): AuthorizerConfig {
       issuer: required(env, 'ISSUER'),
       audience: required(env, 'AUDIENCE'),
       typ: ACCESS_TOKEN_TYP,
-      // "a small clock-skew leeway" (SPEC.md); 5 minutes is the most we let anyone configure.
+      // RFC 7519 §4.1.4-4.1.6: "some small leeway, usually no more than a few minutes, to account
+      // for clock skew"; 5 minutes is the most we let anyone configure.
       clockSkewSeconds: integer(env, 'CLOCK_SKEW_SECONDS', 60, 300),
       expiryLeewaySeconds: 0,
       maxTokenLength: DEFAULT_MAX_TOKEN_LENGTH,

@@ -26,7 +26,7 @@
  *
  * Caching (authorizer result TTL) and revocation: a cached Allow outlives a revocation for up to
  * the TTL, because API Gateway does not call us again. The policy itself stays correct across
- * routes (see `Authorizer.policyFor`), but revocation "at once" (SPEC.md) holds only with the
+ * routes (see `Authorizer.policyFor`), but revocation "at once" (SECURITY.md) holds only with the
  * TTL at 0, or within TTL seconds otherwise. With simple responses the cached answer is one
  * boolean for every route sharing the identity source: with `ROUTE_SCOPES` set, either use IAM
  * responses, add `$context.routeKey` to the identity sources, or keep the TTL at 0.

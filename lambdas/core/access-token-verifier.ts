@@ -5,7 +5,7 @@
  * never contains the token.
  *
  * Order of checks (cheap and input-independent first, RFC 8725 §3.1-3.12):
- *  1. length cap, BEFORE any split or decode (jwt-attacks D4);
+ *  1. length cap, BEFORE any split or decode (an oversized token costs nothing);
  *  2. shape: exactly three base64url segments, header and signature non-empty (RFC 7515 §7.1);
  *  3. canonical base64url per segment (RFC 7515 §2, RFC 4648 §3.5: one token, one spelling);
  *  4. header: valid UTF-8 (RFC 7515 §5.2 step 3), duplicate-free JSON object, only the members

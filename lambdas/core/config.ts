@@ -1,6 +1,6 @@
 /**
  * The issuer's policy as plain data, parsed and validated once from an env-like record. The
- * parse is pure; `lambdas/http/env.ts` calls it with `process.env` at cold start and fails fast.
+ * parse is pure; `lambdas/adapters/runtime.ts` calls it with `process.env` at cold start and fails fast.
  */
 import { ConfigurationError } from './errors.ts';
 import { DEFAULT_SIGNING_ALGORITHM, isSigningAlgorithm, type SigningAlgorithm } from './token-model.ts';
@@ -68,7 +68,7 @@ export function parseIssuerConfig(env: EnvRecord): IssuerConfig {
     audience: requireString(env, 'AUDIENCE'),
     clientId: env['CLIENT_ID']?.trim() || 'kms-jwt-auth',
     alg,
-    // SPEC.md: default 15 minutes, configurable 5–60.
+    // Default 15 minutes, configurable 5–60 (docs/deploy.md, `accessTokenTtlMinutes`).
     accessTokenTtlSeconds: optionalInteger(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 300, LONGEST_LIFETIMES.accessTokenTtlSeconds),
     refreshTokenTtlSeconds,
     refreshAbsoluteTtlSeconds,

@@ -51,8 +51,8 @@ export class InvalidRequestError extends AuthError {
 }
 
 /**
- * Wrong credentials or an unusable refresh token. 401 as SPEC.md asks (RFC 6749 §5.2 allows 400;
- * the contract picks 401 so that clients treat it as "log in again").
+ * Wrong credentials or an unusable refresh token. 401 (RFC 6749 §5.2 allows 400; this service
+ * answers 401, as README.md documents, so that clients treat it as "log in again").
  */
 export class InvalidGrantError extends AuthError {
   constructor(description: string, cause?: unknown) {
@@ -83,7 +83,7 @@ export class TooManyRequestsError extends AuthError {
 
 /**
  * A dependency (DynamoDB, KMS) is down, throttling or timing out. RFC 6749 §5.2 has no such code;
- * `temporarily_unavailable` comes from RFC 6749 §4.1.2.1 and is what SPEC.md names.
+ * `temporarily_unavailable` comes from RFC 6749 §4.1.2.1 (README.md lists it with the others).
  */
 export class DependencyUnavailableError extends AuthError {
   constructor(dependency: 'DynamoDB' | 'KMS', cause?: unknown, retryAfterSeconds = 1) {

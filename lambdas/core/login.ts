@@ -5,7 +5,7 @@
  *
  * Order: verify → sign the access token → store the family. The token is signed before the family
  * is written so that a KMS failure changes nothing, and it is returned only after the write
- * succeeded: no token is ever handed out whose session is not stored (SPEC.md).
+ * succeeded: no token is ever handed out whose session is not stored (SECURITY.md).
  */
 import { InvalidGrantError, InvalidScopeError } from './errors.ts';
 import { encode } from './base64url.ts';

@@ -1,7 +1,7 @@
 /**
  * Refresh tokens are opaque to clients and random: a version byte, the user's `sub` (16 bytes of
  * a UUID, to address the user's partition without a read), the secret family id (16 bytes) and
- * 32 random bytes (256 bits of entropy, SPEC.md). The server stores only their SHA-256: the token
+ * 32 random bytes (256 bits of entropy; RFC 6749 §10.10: at most 2^-160 to guess). The server stores only their SHA-256: the token
  * itself is high-entropy, so a fast hash is enough (no salt or stretching is needed, unlike
  * passwords) and a table dump yields nothing usable.
  *

@@ -53,7 +53,7 @@ export async function refresh(presented: string, deps: RefreshDeps): Promise<Ref
     presentedHash: parsed.hash,
     nextHash: next.hash,
     nowSeconds,
-    // Sliding window (SPEC.md: 7 days, sliding), capped by the family's absolute lifetime.
+    // Sliding window (7 days by default), capped by the family's absolute lifetime.
     nextExpiresAt: nowSeconds + config.refreshTokenTtlSeconds,
   };
 

@@ -1,5 +1,5 @@
 /**
- * Cookie mode for browsers (SPEC.md): the refresh token travels in a cookie that scripts cannot
+ * Cookie mode for browsers (SECURITY.md, "Cookie mode and CSRF"): the refresh token travels in a cookie that scripts cannot
  * read (`HttpOnly`), only over HTTPS (`Secure`, and the `__Secure-` prefix of RFC 6265bis §4.1.3.1),
  * never on cross-site requests (`SameSite=Strict`), and only to the refresh path (`Path`).
  *

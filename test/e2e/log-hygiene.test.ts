@@ -1,5 +1,6 @@
 /**
- * SPEC.md: "No response, log line or error ever contains a password, a whole token or a key."
+ * No response, log line or error ever contains a password, a whole token or a key (SECURITY.md,
+ * "Errors and log hygiene").
  *
  * Runs a whole lifecycle over HTTP against the local service (the handlers run in this process)
  * while capturing everything written to stdout, stderr and `console.*` — the Powertools logger
@@ -87,7 +88,9 @@ beforeAll(async () => {
   service = await startLocalService({
     port: 0,
     demoPassword: PASSWORD,
-    env: { COOKIE_MODE: 'on', CORS_ORIGINS: ORIGIN, POWERTOOLS_LOG_LEVEL: 'DEBUG' },
+    // POWERTOOLS_DEV off: the lines checked are those Lambda writes (one JSON line each), not the
+    // pretty-printed form vitest.config.ts asks for elsewhere.
+    env: { COOKIE_MODE: 'on', CORS_ORIGINS: ORIGIN, POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_DEV: 'false' },
     wrapDynamoEndpoint: (endpoint) => {
       dynamo.setUpstream(endpoint);
       return dynamo.url;

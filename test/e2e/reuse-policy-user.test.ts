@@ -1,6 +1,6 @@
 /**
  * `REUSE_POLICY=user` over HTTP against the local service: a replayed refresh token ends every
- * session of its user, not only its own family (SPEC.md reuse detection, with the stricter policy),
+ * session of its user, not only its own family (reuse detection with the stricter policy, SECURITY.md),
  * and the refresh function stays within what the stack grants it while doing so (the Query over the
  * user's families is the one call the default policy never makes).
  */

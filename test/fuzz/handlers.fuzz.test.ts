@@ -2,7 +2,7 @@
  * Property-based tests (fast-check) that drive every handler directly, in-process, against the
  * local service's DynamoDB Local and KMS stand-in, with arbitrary API Gateway events.
  *
- * The properties are the contract of issue 5 item 2 and SPEC.md "Errors":
+ * The properties are the error contract of README.md ("Endpoints") and SECURITY.md:
  * - an HTTP handler always resolves (never rejects), with a status in {200, 400, 401, 403, 404,
  *   405, 429, 503} — never a 5xx other than 503 — and a JSON body that carries `error` and
  *   `error_description` whenever the status is ≥ 400;
@@ -472,7 +472,7 @@ const methodArn = fc.oneof(
 
 const b64json = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** JWS-shaped forgeries: the attacks of jwt-attacks.md, with valid-looking claims. */
+/** JWS-shaped forgeries: the attack classes of test/unit/verifier/attacks.test.ts, with valid-looking claims. */
 const forgedJwt = fc
   .record({
     alg: fc.constantFrom<unknown>('none', 'None', 'HS256', 'ES256', 'RS256', 'ES384', 'PS256', '', null),

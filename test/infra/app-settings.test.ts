@@ -38,10 +38,11 @@ describe('cdk.json', () => {
       corsOrigins: [],
       keyGenerations: ['v1'],
       removalPolicy: RemovalPolicy.RETAIN,
-      deletionProtection: true,
       logRetention: logs.RetentionDays.ONE_YEAR,
     });
     expect(props.accessTokenTtl?.toSeconds()).toBe(900);
+    // Not set, so that it follows removalPolicy (on with retain, off with destroy).
+    expect(props.deletionProtection).toBeUndefined();
     expect(props.issuer).toBeUndefined();
     expect(props.customDomain).toBeUndefined();
     expect(props.alarmTopic).toBeUndefined();
@@ -64,6 +65,12 @@ describe('context values', () => {
     expect(props.keyGenerations).toEqual(['v2', 'v1']);
     expect(props.routeScopes).toEqual({ 'GET /admin': ['admin'] });
     expect(props.removalPolicy).toBe(RemovalPolicy.DESTROY);
+  });
+
+  it('removalPolicy=destroy on the command line alone gives a stack that `cdk destroy` can delete', () => {
+    // cdk.json must not pin deletionProtection: the construct refuses it with destroy.
+    expect(settingsFor({ removalPolicy: 'destroy' }).props).toMatchObject({ removalPolicy: RemovalPolicy.DESTROY });
+    expect(settingsFor({ removalPolicy: 'destroy' }).props.deletionProtection).toBeUndefined();
   });
 
   it('build a custom domain, imported keys and an alarm topic from ARNs', () => {

@@ -51,7 +51,6 @@ beforeAll(() => {
       authorizerCacheTtl: Duration.seconds(30),
       routeScopes: { 'GET /admin': ['admin'] },
       removalPolicy: RemovalPolicy.DESTROY,
-      deletionProtection: false,
       alarmTopic: sns.Topic.fromTopicArn(stack, 'Topic', 'arn:aws:sns:eu-west-1:111111111111:ops'),
     }),
   });
@@ -206,11 +205,20 @@ describe('browser apps', () => {
     }
   });
 
-  it('honour an explicit DESTROY removal policy and no deletion protection', () => {
+  it('with a DESTROY removal policy, turn deletion protection off too, so that `cdk destroy` can delete the table', () => {
+    // CloudFormation cannot delete a table that has deletion protection: the stack would end in
+    // DELETE_FAILED. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithTables.Basics.html#WorkingWithTables.Basics.DeletionProtection
     templateOf(browser).hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Delete',
       Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
     });
+    // Every other stateful resource follows the policy as well: keys (scheduled for deletion
+    // after KMS's waiting period) and log groups.
+    for (const type of ['AWS::KMS::Key', 'AWS::Logs::LogGroup']) {
+      const resources = Object.values(templateOf(browser).findResources(type));
+      expect(resources.length, type).toBeGreaterThan(0);
+      for (const resource of resources) expect(resource.DeletionPolicy, type).toBe('Delete');
+    }
   });
 });
 
@@ -280,6 +288,13 @@ describe('invalid settings fail at synth, not at cold start', () => {
   it('refuses a plain-http or trailing-slash issuer', () => {
     expect(make({ issuer: 'http://auth.example.com' })).toThrow(/issuer/);
     expect(make({ issuer: 'https://auth.example.com/' })).toThrow(/issuer/);
+  });
+
+  it('refuses deletion protection together with a DESTROY removal policy', () => {
+    // The two contradict each other: `cdk destroy` would try to delete a table it may not delete.
+    expect(make({ removalPolicy: RemovalPolicy.DESTROY, deletionProtection: true })).toThrow(
+      /removalPolicy DESTROY.*deletionProtection/,
+    );
   });
 
   it('refuses duplicate or empty key generations', () => {

@@ -1,8 +1,8 @@
 /**
  * Forged access tokens against the running local service, the way an attacker meets it: through
  * `GET /whoami` behind the local gateway and the unchanged authorizer, holding only what is
- * public (a genuine token of their own, the JWKS) and keys of their own. One token per recipe of
- * ../shared/corpora/jwt-attacks.md that needs no private key of ours (the recipes signed with our
+ * public (a genuine token of their own, the JWKS) and keys of their own. One token per forgery
+ * recipe of the attack classes in test/unit/verifier/attacks.test.ts that needs no private key of ours (the recipes signed with our
  * key are covered at the verifier, test/unit/verifier/attacks.test.ts). Every forgery must get
  * 401; the genuine token, sent alongside, 200. `describeForgedTokens` runs it for one algorithm;
  * each algorithm has its own test file, because a local service reads its configuration once per

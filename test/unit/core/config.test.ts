@@ -38,7 +38,7 @@ describe('parseIssuerConfig defaults', () => {
   });
 });
 
-describe('ACCESS_TOKEN_TTL_SECONDS bounds (SPEC.md: 5 to 60 minutes)', () => {
+describe('ACCESS_TOKEN_TTL_SECONDS bounds (5 to 60 minutes)', () => {
   it('accepts 300', () => expect(parse({ ACCESS_TOKEN_TTL_SECONDS: '300' }).accessTokenTtlSeconds).toBe(300));
   it('accepts 3600', () => expect(parse({ ACCESS_TOKEN_TTL_SECONDS: '3600' }).accessTokenTtlSeconds).toBe(3600));
   it('rejects 299', () => rejects({ ACCESS_TOKEN_TTL_SECONDS: '299' }, /ACCESS_TOKEN_TTL_SECONDS/));

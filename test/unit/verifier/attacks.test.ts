@@ -1,5 +1,5 @@
 /**
- * Every attack class of ../shared/corpora/jwt-attacks.md (A-G), one test per behaviour, each
+ * Every attack class on a JWS verifier (A-G below, after RFC 8725 §2), one test per behaviour, each
  * named as the sentence it specifies. Keys are generated per run; the clock is pinned at NOW.
  */
 import { constants, createHash, createHmac, createPublicKey, generateKeyPairSync, privateEncrypt, sign as cryptoSign } from 'node:crypto';

@@ -65,7 +65,7 @@ export function headerFor(key: TestKey, overrides: Record<string, unknown> = {})
   return { alg: key.alg, typ: 'at+jwt', kid: key.kid, ...overrides };
 }
 
-/** The baseline valid token T0 of jwt-attacks.md, with our full claim set. */
+/** The baseline valid token every attack starts from, with our full claim set. */
 export function validToken(key: TestKey, payloadOverrides: Record<string, unknown> = {}): string {
   return signToken(headerFor(key), claims(payloadOverrides), key);
 }

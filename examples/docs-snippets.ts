@@ -1,0 +1,118 @@
+/**
+ * The TypeScript snippets of docs/*.md, each inside the code that makes it a working program.
+ *
+ * Each `// #region <name>` … `// #endregion` below appears verbatim (dedented) as a ```ts block
+ * in the docs; test/infra/docs-snippets.test.ts checks that every block of the docs is one of
+ * these regions, and synthesizes this app, so a snippet that does not compile (`tsc`) or does not
+ * synthesize fails the tests.
+ *
+ *   npx cdk synth --app "npx tsx examples/docs-snippets.ts"
+ */
+import { pathToFileURL } from 'node:url';
+import { App, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import type { Construct } from 'constructs';
+import type { AuthorizerContext, AuthorizerDecision } from '../lambdas/authorizer/handler.ts';
+import { KmsJwtAuth } from '../lib/kms-jwt-auth.ts';
+
+/** docs/deploy.md, "The construct": the service in a stack of your own app. */
+export class AuthServiceStack extends Stack {
+  public readonly auth: KmsJwtAuth;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const certificate = acm.Certificate.fromCertificateArn(
+      this,
+      'Certificate',
+      'arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000',
+    );
+    const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+      hostedZoneId: 'Z0000000000000000000',
+      zoneName: 'example.com',
+    });
+
+    // #region construct
+    const auth = new KmsJwtAuth(this, 'Auth', {
+      customDomain: { domainName: 'auth.example.com', certificate, hostedZone },
+      routeScopes: { 'GET /admin': ['admin'] },
+    });
+    // #endregion
+    this.auth = auth;
+  }
+}
+
+/** docs/deploy.md, "Attaching the authorizer to your APIs": APIs in another stack than the service. */
+export class OrdersApisStack extends Stack {
+  constructor(scope: Construct, id: string, props: StackProps & { readonly auth: KmsJwtAuth }) {
+    super(scope, id, props);
+    const auth = props.auth;
+    const restApi = new apigw.RestApi(this, 'OrdersRestApi');
+    const restIntegration = new apigw.HttpIntegration('https://orders.example.com/orders');
+    const httpApi = new apigwv2.HttpApi(this, 'OrdersHttpApi');
+    const httpIntegration = new HttpUrlIntegration('Orders', 'https://orders.example.com/orders');
+
+    // #region attach
+    // REST API (v1)
+    const token = auth.restTokenAuthorizer(this, 'JwtAuthorizer');            // apigateway.TokenAuthorizer
+    const request = auth.restRequestAuthorizer(this, 'JwtRequestAuthorizer'); // apigateway.RequestAuthorizer
+    restApi.root.addResource('orders').addMethod('GET', restIntegration, { authorizer: token });
+    restApi.root.addResource('reports').addMethod('GET', restIntegration, { authorizer: request });
+
+    // HTTP API (v2), payload format 2.0
+    const jwt = auth.httpLambdaAuthorizer(this, 'JwtAuthorizer');             // HttpLambdaAuthorizer
+    httpApi.addRoutes({ path: '/orders', methods: [HttpMethod.GET], integration: httpIntegration, authorizer: jwt });
+    // #endregion
+  }
+}
+
+/** docs/deploy.md: a deployment made elsewhere, referenced by its `AuthorizerFunctionArn` output. */
+export class ImportedAuthApiStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    // #region from-attributes
+    const auth = KmsJwtAuth.fromAttributes(this, 'Auth', {
+      authorizerFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:KmsJwtAuth-AuthorizerFunction0A1B2C3D-a1B2c3D4e5F6',
+      authorizerResponse: 'simple', // the deployment's setting
+    });
+    // #endregion
+    const httpApi = new apigwv2.HttpApi(this, 'HttpApi');
+    httpApi.addRoutes({
+      path: '/orders',
+      methods: [HttpMethod.GET],
+      integration: new HttpUrlIntegration('Orders', 'https://orders.example.com/orders'),
+      authorizer: auth.httpLambdaAuthorizer(this, 'JwtAuthorizer'),
+    });
+  }
+}
+
+// docs/authorizer.md, "Decisions": the decision type, as exported by the authorizer's handler.
+// #region authorizer-decision
+type Decision =
+  | { effect: 'allow'; context: AuthorizerContext } // sub, scope, sid, jti, client_id
+  | { effect: 'deny'; status: 401; error: 'invalid_token'; description: string }
+  | { effect: 'deny'; status: 403; error: 'insufficient_scope'; description: string; context: AuthorizerContext }
+  | { effect: 'deny'; status: 503; error: 'temporarily_unavailable'; description: string };
+// #endregion
+
+/** `true` only when A and B accept exactly the same values; tsc fails otherwise. */
+type SameType<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Compile-time check that the documented decision type is the real one. */
+export const documentedDecisionIsExact: SameType<Decision, AuthorizerDecision> = true;
+
+/** Builds every snippet's stack into `app` (the tests synthesize it). */
+export function buildDocsSnippetsApp(app: App): { service: AuthServiceStack; apis: OrdersApisStack; imported: ImportedAuthApiStack } {
+  const env = { account: '111111111111', region: 'eu-west-1' };
+  const service = new AuthServiceStack(app, 'DocsAuthService', { env });
+  const apis = new OrdersApisStack(app, 'DocsOrdersApis', { env, auth: service.auth });
+  const imported = new ImportedAuthApiStack(app, 'DocsImportedAuth', { env });
+  return { service, apis, imported };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  buildDocsSnippetsApp(new App());
+}
