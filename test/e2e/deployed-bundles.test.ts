@@ -136,6 +136,10 @@ function tokensOf(reply: Reply): Tokens {
 const signIn = async (username = USER): Promise<Tokens> =>
   tokensOf(await http(login, 'POST /login', { json: { username, password: PASSWORD } }));
 
+let liveSession: Promise<Tokens> | undefined;
+/** One session that no test ends, for the checks that only need a valid token (a login is Argon2id work). */
+const live = (): Promise<Tokens> => (liveSession ??= signIn());
+
 const FORMATS: readonly { readonly name: string; readonly fixture: AuthorizerFixture }[] = [
   { name: 'an HTTP API payload 2.0 event', fixture: 'http-v2-request-whoami' },
   { name: 'a REST API TOKEN event', fixture: 'rest-token' },
@@ -276,7 +280,7 @@ describe('POST /revoke', () => {
 describe('the authorizer', () => {
   describe.each(FORMATS)('with $name', ({ fixture }) => {
     it('allows a valid access token, with sub, scope, sid and jti in the context', async () => {
-      const tokens = await signIn();
+      const tokens = await live();
       const claims = await verifyAccessToken(tokens.access);
       const decision = await authorize(fixture, `Bearer ${tokens.access}`);
       expect(decision).toEqual({ effect: 'allow', context: expect.objectContaining({ sub: claims['sub'], scope: 'profile read', sid: claims['sid'], jti: claims['jti'] }) });
@@ -287,7 +291,7 @@ describe('the authorizer', () => {
       ['a token with its signature cut off', 'SIGNATURELESS'],
       ['no bearer scheme', 'JUST-THE-TOKEN'],
     ])('refuses %s as Unauthorized (401)', async (_name, authorization) => {
-      const tokens = await signIn();
+      const tokens = await live();
       const value =
         authorization === 'SIGNATURELESS'
           ? `Bearer ${tokens.access.slice(0, tokens.access.lastIndexOf('.') + 1)}`
@@ -323,7 +327,7 @@ describe('the authorizer', () => {
   });
 
   it('in a fresh execution environment (cold start) reads revocations from the table, not from memory', async () => {
-    const [revoked, valid] = [await signIn(), await signIn()];
+    const [revoked, valid] = [await signIn(), await live()];
     expect((await http(revoke, 'POST /revoke', { json: { token: revoked.refresh } })).status).toBe(200);
     const fresh = await cold(fn.authorizer);
     expect(await authorize('rest-request-whoami', `Bearer ${revoked.access}`, fresh)).toEqual({ effect: 'deny', reason: 'Unauthorized' });
