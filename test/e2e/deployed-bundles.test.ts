@@ -67,6 +67,8 @@ beforeAll(async () => {
   });
   const dynamoStarted = startDynamoDbLocal().then((d) => (dynamoLocal = d));
   const kmsStarted = startKmsStandin({ region: REGION }).then((k) => (kms = k));
+  // Settled together, so that afterAll stops an emulator that was still starting when another step failed.
+  await Promise.allSettled([synthesized, dynamoStarted, kmsStarted]);
   const [assembly, dynamoReady, kmsReady] = await Promise.all([synthesized, dynamoStarted, kmsStarted]);
 
   dynamo = new DynamoDBClient({
@@ -87,7 +89,9 @@ beforeAll(async () => {
   await createUser(operator, USER, PASSWORD, ['profile', 'read']);
   await createUser(operator, LOGOUT_USER, PASSWORD, ['profile']);
 
-  [login, refresh, revoke, jwks, authorizer] = await Promise.all([cold(fn.login), cold(fn.refresh), cold(fn.revoke), cold(fn.jwks), cold(fn.authorizer)]);
+  const starting = [cold(fn.login), cold(fn.refresh), cold(fn.revoke), cold(fn.jwks), cold(fn.authorizer)] as const;
+  await Promise.allSettled(starting);
+  [login, refresh, revoke, jwks, authorizer] = await Promise.all(starting);
   timings['setupMs'] = Date.now() - started;
 }, SYNTH_TIMEOUT_MS + 60_000);
 
