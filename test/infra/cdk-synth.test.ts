@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SYNTH_TIMEOUT_MS } from './support.ts';
+import { SYNTH_TIMEOUT_MS, offlineEnv } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -29,14 +29,7 @@ describe('npx cdk synth', () => {
   it('synthesizes offline, without credentials, and passes cdk-nag', () => {
     const out = mkdtempSync(join(tmpdir(), 'kms-jwt-auth-synth-'));
     try {
-      const env: NodeJS.ProcessEnv = {};
-      for (const [key, value] of Object.entries(process.env)) {
-        if (!key.startsWith('AWS_') && !key.startsWith('CDK_')) env[key] = value;
-      }
-      env['AWS_EC2_METADATA_DISABLED'] = 'true';
-      env['AWS_SHARED_CREDENTIALS_FILE'] = join(out, 'no-credentials');
-      env['AWS_CONFIG_FILE'] = join(out, 'no-config');
-      env['NODE_ENV'] = 'production'; // vitest sets "test", which changes how CDK reports validation
+      const env = offlineEnv(out);
       const result = spawnSync('npx', ['cdk', 'synth', '--quiet', '--no-notices', '--output', out], {
         cwd: ROOT,
         env,

@@ -3,6 +3,7 @@
  * cdk.json), template walkers for IAM and key policies, and cdk-nag reports.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
@@ -14,15 +15,43 @@ export const SYNTH_TIMEOUT_MS = 180_000;
 
 export const CDK_JSON_PATH = fileURLToPath(new URL('../../cdk.json', import.meta.url));
 
+function cdkJson(): object {
+  const parsed: unknown = JSON.parse(readFileSync(CDK_JSON_PATH, 'utf8'));
+  if (typeof parsed !== 'object' || parsed === null) throw new Error('cdk.json is not an object');
+  return parsed;
+}
+
 /** The `context` of cdk.json, so tests synthesize with the same feature flags as the CLI. */
 export function cdkJsonContext(): Record<string, unknown> {
-  const parsed: unknown = JSON.parse(readFileSync(CDK_JSON_PATH, 'utf8'));
-  if (typeof parsed !== 'object' || parsed === null || !('context' in parsed)) {
-    throw new Error('cdk.json has no context');
-  }
+  const parsed = cdkJson();
+  if (!('context' in parsed)) throw new Error('cdk.json has no context');
   const context: unknown = parsed.context;
   if (typeof context !== 'object' || context === null) throw new Error('cdk.json context is not an object');
   return { ...context };
+}
+
+/** The `app` of cdk.json: the command the CLI runs to synthesize (e.g. `npx tsx bin/app.ts`). */
+export function cdkJsonApp(): string {
+  const parsed = cdkJson();
+  const app: unknown = 'app' in parsed ? parsed.app : undefined;
+  if (typeof app !== 'string' || app === '') throw new Error('cdk.json has no app command');
+  return app;
+}
+
+/**
+ * The environment of an operator's shell without AWS: no credentials, no region, no profile
+ * (synth must need none of them); `scratchDir` holds the missing credentials and config files.
+ */
+export function offlineEnv(scratchDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('AWS_') && !key.startsWith('CDK_')) env[key] = value;
+  }
+  env['AWS_EC2_METADATA_DISABLED'] = 'true';
+  env['AWS_SHARED_CREDENTIALS_FILE'] = join(scratchDir, 'no-credentials');
+  env['AWS_CONFIG_FILE'] = join(scratchDir, 'no-config');
+  env['NODE_ENV'] = 'production'; // vitest sets "test", which changes how CDK reports validation
+  return env;
 }
 
 export function testApp(extraContext: Record<string, unknown> = {}): App {

@@ -2,7 +2,6 @@
  * An `Authorizer` wired to in-memory collaborators: a key source that counts its loads, a
  * denylist that counts reads (and can be told to fail), a pinned clock and captured logs.
  */
-import { readFileSync } from 'node:fs';
 import { Authorizer } from '../../../lambdas/authorizer/authorizer.ts';
 import type { AuthorizerConfig } from '../../../lambdas/authorizer/config.ts';
 import type { DenylistReader } from '../../../lambdas/adapters/denylist-reader.ts';
@@ -84,30 +83,6 @@ export function makeHarness(keys: TestKey[], overrides: Partial<AuthorizerConfig
   return { authorizer, source, ring, denylist, logs, clock };
 }
 
-type Fixture = 'http-v2-request-whoami' | 'http-v2-request-admin' | 'rest-token' | 'rest-request-whoami';
-
-/** A fixture event with `TOKEN` replaced by `authorization` (or the header removed if undefined). */
-export function event(fixture: Fixture, authorization: string | undefined): Record<string, unknown> {
-  const text = readFileSync(new URL(`../../fixtures/events/${fixture}.json`, import.meta.url), 'utf8');
-  const parsed = JSON.parse(text) as Record<string, unknown>;
-  const replace = (value: unknown): unknown => {
-    if (typeof value === 'string') return value === 'Bearer TOKEN' ? authorization : value;
-    if (Array.isArray(value)) return value.map(replace).filter((v) => v !== undefined);
-    if (typeof value === 'object' && value !== null) {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) {
-        const replaced = replace(v);
-        if (replaced !== undefined) out[k] = replaced;
-        else if (Array.isArray(v)) out[k] = [];
-      }
-      return out;
-    }
-    return value;
-  };
-  const result = replace(parsed) as Record<string, unknown>;
-  const mvh = result.multiValueHeaders as Record<string, unknown[]> | undefined;
-  if (mvh !== undefined && Array.isArray(mvh.Authorization) && mvh.Authorization.length === 0) delete mvh.Authorization;
-  return result;
-}
+export { authorizerEvent as event } from '../../support/events.ts';
 
 export { AUD, ISS, NOW };
