@@ -13,9 +13,9 @@ import { ConfigurationError, DependencyUnavailableError } from '../core/errors.t
 import { parseStrictJson } from '../core/strict-json.ts';
 import { verificationKeyFromSpki, verificationKeysFromJwks } from '../core/verification-key.ts';
 import type { KeyLookup, VerificationKey } from '../core/verification-key.ts';
-import type { AwsJsonClient } from './aws-fetch.ts';
-import { withDeadline } from './deadline.ts';
-import type { Deadline } from './deadline.ts';
+import type { AwsJsonClient } from './aws/aws-json-client.ts';
+import { withDeadline } from './aws/deadline.ts';
+import type { Deadline } from './aws/deadline.ts';
 
 export interface PublicKeySource {
   /** All current keys by kid. Rejects with `DependencyUnavailableError` when KMS cannot answer. */
