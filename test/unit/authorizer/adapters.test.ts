@@ -11,7 +11,8 @@ import { withDeadline } from '../../../lambdas/adapters/aws/deadline.ts';
 import type { Deadline } from '../../../lambdas/adapters/aws/deadline.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../../../lambdas/adapters/denylist-reader.ts';
 import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../../../lambdas/adapters/public-key-source.ts';
-import { DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
+import { ConfigurationError, DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
+import { loadPublicKey } from '../../../lambdas/adapters/kms/public-key-loader.ts';
 import { generateTestKey } from '../verifier/token-factory.ts';
 
 type Handler = (target: string, body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => void;
@@ -170,6 +171,37 @@ describe('public keys', () => {
     await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toThrow(/SIGN_VERIFY/);
   });
 
+  it('refuses, with the same ConfigurationError as every other function, a key spec the service does not sign with', async () => {
+    const rsa = generateTestKey('RS256');
+    const aws = await fakeAws((_t, _b, _q, res) =>
+      json(res, 200, { KeySpec: 'RSA_3072', KeyUsage: 'SIGN_VERIFY', PublicKey: rsa.publicKey.export({ format: 'der', type: 'spki' }).toString('base64') }),
+    );
+    await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toThrow(ConfigurationError);
+    await expect(loadPublicKey(() => Promise.resolve({ KeySpec: 'RSA_3072', KeyUsage: 'SIGN_VERIFY', PublicKey: rsa.publicKey.export({ format: 'der', type: 'spki' }) }), 'k1')).rejects.toThrow(
+      ConfigurationError,
+    );
+  });
+
+  it('refuses a key whose KeySpec and public key disagree', async () => {
+    const es = generateTestKey('ES256');
+    const answer = { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY', PublicKey: es.publicKey.export({ format: 'der', type: 'spki' }) };
+    await expect(loadPublicKey(() => Promise.resolve(answer), 'k1')).rejects.toThrow(ConfigurationError);
+  });
+
+  it('reads the SDK answer (bytes) and the JSON-protocol answer (base64) to the same key', async () => {
+    const es = generateTestKey('ES256');
+    const der = es.publicKey.export({ format: 'der', type: 'spki' });
+    const fromSdk = await loadPublicKey(() => Promise.resolve({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', PublicKey: new Uint8Array(der) }), 'k1');
+    const fromJson = await loadPublicKey(() => Promise.resolve({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', PublicKey: der.toString('base64') }), 'k1');
+    expect(fromSdk.kid).toBe(es.kid);
+    expect(fromJson.kid).toBe(es.kid);
+    expect(fromSdk.jwk).toMatchObject({ kid: es.kid, alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256' });
+  });
+
+  it('reports a failed GetPublicKey call as a KMS outage', async () => {
+    await expect(loadPublicKey(() => Promise.reject(new Error('socket hang up')), 'k1')).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+
   it('reports KMS throttling as a dependency outage', async () => {
     const aws = await fakeAws((_t, _b, _q, res) => json(res, 400, { __type: 'ThrottlingException' }));
     await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toBeInstanceOf(DependencyUnavailableError);
@@ -182,8 +214,9 @@ describe('public keys', () => {
     expect((await ring.current()).get(es.kid)?.alg).toBe('ES256');
   });
 
-  it('refuses a PUBLIC_JWKS with duplicate members', () => {
-    expect(() => new StaticJwksSource('{"keys":[],"keys":[]}')).toThrow(/duplicate/);
+  it('refuses a PUBLIC_JWKS that is not JSON, or holds no keys', () => {
+    expect(() => new StaticJwksSource('{"keys":[')).toThrow(/not valid JSON/);
+    expect(() => new StaticJwksSource('{"keys":[]}')).toThrow(/no keys/);
   });
 
   it('shares one in-flight load between concurrent first requests', async () => {
