@@ -9,7 +9,8 @@ import { DependencyUnavailableError } from '../core/errors.ts';
 import { derToJoseSignature } from '../core/ecdsa-signature.ts';
 import type { TokenSigner } from '../core/ports.ts';
 import type { SigningAlgorithm } from '../core/token-model.ts';
-import { loadPublicKey, type PublishedKey } from './kms-keys.ts';
+import { loadPublicKey, type PublishedKey } from './kms/public-key-loader.ts';
+import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
 
 const KMS_ALGORITHM: Readonly<Record<SigningAlgorithm, SigningAlgorithmSpec>> = {
   ES256: 'ECDSA_SHA_256',
@@ -27,7 +28,7 @@ export class KmsSigner implements TokenSigner {
 
   async kid(): Promise<string> {
     if (this.publicKey === undefined) {
-      this.publicKey = loadPublicKey(this.kms, this.keyId);
+      this.publicKey = loadPublicKey(sdkGetPublicKey(this.kms), this.keyId);
       this.publicKey.catch(() => {
         this.publicKey = undefined;
       });

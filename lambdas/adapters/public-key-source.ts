@@ -1,8 +1,8 @@
 /**
  * Where the authorizer's public keys come from, loaded once per container and never per request:
  *  - `PUBLIC_JWKS`: a JWK Set delivered at deploy time, validated at cold start; no KMS call ever;
- *  - `VERIFY_KEY_IDS`: KMS `GetPublicKey` for each key (in parallel), returning DER
- *    SubjectPublicKeyInfo (base64 in the JSON protocol).
+ *  - `VERIFY_KEY_IDS`: KMS `GetPublicKey` for each key (in parallel), through the one KMS
+ *    public-key loader (`kms/public-key-loader.ts`) over the authorizer's SigV4 client.
  * Several kids at once, so a key rotation (new key signing, old tokens still valid) just works.
  *
  * `PublicKeyRing` holds the current set. An unknown `kid` may mean a key was added since the
@@ -10,28 +10,30 @@
  * kids cannot amplify into KMS calls. Loads are single-flight.
  */
 import { ConfigurationError, DependencyUnavailableError } from '../core/errors.ts';
-import { parseStrictJson } from '../core/strict-json.ts';
-import { verificationKeyFromSpki, verificationKeysFromJwks } from '../core/verification-key.ts';
+import { verificationKeysFromJwks } from '../core/verification-key.ts';
 import type { KeyLookup, VerificationKey } from '../core/verification-key.ts';
-import type { AwsJsonClient } from './aws-fetch.ts';
-import { withDeadline } from './deadline.ts';
-import type { Deadline } from './deadline.ts';
+import type { AwsJsonClient } from './aws/aws-json-client.ts';
+import { withDeadline } from './aws/deadline.ts';
+import { loadPublicKey } from './kms/public-key-loader.ts';
 
 export interface PublicKeySource {
   /** All current keys by kid. Rejects with `DependencyUnavailableError` when KMS cannot answer. */
   load(): Promise<Map<string, VerificationKey>>;
 }
 
-/** Keys delivered at deploy time (env `PUBLIC_JWKS`); parsed and validated at construction. */
+/**
+ * Keys delivered at deploy time (env `PUBLIC_JWKS`, written by the CDK construct with
+ * `JSON.stringify`); parsed and validated at construction.
+ */
 export class StaticJwksSource implements PublicKeySource {
   private readonly keys: Map<string, VerificationKey>;
 
   constructor(jwksJson: string) {
     let parsed: unknown;
     try {
-      parsed = parseStrictJson(jwksJson, 8);
+      parsed = JSON.parse(jwksJson);
     } catch {
-      throw new ConfigurationError('PUBLIC_JWKS is not valid JSON (duplicate members are refused)');
+      throw new ConfigurationError('PUBLIC_JWKS is not valid JSON');
     }
     this.keys = verificationKeysFromJwks(parsed);
   }
@@ -41,8 +43,6 @@ export class StaticJwksSource implements PublicKeySource {
   }
 }
 
-/** KMS key specs whose keys can verify our algorithms (KMS Developer Guide, "Key spec reference"). */
-const KMS_KEY_SPECS = new Set(['ECC_NIST_P256', 'RSA_2048', 'RSA_3072', 'RSA_4096']);
 export const DEFAULT_KMS_BUDGET_MS = 3000;
 
 export class KmsPublicKeySource implements PublicKeySource {
@@ -54,30 +54,11 @@ export class KmsPublicKeySource implements PublicKeySource {
 
   async load(): Promise<Map<string, VerificationKey>> {
     const keys = await withDeadline(this.budgetMs, (deadline) =>
-      Promise.all(this.keyIds.map((keyId) => this.loadOne(keyId, deadline))),
+      Promise.all(
+        this.keyIds.map((keyId) => loadPublicKey((id) => this.client.call('TrentService.GetPublicKey', { KeyId: id }, deadline), keyId)),
+      ),
     );
     return new Map(keys.map((key) => [key.kid, key]));
-  }
-
-  private async loadOne(keyId: string, deadline: Deadline): Promise<VerificationKey> {
-    let response: unknown;
-    try {
-      response = await this.client.call('TrentService.GetPublicKey', { KeyId: keyId }, deadline);
-    } catch (cause) {
-      throw new DependencyUnavailableError('KMS', cause);
-    }
-    if (typeof response !== 'object' || response === null) {
-      throw new DependencyUnavailableError('KMS', new Error('unreadable GetPublicKey response'));
-    }
-    const { PublicKey, KeySpec, KeyUsage } = response as Record<string, unknown>;
-    // A key that cannot sign/verify, or of a spec we do not verify, is a deployment mistake.
-    if (KeyUsage !== 'SIGN_VERIFY' || typeof KeySpec !== 'string' || !KMS_KEY_SPECS.has(KeySpec)) {
-      throw new ConfigurationError(`KMS key ${keyId} is not an ECC_NIST_P256/RSA SIGN_VERIFY key`);
-    }
-    if (typeof PublicKey !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(PublicKey)) {
-      throw new DependencyUnavailableError('KMS', new Error('GetPublicKey without a base64 PublicKey'));
-    }
-    return verificationKeyFromSpki(Buffer.from(PublicKey, 'base64'));
   }
 }
 
@@ -94,7 +75,6 @@ export const DEFAULT_KEY_RING_OPTIONS: PublicKeyRingOptions = {
   failureBackoffMs: 2_000,
   nowMs: Date.now,
 };
-
 export class PublicKeyRing {
   private keys: KeyLookup | undefined;
   private inFlight: Promise<KeyLookup> | undefined;

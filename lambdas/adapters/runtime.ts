@@ -16,7 +16,8 @@ import { DynamoDbTokenDenylist } from './dynamodb-denylist.ts';
 import { DynamoDbSessionStore } from './dynamodb-session-store.ts';
 import { DynamoDbThrottleCounters } from './dynamodb-throttle-counters.ts';
 import { DynamoDbUserDirectory } from './dynamodb-user-directory.ts';
-import { KmsPublicKeySet } from './kms-keys.ts';
+import { KmsPublicKeySet } from './kms/public-key-loader.ts';
+import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
 import { KmsSigner } from './kms-signer.ts';
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
@@ -87,5 +88,5 @@ export function createIssuerRuntime(env: EnvRecord, overrides: { dynamo?: Dynamo
 }
 
 export function createVerifyKeySet(env: EnvRecord, kms: KMSClient): KmsPublicKeySet {
-  return new KmsPublicKeySet(kms, parseKeyIds(env, 'VERIFY_KEY_IDS'));
+  return new KmsPublicKeySet(sdkGetPublicKey(kms), parseKeyIds(env, 'VERIFY_KEY_IDS'));
 }

@@ -145,7 +145,7 @@ export class Authorizer {
       this.verifierKeys = keys;
     }
     try {
-      return this.verifier.verify(token, now);
+      return await this.verifier.verify(token, now);
     } catch (error) {
       if (!(error instanceof UnknownKeyIdError)) throw error;
       // Maybe a key was added since we loaded: reload, at most once per cooldown.

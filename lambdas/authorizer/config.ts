@@ -8,7 +8,6 @@ import type { VerificationPolicy } from '../core/access-token-verifier.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { parseRouteScopes } from '../core/route-scopes.ts';
 import type { RouteScopeTable } from '../core/route-scopes.ts';
-import { parseStrictJson } from '../core/strict-json.ts';
 import { ACCESS_TOKEN_TYP, isSigningAlgorithm } from '../core/token-model.ts';
 import type { SigningAlgorithm } from '../core/token-model.ts';
 
@@ -60,10 +59,12 @@ export function readAuthorizerConfig(env: Env): AuthorizerConfig {
   let routeScopesJson: unknown = {};
   const routeScopesText = env.ROUTE_SCOPES?.trim();
   if (routeScopesText) {
+    // Written by the CDK construct with JSON.stringify, which cannot repeat a route; a repeated
+    // route in a hand-set value would be read as its last occurrence (RFC 8259 §4, ECMA-262 JSON.parse).
     try {
-      routeScopesJson = parseStrictJson(routeScopesText);
+      routeScopesJson = JSON.parse(routeScopesText);
     } catch {
-      throw new ConfigurationError('ROUTE_SCOPES is not valid JSON (duplicate routes are refused)');
+      throw new ConfigurationError('ROUTE_SCOPES is not valid JSON');
     }
   }
   const responseMode = env.AUTHORIZER_RESPONSE?.trim() || 'simple';

@@ -37,7 +37,7 @@
  * DENYLIST_CACHE_SECONDS, CLOCK_SKEW_SECONDS, AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB/KMS.
  */
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { awsJsonClientFromEnv } from '../adapters/aws-fetch.ts';
+import { awsJsonClientFromEnv } from '../adapters/aws/aws-json-client.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../adapters/denylist-reader.ts';
 import type { DenylistReader } from '../adapters/denylist-reader.ts';
 import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../adapters/public-key-source.ts';
@@ -62,8 +62,6 @@ export function createAuthorizer(config: AuthorizerConfig, env: Env = process.en
       ? new StaticJwksSource(config.publicJwks)
       : new KmsPublicKeySource(awsJsonClientFromEnv('kms', env), config.verifyKeyIds);
   const dynamodb = awsJsonClientFromEnv('dynamodb', env);
-  // Connect to DynamoDB while the keys load: the handshake leaves the first request's path.
-  dynamodb.preconnect();
   let denylist: DenylistReader = new DynamoDbDenylistReader(dynamodb, config.tableName);
   if (config.denylistCacheSeconds > 0) denylist = new CachedDenylistReader(denylist, config.denylistCacheSeconds * 1000);
   const keyRing = new PublicKeyRing(source);

@@ -47,7 +47,7 @@ function accessTokenVerifier(): Promise<AccessTokenVerifier> {
 async function verifyForRevocation(token: string, nowSeconds: number): Promise<AccessTokenClaims | undefined> {
   const checked = await accessTokenVerifier();
   try {
-    return checked.verify(token, nowSeconds);
+    return await checked.verify(token, nowSeconds);
   } catch (error) {
     if (error instanceof InvalidTokenError) return undefined;
     throw error;

@@ -212,9 +212,11 @@ describe('GET /.well-known/jwks.json', () => {
     const keys = reply.body['keys'] as JWK[];
     expect(keys).toHaveLength(1);
     const { kid, alg, use, ...publicMembers } = keys[0] ?? {};
-    expect(publicMembers).toMatchObject({ kty: 'EC', crv: 'P-256' });
-    expect(publicMembers).not.toHaveProperty('d');
-    expect([alg, use]).toEqual(['ES256', 'sig']);
+    // The stack's default: RS256 from a KMS RSA_2048 key.
+    expect(publicMembers).toMatchObject({ kty: 'RSA', e: 'AQAB' });
+    expect(Buffer.from(String(publicMembers.n), 'base64url')).toHaveLength(256);
+    for (const privateMember of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(publicMembers).not.toHaveProperty(privateMember);
+    expect([alg, use]).toEqual(['RS256', 'sig']);
     expect(kid).toBe(await calculateJwkThumbprint(publicMembers, 'sha256'));
   });
 });

@@ -14,7 +14,8 @@ import { DynamoDbSessionStore } from '../../lambdas/adapters/dynamodb-session-st
 import { DynamoDbThrottleCounters } from '../../lambdas/adapters/dynamodb-throttle-counters.ts';
 import { DynamoDbUserDirectory } from '../../lambdas/adapters/dynamodb-user-directory.ts';
 import { KmsSigner } from '../../lambdas/adapters/kms-signer.ts';
-import { loadPublicKey } from '../../lambdas/adapters/kms-keys.ts';
+import { loadPublicKey } from '../../lambdas/adapters/kms/public-key-loader.ts';
+import { sdkGetPublicKey } from '../../lambdas/adapters/kms/sdk-get-public-key.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.ts';
 import { startKmsStandin, type KmsStandin } from '../../local/kms-standin/server.ts';
 import { createServiceTable } from '../../local/table.ts';
@@ -250,7 +251,7 @@ describe('KmsSigner against the KMS stand-in', () => {
     const input = Buffer.from('header.payload');
     const signature = await signer.sign(input);
     expect(signature).toHaveLength(64);
-    const published = await loadPublicKey(kmsClient(), key.arn);
+    const published = await loadPublicKey(sdkGetPublicKey(kmsClient()), key.arn);
     expect(cryptoVerify('sha256', input, { key: published.keyObject, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
     expect(await signer.kid()).toBe(published.kid);
   });
@@ -261,7 +262,7 @@ describe('KmsSigner against the KMS stand-in', () => {
     const input = Buffer.from('header.payload');
     const signature = await signer.sign(input);
     expect(signature).toHaveLength(256);
-    const published = await loadPublicKey(kmsClient(), key.arn);
+    const published = await loadPublicKey(sdkGetPublicKey(kmsClient()), key.arn);
     expect(cryptoVerify('sha256', input, createPublicKey(published.keyObject.export({ format: 'pem', type: 'spki' })), signature)).toBe(true);
   });
 

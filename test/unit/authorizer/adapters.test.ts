@@ -1,18 +1,18 @@
 /**
- * The authorizer's AWS adapters against a local HTTP server that plays DynamoDB/KMS: SigV4 as
- * aws4fetch computes it, one BatchGetItem per token, UnprocessedKeys, throttling, timeouts.
+ * The authorizer's AWS adapters against a local HTTP server that plays DynamoDB/KMS: one
+ * BatchGetItem per token, UnprocessedKeys, throttling, timeouts.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AwsV4Signer } from 'aws4fetch';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AwsJsonClient, resolveEndpoint } from '../../../lambdas/adapters/aws-fetch.ts';
-import { withDeadline } from '../../../lambdas/adapters/deadline.ts';
-import type { Deadline } from '../../../lambdas/adapters/deadline.ts';
+import { AwsJsonClient } from '../../../lambdas/adapters/aws/aws-json-client.ts';
+import { withDeadline } from '../../../lambdas/adapters/aws/deadline.ts';
+import type { Deadline } from '../../../lambdas/adapters/aws/deadline.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../../../lambdas/adapters/denylist-reader.ts';
 import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../../../lambdas/adapters/public-key-source.ts';
-import { DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
+import { ConfigurationError, DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
+import { loadPublicKey } from '../../../lambdas/adapters/kms/public-key-loader.ts';
 import { generateTestKey } from '../verifier/token-factory.ts';
 
 type Handler = (target: string, body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => void;
@@ -44,39 +44,8 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
 };
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
 const client = (endpoint: string, service: 'dynamodb' | 'kms' = 'dynamodb') =>
-  new AwsJsonClient({ service, region: 'eu-west-1', endpoint, credentials });
+  new AwsJsonClient({ service, region: 'eu-west-1', endpoint: new URL(endpoint), credentials });
 const KEYS = ['DENY#JTI#j', 'DENY#SID#s', 'DENY#SUB#u'];
-
-describe('SigV4 client', () => {
-  it('produces the same Authorization header as aws4fetch AwsV4Signer signing all headers (we sign content-type too)', async () => {
-    const now = new Date('2026-11-23T15:40:02.123Z');
-    for (const [service, endpoint, contentType] of [
-      ['dynamodb', 'https://dynamodb.eu-west-1.amazonaws.com', 'application/x-amz-json-1.0'],
-      ['kms', 'http://127.0.0.1:4599', 'application/x-amz-json-1.1'],
-    ] as const) {
-      const body = JSON.stringify({ KeyId: 'alias/x', Some: 'thing' });
-      const target = service === 'kms' ? 'TrentService.GetPublicKey' : 'DynamoDB_20120810.BatchGetItem';
-      const ours = new AwsJsonClient({ service, region: 'eu-west-1', endpoint, credentials }).sign(target, body, now);
-      const theirs = await new AwsV4Signer({
-        method: 'POST',
-        url: endpoint,
-        headers: { 'content-type': contentType, 'x-amz-target': target },
-        body,
-        service,
-        region: 'eu-west-1',
-        datetime: '20261123T154002Z',
-        allHeaders: true,
-        ...credentials,
-      }).sign();
-      expect(ours.headers.authorization).toBe(theirs.headers.get('authorization'));
-    }
-  });
-
-  it('resolves AWS_ENDPOINT_URL_DYNAMODB / _KMS before the regional endpoint', () => {
-    expect(resolveEndpoint('dynamodb', { AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000', AWS_REGION: 'eu-west-1' })).toBe('http://127.0.0.1:8000');
-    expect(resolveEndpoint('kms', { AWS_REGION: 'eu-west-1' })).toBe('https://kms.eu-west-1.amazonaws.com');
-  });
-});
 
 describe('DynamoDB denylist reader', () => {
   it('checks token, session and user in one strongly consistent BatchGetItem', async () => {
@@ -202,6 +171,37 @@ describe('public keys', () => {
     await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toThrow(/SIGN_VERIFY/);
   });
 
+  it('refuses, with the same ConfigurationError as every other function, a key spec the service does not sign with', async () => {
+    const rsa = generateTestKey('RS256');
+    const aws = await fakeAws((_t, _b, _q, res) =>
+      json(res, 200, { KeySpec: 'RSA_3072', KeyUsage: 'SIGN_VERIFY', PublicKey: rsa.publicKey.export({ format: 'der', type: 'spki' }).toString('base64') }),
+    );
+    await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toThrow(ConfigurationError);
+    await expect(loadPublicKey(() => Promise.resolve({ KeySpec: 'RSA_3072', KeyUsage: 'SIGN_VERIFY', PublicKey: rsa.publicKey.export({ format: 'der', type: 'spki' }) }), 'k1')).rejects.toThrow(
+      ConfigurationError,
+    );
+  });
+
+  it('refuses a key whose KeySpec and public key disagree', async () => {
+    const es = generateTestKey('ES256');
+    const answer = { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY', PublicKey: es.publicKey.export({ format: 'der', type: 'spki' }) };
+    await expect(loadPublicKey(() => Promise.resolve(answer), 'k1')).rejects.toThrow(ConfigurationError);
+  });
+
+  it('reads the SDK answer (bytes) and the JSON-protocol answer (base64) to the same key', async () => {
+    const es = generateTestKey('ES256');
+    const der = es.publicKey.export({ format: 'der', type: 'spki' });
+    const fromSdk = await loadPublicKey(() => Promise.resolve({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', PublicKey: new Uint8Array(der) }), 'k1');
+    const fromJson = await loadPublicKey(() => Promise.resolve({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', PublicKey: der.toString('base64') }), 'k1');
+    expect(fromSdk.kid).toBe(es.kid);
+    expect(fromJson.kid).toBe(es.kid);
+    expect(fromSdk.jwk).toMatchObject({ kid: es.kid, alg: 'ES256', use: 'sig', kty: 'EC', crv: 'P-256' });
+  });
+
+  it('reports a failed GetPublicKey call as a KMS outage', async () => {
+    await expect(loadPublicKey(() => Promise.reject(new Error('socket hang up')), 'k1')).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+
   it('reports KMS throttling as a dependency outage', async () => {
     const aws = await fakeAws((_t, _b, _q, res) => json(res, 400, { __type: 'ThrottlingException' }));
     await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toBeInstanceOf(DependencyUnavailableError);
@@ -214,8 +214,9 @@ describe('public keys', () => {
     expect((await ring.current()).get(es.kid)?.alg).toBe('ES256');
   });
 
-  it('refuses a PUBLIC_JWKS with duplicate members', () => {
-    expect(() => new StaticJwksSource('{"keys":[],"keys":[]}')).toThrow(/duplicate/);
+  it('refuses a PUBLIC_JWKS that is not JSON, or holds no keys', () => {
+    expect(() => new StaticJwksSource('{"keys":[')).toThrow(/not valid JSON/);
+    expect(() => new StaticJwksSource('{"keys":[]}')).toThrow(/no keys/);
   });
 
   it('shares one in-flight load between concurrent first requests', async () => {

@@ -4,11 +4,48 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { verifyCompactSignature, verifySignature } from '../../../lambdas/core/access-token-verifier.ts';
+import { compactVerify } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { assertCompactShape, DEFAULT_MAX_TOKEN_LENGTH } from '../../../lambdas/core/access-token-verifier.ts';
 import { verificationKeyFromJwk, verificationKeyFromSpki, verificationKeysFromJwks } from '../../../lambdas/core/verification-key.ts';
 import type { VerificationKey } from '../../../lambdas/core/verification-key.ts';
 import { AccessTokenVerifier } from '../../../lambdas/core/access-token-verifier.ts';
 import { InvalidTokenError } from '../../../lambdas/core/errors.ts';
+
+/**
+ * The primitive jose verifies with: WebCrypto `verify`, on the CryptoKey jose derives from a
+ * KeyObject (`KeyObject#toCryptoKey`), with the RFC 7518 §3.3/§3.4 parameters.
+ */
+async function verifySignature(key: VerificationKey, message: Buffer, signature: Buffer): Promise<boolean> {
+  const params = key.alg === 'ES256' ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const cryptoKey = key.keyObject.toCryptoKey(params, false, ['verify']);
+  const algorithm = key.alg === 'ES256' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5' };
+  return crypto.subtle.verify(algorithm, cryptoKey, signature, message);
+}
+
+/** Header members that carry keys or change how the payload is read; the authorizer refuses them. */
+const FORBIDDEN_HEADER_MEMBERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'crit', 'b64'];
+
+/**
+ * The signature layer as the authorizer runs it, without its `typ`, `kid` and claim rules (the
+ * vectors have none of those): our shape check, then jose `compactVerify` with the allowed
+ * algorithms and a key resolver that refuses header keys and lets the KEY decide the algorithm.
+ */
+async function verifyCompactSignature(token: string, key: VerificationKey, algorithms: readonly ('ES256' | 'RS256')[]): Promise<boolean> {
+  try {
+    await compactVerify(
+      assertCompactShape(token, DEFAULT_MAX_TOKEN_LENGTH),
+      (header): KeyObject => {
+        if (FORBIDDEN_HEADER_MEMBERS.some((name) => name in header) || header.alg !== key.alg) throw new InvalidTokenError('refused');
+        return key.keyObject;
+      },
+      { algorithms: [...algorithms] },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const load = <T>(path: string): T => JSON.parse(readFileSync(new URL(`../../vectors/${path}`, import.meta.url), 'utf8')) as T;
 
@@ -49,16 +86,16 @@ function signatureCases(file: string): [string, VerificationKey, SignatureVector
 describe('Wycheproof ECDSA P-256 SHA-256 in IEEE P1363 encoding', () => {
   const cases = signatureCases('ecdsa_secp256r1_sha256_p1363_test.json');
   it('has all 262 vectors', () => expect(cases).toHaveLength(262));
-  it.each(cases)('%s', (_name, key, t) => {
-    expect(verifySignature(key, Buffer.from(t.msg, 'hex'), Buffer.from(t.sig, 'hex'))).toBe(t.result === 'valid');
+  it.each(cases)('%s', async (_name, key, t) => {
+    expect(await verifySignature(key, Buffer.from(t.msg, 'hex'), Buffer.from(t.sig, 'hex'))).toBe(t.result === 'valid');
   });
 });
 
 describe('Wycheproof RSA PKCS#1 v1.5 2048 SHA-256 (acceptable must be rejected)', () => {
   const cases = signatureCases('rsa_signature_2048_sha256_test.json');
   it('has all 259 vectors', () => expect(cases).toHaveLength(259));
-  it.each(cases)('%s', (_name, key, t) => {
-    expect(verifySignature(key, Buffer.from(t.msg, 'hex'), Buffer.from(t.sig, 'hex'))).toBe(t.result === 'valid');
+  it.each(cases)('%s', async (_name, key, t) => {
+    expect(await verifySignature(key, Buffer.from(t.msg, 'hex'), Buffer.from(t.sig, 'hex'))).toBe(t.result === 'valid');
   });
 });
 
@@ -96,8 +133,8 @@ describe('Wycheproof JWS vectors: valid ES256/RS256 accepted by the signature la
     }
   }
   it('has all 401 vectors', () => expect(cases).toHaveLength(401));
-  it.each(cases)('%s', (_name, key, jws, expected) => {
-    expect(key !== undefined && verifyCompactSignature(jws, key, ['ES256', 'RS256'])).toBe(expected);
+  it.each(cases)('%s', async (_name, key, jws, expected) => {
+    expect(key !== undefined && (await verifyCompactSignature(jws, key, ['ES256', 'RS256']))).toBe(expected);
   });
 });
 
@@ -112,14 +149,15 @@ describe('Wycheproof JWK vectors applied to loading PUBLIC_JWKS', () => {
         });
         continue;
       }
-      it(`tcId ${t.tcId} ${t.comment}: ${t.result === 'valid' ? 'loads and verifies' : 'is refused'}`, () => {
+      it(`tcId ${t.tcId} ${t.comment}: ${t.result === 'valid' ? 'loads and verifies' : 'is refused'}`, async () => {
         let keys: Map<string, VerificationKey> | undefined;
         try {
           keys = verificationKeysFromJwks({ keys: publicSet.keys.map(publicPart) });
         } catch {
           keys = undefined;
         }
-        const accepted = keys !== undefined && [...keys.values()].some((key) => verifyCompactSignature(t.jws, key, ['ES256', 'RS256']));
+        let accepted = false;
+        for (const key of keys?.values() ?? []) accepted ||= await verifyCompactSignature(t.jws, key, ['ES256', 'RS256']);
         expect(accepted).toBe(t.result === 'valid');
       });
     }
@@ -137,40 +175,40 @@ describe('Wycheproof JWK vectors applied to loading PUBLIC_JWKS', () => {
 });
 
 describe('RFC 7515 Appendix A and RFC 7520 examples', () => {
-  it('A.3 (ES256): the signature layer accepts the published token', () => {
+  it('A.3 (ES256): the signature layer accepts the published token', async () => {
     const v = load<RfcExample>('rfc/rfc7515_A3_ES256.json');
-    expect(verifyCompactSignature(v.token, verificationKeyFromJwk(v.jwk_public), ['ES256'])).toBe(true);
+    expect(await verifyCompactSignature(v.token, verificationKeyFromJwk(v.jwk_public), ['ES256'])).toBe(true);
   });
 
-  it('A.2 (RS256): the signature layer accepts the published token', () => {
+  it('A.2 (RS256): the signature layer accepts the published token', async () => {
     const v = load<RfcExample>('rfc/rfc7515_A2_RS256.json');
-    expect(verifyCompactSignature(v.token, verificationKeyFromJwk(v.jwk_public), ['RS256'])).toBe(true);
+    expect(await verifyCompactSignature(v.token, verificationKeyFromJwk(v.jwk_public), ['RS256'])).toBe(true);
   });
 
-  it('A.3 (ES256) with the clock pinned before exp is still refused as an access token (no typ, kid, aud)', () => {
+  it('A.3 (ES256) with the clock pinned before exp is still refused as an access token (no typ, kid, aud)', async () => {
     const v = load<RfcExample>('rfc/rfc7515_A3_ES256.json');
     const key = verificationKeyFromJwk(v.jwk_public);
     const verifier = new AccessTokenVerifier(
       { algorithms: ['ES256'], issuer: 'joe', audience: 'x', typ: 'at+jwt', clockSkewSeconds: 60, expiryLeewaySeconds: 0, maxTokenLength: 4096 },
       new Map([[key.kid, key]]),
     );
-    expect(() => verifier.verify(v.token, 1300819379)).toThrow(InvalidTokenError);
+    await expect(verifier.verify(v.token, 1300819379)).rejects.toThrow(InvalidTokenError);
   });
 
-  it('A.3 (ES256) is refused when only RS256 is configured', () => {
+  it('A.3 (ES256) is refused when only RS256 is configured', async () => {
     const v = load<RfcExample>('rfc/rfc7515_A3_ES256.json');
-    expect(verifyCompactSignature(v.token, verificationKeyFromJwk(v.jwk_public), ['RS256'])).toBe(false);
+    expect(await verifyCompactSignature(v.token, verificationKeyFromJwk(v.jwk_public), ['RS256'])).toBe(false);
   });
 
-  it('A.5 (alg none) is refused', () => {
+  it('A.5 (alg none) is refused', async () => {
     const v = load<RfcExample>('rfc/rfc7515_A5_unsecured_none.json');
     const es = verificationKeyFromJwk(load<RfcExample>('rfc/rfc7515_A3_ES256.json').jwk_public);
-    expect(verifyCompactSignature(v.token, es, ['ES256', 'RS256'])).toBe(false);
+    expect(await verifyCompactSignature(v.token, es, ['ES256', 'RS256'])).toBe(false);
   });
 
-  it('RFC 7520 §4.1 (RS256): the signature layer accepts the cookbook token', () => {
+  it('RFC 7520 §4.1 (RS256): the signature layer accepts the cookbook token', async () => {
     const v = load<RfcExample>('rfc/rfc7520_4_1_rsa_v15_signature_RS256.json');
-    expect(verifyCompactSignature(v.token, verificationKeyFromJwk(publicPart(v.jwk_public)), ['RS256'])).toBe(true);
+    expect(await verifyCompactSignature(v.token, verificationKeyFromJwk(publicPart(v.jwk_public)), ['RS256'])).toBe(true);
   });
 
   it.each([
@@ -178,7 +216,7 @@ describe('RFC 7515 Appendix A and RFC 7520 examples', () => {
     ['rfc7520_4_3_ecdsa_signature_ES512.json'],
     ['rfc7520_4_4_hmac_sha2_integrity_protection_HS256.json'],
     ['rfc7797_4_2_b64false_HS256.json'],
-  ])('%s is refused (algorithm not allowed, or its key cannot be loaded)', (file) => {
+  ])('%s is refused (algorithm not allowed, or its key cannot be loaded)', async (file) => {
     const v = load<Partial<RfcExample> & { token: string }>(`rfc/${file}`);
     const rsa = verificationKeyFromJwk(publicPart(load<RfcExample>('rfc/rfc7520_4_1_rsa_v15_signature_RS256.json').jwk_public));
     const es = verificationKeyFromJwk(load<RfcExample>('rfc/rfc7515_A3_ES256.json').jwk_public);
@@ -189,7 +227,7 @@ describe('RFC 7515 Appendix A and RFC 7520 examples', () => {
       own = undefined;
     }
     for (const key of [rsa, es, own]) {
-      if (key !== undefined) expect(verifyCompactSignature(v.token, key, ['ES256', 'RS256'])).toBe(false);
+      if (key !== undefined) expect(await verifyCompactSignature(v.token, key, ['ES256', 'RS256'])).toBe(false);
     }
   });
 });
