@@ -235,6 +235,52 @@ describe('refresh rotation and reuse', () => {
   });
 });
 
+describe('a body that names a member twice is 400 invalid_request and changes nothing', () => {
+  const raw = (path: string, text: string, headers: Record<string, string> = {}) =>
+    call('POST', path, { raw: text, headers: { 'content-type': 'application/json', ...headers } });
+  const expectInvalidRequest = (res: Reply) => {
+    expect(res.status, JSON.stringify(res.body).slice(0, 80)).toBe(400);
+    expect(res.body['error']).toBe('invalid_request');
+  };
+
+  it.each([
+    ['literally', `{"username":"nobody","username":"demo","password":"${PASSWORD}"}`],
+    ['in an escaped spelling', `{"username":"nobody","user\\u006eame":"demo","password":"${PASSWORD}"}`],
+    ['inside a nested object', `{"username":"demo","password":"${PASSWORD}","scope":{"a":1,"a":2}}`],
+  ])('POST /login with a duplicate %s: no session, no DynamoDB or KMS call', async (_name, text) => {
+    dynamo.reset();
+    service.kms.resetCalls();
+    expectInvalidRequest(await raw('/login', text));
+    expect(dynamo.total()).toBe(0);
+    expect(service.kms.calls()).toEqual({});
+  });
+
+  it('POST /refresh with refresh_token twice: the token is not rotated and still refreshes', async () => {
+    const token = String((await login()).body['refresh_token']);
+    dynamo.reset();
+    expectInvalidRequest(await raw('/refresh', `{"refresh_token":"${token}","refresh_token":"${token}"}`));
+    expectInvalidRequest(await raw('/refresh', `{"refresh_token":"not-a-token","refresh_\\u0074oken":"${token}"}`));
+    expect(dynamo.total()).toBe(0);
+    expect((await refresh(token)).status).toBe(200);
+  });
+
+  it('POST /revoke with token twice: the session survives', async () => {
+    const tokens = (await login()).body;
+    expectInvalidRequest(await raw('/revoke', `{"token":"no-such-token","token":"${String(tokens['refresh_token'])}"}`));
+    expectInvalidRequest(await raw('/revoke', `{"token":"${String(tokens['access_token'])}","\\u0074oken":"${String(tokens['access_token'])}"}`));
+    expect((await whoami(tokens['access_token'])).status).toBe(200);
+    expect((await refresh(tokens['refresh_token'])).status).toBe(200);
+  });
+
+  it('POST /logout-all with a body naming a member twice: every session survives', async () => {
+    const tokens = (await login()).body;
+    const authorization = `Bearer ${String(tokens['access_token'])}`;
+    expectInvalidRequest(await raw('/logout-all', '{"everywhere":true,"everywhere":true}', { authorization }));
+    expect((await whoami(tokens['access_token'])).status).toBe(200);
+    expect((await refresh(tokens['refresh_token'])).status).toBe(200);
+  });
+});
+
 describe('revocation', () => {
   it('revoking a refresh token ends its session, and its access tokens stop at once', async () => {
     const tokens = (await login()).body;
