@@ -11,7 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AuthError } from '../lambdas/core/errors.ts';
-import { LOCAL_STATE_DIR, type LocalEndpoints } from '../local/service.ts';
+import { LOCAL_STATE_DIR } from '../local/service.ts';
+import { parseLocalEndpoints, type LocalEndpoints } from './local-endpoints.ts';
 import {
   createUser,
   disableUser,
@@ -53,12 +54,13 @@ async function configureTarget(args: string[]): Promise<string[]> {
   if (localAt >= 0) {
     rest.splice(localAt, 1);
     const file = join(LOCAL_STATE_DIR, 'endpoints.json');
-    let endpoints: LocalEndpoints;
+    let text: string;
     try {
-      endpoints = JSON.parse(await readFile(file, 'utf8')) as LocalEndpoints;
+      text = await readFile(file, 'utf8');
     } catch {
       throw new Error(`No local service found (${file}); start it with npm start.`);
     }
+    const endpoints: LocalEndpoints = parseLocalEndpoints(text, file);
     Object.assign(process.env, {
       TABLE_NAME: endpoints.tableName,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
