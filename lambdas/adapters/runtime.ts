@@ -19,7 +19,10 @@ import { DynamoDbUserDirectory } from './dynamodb-user-directory.ts';
 import { KmsPublicKeySet } from './kms-keys.ts';
 import { KmsSigner } from './kms-signer.ts';
 
-export const systemClock: Clock = { nowMs: () => Date.now() };
+export const systemClock: Clock = {
+  nowMs: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 export const systemRandom: RandomSource = { bytes: (length) => randomBytes(length) };
 
 /**
