@@ -245,7 +245,11 @@ export class DynamoDbSessionStore implements SessionStore {
         }),
       ),
     );
-    const families = await this.listFamilies(sub, revocation.nowSeconds);
+    // Only the sessions that began by the logout's second: the ones whose tokens the entry denies
+    // (auth_time <= notBefore). A family with a later auth_time belongs to a login that began after
+    // this logout (core/login.ts) and landed before this Query; ending it here would leave its
+    // access tokens valid and its refresh token dead.
+    const families = (await this.listFamilies(sub, revocation.nowSeconds)).filter((family) => family.authTime <= revocation.nowSeconds);
     await Promise.all(
       families.map((family) =>
         conditional(() =>

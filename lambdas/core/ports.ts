@@ -114,7 +114,10 @@ export interface SessionStore {
   undoRotation(rotation: Rotation): Promise<void>;
   /** Revokes one family and denies its `sid`; true if it was active. */
   revokeFamily(sub: string, fid: string, revocation: SessionRevocation, onlyIfHash?: string): Promise<boolean>;
-  /** Logout everywhere: denies every token of `sub` with `auth_time <= nowSeconds`, revokes every family. */
+  /**
+   * Logout everywhere: denies every token of `sub` with `auth_time <= nowSeconds` and revokes every
+   * family that began by then; returns how many it revoked.
+   */
   revokeAllFamilies(sub: string, revocation: SessionRevocation): Promise<number>;
   /** Active families of a user (operator CLI). */
   listFamilies(sub: string, nowSeconds: number): Promise<readonly RefreshFamily[]>;

@@ -169,6 +169,19 @@ describe('DynamoDbSessionStore', () => {
     expect(await sessions.listFamilies(theirs.sub, now())).toHaveLength(1);
   });
 
+  it('logout everywhere ends only the sessions that began by its second, not one a later login started meanwhile', async () => {
+    const sub = randomUUID();
+    const atMs = Date.now();
+    const atSeconds = Math.floor(atMs / 1000);
+    const before = newFamily({ sub, authTime: atSeconds });
+    // A login that began after the logout and landed before the logout's Query of the families.
+    const after = newFamily({ sub, authTime: atSeconds + 1 });
+    await sessions.createFamily(before, loginNow(atMs - 1));
+    await sessions.createFamily(after, loginNow(atMs - 1));
+    expect(await sessions.revokeAllFamilies(sub, { ...revocation(atMs), reason: 'logout_all' })).toBe(1);
+    expect((await sessions.listFamilies(sub, now())).map((f) => f.fid)).toEqual([after.fid]);
+  });
+
   describe('a login meeting a logout-everywhere of the same user', () => {
     /** A logout made at `atMs`, and the family of a login that began at `startedMs` with `authTime`. */
     async function scenario(offsetMs: number, authTimeOffset: number) {
