@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { EnvRecord } from '../lambdas/core/config.ts';
+import { parseStrictJson, StrictJsonError } from '../lambdas/core/strict-json.ts';
 
 export const LOCAL_STATE_FILE = 'endpoints.json';
 
@@ -35,10 +36,22 @@ export function localStateFile(env: EnvRecord): string {
   return join(localStateDir(env), LOCAL_STATE_FILE);
 }
 
-function parseLocalEndpoints(value: unknown, file: string): LocalEndpoints {
+/**
+ * The file is input like any other: parsed by the duplicate-aware parser request bodies use and
+ * narrowed field by field, so a damaged or hand-edited file stops the CLI with a clear message
+ * instead of pointing it at `undefined` or at the second of two `tableName`s.
+ */
+export function parseLocalEndpoints(contents: string, file: string): LocalEndpoints {
   const bad = (): LocalStateError =>
     new LocalStateError(`${file} is not a state file written by npm start; delete it and start the service with npm start.`);
-  if (typeof value !== 'object' || value === null) throw bad();
+  let value: unknown;
+  try {
+    value = parseStrictJson(contents);
+  } catch (error) {
+    if (error instanceof StrictJsonError) throw bad();
+    throw error;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad();
   const record = value as Record<string, unknown>;
   const text = (name: string): string => {
     const field = record[name];
@@ -99,13 +112,7 @@ export async function readLiveLocalEndpoints(env: EnvRecord): Promise<LocalEndpo
   } catch {
     throw new LocalStateError(`No local service found (${file} does not exist); start it with npm start.`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const endpoints = parseLocalEndpoints(parsed, file);
+  const endpoints = parseLocalEndpoints(text, file);
   const alive =
     processAlive(endpoints.pid) &&
     (await endpointAnswers(endpoints.dynamodbEndpoint, 2_000)) &&

@@ -102,7 +102,7 @@ export async function revokeSession(deps: OperatorDeps, username: string, sid: s
   const user = await requireUser(deps, username);
   const family = (await deps.stores.sessions.listFamilies(user.sub, now())).find((candidate) => candidate.sid === sid);
   if (family === undefined) return false;
-  return deps.stores.sessions.revokeFamily(user.sub, family.fid, revocationAt(operatorRuntime(deps).config, now(), 'admin'));
+  return deps.stores.sessions.revokeFamily(user.sub, family.fid, revocationAt(operatorRuntime(deps).config, systemClock.nowMs(), 'admin'));
 }
 
 export async function revokeAll(deps: OperatorDeps, username: string): Promise<number> {

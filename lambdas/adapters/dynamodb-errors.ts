@@ -32,6 +32,16 @@ export async function conditional<T>(
   }
 }
 
+/** The item a cancelled TransactWriteItems reports for action `index` (ReturnValuesOnConditionCheckFailure: ALL_OLD). */
+export function cancellationItem(error: unknown, index: number): Record<string, unknown> | undefined {
+  if (!isNamed(error, 'TransactionCanceledException')) return undefined;
+  const reasons = error['CancellationReasons'];
+  const reason: unknown = Array.isArray(reasons) ? reasons[index] : undefined;
+  if (typeof reason !== 'object' || reason === null || !('Item' in reason)) return undefined;
+  const item = reason.Item;
+  return typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : undefined;
+}
+
 /** Reasons of a cancelled TransactWriteItems, one per item in order ("None" for items that passed). */
 export function cancellationCodes(error: unknown): string[] | undefined {
   if (!isNamed(error, 'TransactionCanceledException')) return undefined;

@@ -14,9 +14,18 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { DependencyUnavailableError, RetryableConflictError } from '../core/errors.ts';
-import type { NewFamily, RefreshFamily, Rotation, RotationResult, SessionRevocation, SessionStore } from '../core/ports.ts';
+import type {
+  FamilyCreation,
+  FamilyCreationCheck,
+  NewFamily,
+  RefreshFamily,
+  Rotation,
+  RotationResult,
+  SessionRevocation,
+  SessionStore,
+} from '../core/ports.ts';
 import { DENYLIST_SK, denylistKey } from '../core/token-model.ts';
-import { cancellationCodes, conditional, dynamo } from './dynamodb-errors.ts';
+import { cancellationCodes, cancellationItem, conditional, dynamo } from './dynamodb-errors.ts';
 import { N, S, num, str, type Item } from './dynamodb-items.ts';
 
 const familyKey = (sub: string, fid: string): Item => ({ pk: S(`SUB#${sub}`), sk: S(`FAMILY#${fid}`) });
@@ -62,22 +71,32 @@ export class DynamoDbSessionStore implements SessionStore {
     private readonly tableName: string,
   ) {}
 
-  async createFamily(family: NewFamily, nowSeconds: number): Promise<void> {
+  async createFamily(family: NewFamily, check: FamilyCreationCheck): Promise<FamilyCreation> {
     const userDeny = denylistKey.user(family.sub);
     try {
       await this.client.send(
         new TransactWriteItemsCommand({
           TransactItems: [
             {
-              // Login racing logout-everywhere: a logout that happened at or after this login's
-              // auth_time must win. Transactions are serializable ("Amazon DynamoDB Transactions:
-              // How it works"), so either the logout's entry is visible here, or this family
-              // exists before the logout's Query and gets revoked by it.
+              // Login racing logout-everywhere (the rule is in core/login.ts): the family is
+              // stored only if no unexpired logout happened while this login ran, nor in or after
+              // its auth_time second. Transactions are serializable ("Amazon DynamoDB
+              // Transactions: How it works"), so either the logout's entry is visible here, or
+              // this family exists before the logout's Query and gets revoked by it. Entries
+              // written before `notBeforeMs` existed count as the last millisecond of their second.
               ConditionCheck: {
                 TableName: this.tableName,
                 Key: { pk: S(userDeny), sk: S(DENYLIST_SK) },
-                ConditionExpression: 'attribute_not_exists(pk) OR notBefore < :authTime OR expiresAt <= :now',
-                ExpressionAttributeValues: { ':authTime': N(family.authTime), ':now': N(nowSeconds) },
+                ConditionExpression:
+                  'attribute_not_exists(pk) OR expiresAt <= :now OR (notBefore < :authTime AND ' +
+                  '(notBeforeMs < :startedMs OR (attribute_not_exists(notBeforeMs) AND notBefore < :startedSecond)))',
+                ExpressionAttributeValues: {
+                  ':authTime': N(family.authTime),
+                  ':now': N(check.nowSeconds),
+                  ':startedMs': N(check.loginStartedMs),
+                  ':startedSecond': N(Math.floor(check.loginStartedMs / 1000)),
+                },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
             {
@@ -105,11 +124,21 @@ export class DynamoDbSessionStore implements SessionStore {
       );
     } catch (error) {
       const codes = cancellationCodes(error);
+      if (codes?.[0] === 'ConditionalCheckFailed') {
+        const entry = cancellationItem(error, 0) as Item | undefined;
+        const atSeconds = num(entry, 'notBefore');
+        if (atSeconds !== undefined) {
+          return { outcome: 'logged_out_everywhere', atSeconds, atMs: num(entry, 'notBeforeMs') ?? atSeconds * 1000 + 999 };
+        }
+      }
+      // A concurrent write to the entry or the family (a logout under way), or an entry we
+      // cannot read: a true race, which the logout wins.
       if (codes !== undefined && codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict')) {
         throw new RetryableConflictError('The user logged out everywhere while this login ran; log in again.', error);
       }
       throw new DependencyUnavailableError('DynamoDB', error);
     }
+    return { outcome: 'created' };
   }
 
   async rotate(rotation: Rotation): Promise<RotationResult> {
@@ -206,6 +235,9 @@ export class DynamoDbSessionStore implements SessionStore {
             pk: S(denylistKey.user(sub)),
             sk: S(DENYLIST_SK),
             notBefore: N(revocation.nowSeconds),
+            // The same instant in milliseconds: a login that began after it may proceed (see
+            // createFamily); the authorizer compares whole seconds (`notBefore`).
+            notBeforeMs: N(revocation.nowMs),
             reason: S(revocation.reason),
             expiresAt: N(revocation.userDenyUntil),
             ttl: N(revocation.userDenyUntil),
@@ -213,7 +245,11 @@ export class DynamoDbSessionStore implements SessionStore {
         }),
       ),
     );
-    const families = await this.listFamilies(sub, revocation.nowSeconds);
+    // Only the sessions that began by the logout's second: the ones whose tokens the entry denies
+    // (auth_time <= notBefore). A family with a later auth_time belongs to a login that began after
+    // this logout (core/login.ts) and landed before this Query; ending it here would leave its
+    // access tokens valid and its refresh token dead.
+    const families = (await this.listFamilies(sub, revocation.nowSeconds)).filter((family) => family.authTime <= revocation.nowSeconds);
     await Promise.all(
       families.map((family) =>
         conditional(() =>

@@ -20,7 +20,10 @@ import { KmsPublicKeySet } from './kms/public-key-loader.ts';
 import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
 import { KmsSigner } from './kms-signer.ts';
 
-export const systemClock: Clock = { nowMs: () => Date.now() };
+export const systemClock: Clock = {
+  nowMs: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 export const systemRandom: RandomSource = { bytes: (length) => randomBytes(length) };
 
 /**

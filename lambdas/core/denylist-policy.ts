@@ -4,7 +4,9 @@
  * Three entries can revoke a token (table design in the README): its own `jti`
  * (`DENY#JTI#<jti>`), its session (`DENY#SID#<sid>`, the refresh-token family), and its user
  * (`DENY#SUB#<sub>` with `notBefore`: logout everywhere revokes every token whose
- * `auth_time <= notBefore`, RFC 9068 §2.2.1). DynamoDB's TTL deletes expired items only
+ * `auth_time <= notBefore`, RFC 9068 §2.2.1). `<=`, because `auth_time` is whole seconds: a session
+ * that began in the logout's own second began before it, since a login that starts after a logout
+ * waits for the next second before issuing tokens (core/login.ts). DynamoDB's TTL deletes expired items only
  * eventually (typically within days), so an entry whose `expiresAt <= now` counts as absent.
  *
  * Fail closed: an entry that exists but cannot be read (no `expiresAt`, no `notBefore` on a user

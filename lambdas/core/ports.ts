@@ -8,6 +8,8 @@ import type { SigningAlgorithm } from './token-model.ts';
 export interface Clock {
   /** Milliseconds since the epoch. */
   nowMs(): number;
+  /** Resolves after `ms` milliseconds (login waits out the second of a logout-everywhere). */
+  sleep(ms: number): Promise<void>;
 }
 
 export interface RandomSource {
@@ -84,6 +86,9 @@ export type RotationResult =
 
 export interface SessionRevocation {
   readonly reason: 'logout' | 'reuse' | 'admin' | 'logout_all' | 'user_disabled';
+  /** When the revocation was made, in milliseconds: a login tells "after it" from "racing it". */
+  readonly nowMs: number;
+  /** The same instant in whole seconds, as tokens' `auth_time` counts. */
   readonly nowSeconds: number;
   /** Epoch seconds until which the session's access tokens must stay denied. */
   readonly denyUntil: number;
@@ -97,21 +102,42 @@ export interface SessionRevocation {
 
 export interface SessionStore {
   /**
-   * Stores a new family, unless the user logged out everywhere at or after `authTime`
-   * (then throws `RetryableConflictError`).
+   * Stores a new family in one atomic step, unless the user has an unexpired logout-everywhere
+   * whose instant is at or after `check.loginStartedMs` (it ran while this login did), or whose
+   * second is at or after `family.authTime` (the authorizer would deny the new tokens, see
+   * `core/denylist-policy.ts`). Then nothing is stored and the answer carries that logout.
    */
-  createFamily(family: NewFamily, denyCheckNowSeconds: number): Promise<void>;
+  createFamily(family: NewFamily, check: FamilyCreationCheck): Promise<FamilyCreation>;
   /** One conditional write: consumes `presentedHash` and makes `nextHash` current. */
   rotate(rotation: Rotation): Promise<RotationResult>;
   /** Puts `presentedHash` back when the new tokens could not be issued (KMS failed). */
   undoRotation(rotation: Rotation): Promise<void>;
   /** Revokes one family and denies its `sid`; true if it was active. */
   revokeFamily(sub: string, fid: string, revocation: SessionRevocation, onlyIfHash?: string): Promise<boolean>;
-  /** Logout everywhere: denies every token of `sub` with `auth_time <= nowSeconds`, revokes every family. */
+  /**
+   * Logout everywhere: denies every token of `sub` with `auth_time <= nowSeconds` and revokes every
+   * family that began by then; returns how many it revoked.
+   */
   revokeAllFamilies(sub: string, revocation: SessionRevocation): Promise<number>;
   /** Active families of a user (operator CLI). */
   listFamilies(sub: string, nowSeconds: number): Promise<readonly RefreshFamily[]>;
 }
+
+export interface FamilyCreationCheck {
+  /** Epoch seconds, for the expiry of the logout-everywhere entry. */
+  readonly nowSeconds: number;
+  /** Epoch milliseconds at which the login began. */
+  readonly loginStartedMs: number;
+}
+
+export type FamilyCreation =
+  | { readonly outcome: 'created' }
+  /**
+   * A logout-everywhere stopped it: `atMs` is when that logout was made (for entries written
+   * before milliseconds were stored, the last millisecond of its second), `atSeconds` the second
+   * the authorizer compares `auth_time` with.
+   */
+  | { readonly outcome: 'logged_out_everywhere'; readonly atMs: number; readonly atSeconds: number };
 
 export interface TokenDenylist {
   /** Denies one access token until its expiry. */

@@ -45,7 +45,8 @@ export async function refresh(presented: string, deps: RefreshDeps): Promise<Ref
   if (parsed === undefined) throw new InvalidGrantError(INVALID);
 
   const { config } = deps;
-  const nowSeconds = Math.floor(deps.clock.nowMs() / 1000);
+  const nowMs = deps.clock.nowMs();
+  const nowSeconds = Math.floor(nowMs / 1000);
   const next = mintRefreshToken(parsed.sub, parsed.fid, (n) => deps.random.bytes(n));
   const rotation: Rotation = {
     sub: parsed.sub,
@@ -62,7 +63,7 @@ export async function refresh(presented: string, deps: RefreshDeps): Promise<Ref
     case 'rotated':
       break;
     case 'reused': {
-      const revocation = revocationAt(config, nowSeconds, 'reuse');
+      const revocation = revocationAt(config, nowMs, 'reuse');
       const revokedSessions =
         config.reusePolicy === 'user'
           ? await deps.sessions.revokeAllFamilies(result.family.sub, revocation)

@@ -25,10 +25,11 @@ export interface RevocationDeps extends Pick<IssuerDeps, 'config' | 'sessions' |
 export type RevocationResult = 'session_revoked' | 'access_token_revoked' | 'nothing_to_revoke';
 
 export async function revokeToken(token: string, deps: RevocationDeps): Promise<RevocationResult> {
-  const nowSeconds = Math.floor(deps.clock.nowMs() / 1000);
+  const nowMs = deps.clock.nowMs();
+  const nowSeconds = Math.floor(nowMs / 1000);
   const refresh = parseRefreshToken(token);
   if (refresh !== undefined) {
-    const revoked = await deps.sessions.revokeFamily(refresh.sub, refresh.fid, revocationAt(deps.config, nowSeconds, 'logout'));
+    const revoked = await deps.sessions.revokeFamily(refresh.sub, refresh.fid, revocationAt(deps.config, nowMs, 'logout'));
     return revoked ? 'session_revoked' : 'nothing_to_revoke';
   }
   const claims = await deps.verifyAccessToken(token, nowSeconds);
@@ -43,6 +44,5 @@ export async function revokeAllSessions(
   deps: Pick<IssuerDeps, 'sessions' | 'clock'> & { readonly config: RevocationLifetimes },
   reason: 'logout_all' | 'admin' | 'user_disabled' = 'logout_all',
 ): Promise<number> {
-  const nowSeconds = Math.floor(deps.clock.nowMs() / 1000);
-  return deps.sessions.revokeAllFamilies(sub, revocationAt(deps.config, nowSeconds, reason));
+  return deps.sessions.revokeAllFamilies(sub, revocationAt(deps.config, deps.clock.nowMs(), reason));
 }

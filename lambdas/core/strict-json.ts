@@ -1,12 +1,18 @@
 /**
- * A strict, duplicate-aware JSON parser for JOSE headers and JWT claim sets.
+ * A strict, duplicate-aware JSON parser for input from outside: request bodies (every handler
+ * reads them through `lambdas/http/request.ts`), JOSE headers and JWT claim sets, and settings.
  *
  * `JSON.parse` silently keeps the last of two members with the same name. RFC 7515 §4 and
  * RFC 7519 §4 say a JOSE Header / claim set with duplicate names MUST either be rejected or
  * parsed with the last one winning; a verifier that lets a library choose invites disagreement
  * between components (RFC 8725 §3.7 "Use UTF-8", §2.4 "Multiplicity of JSON Encodings"). We
- * reject. The parser also rejects what RFC 8259 rejects (trailing garbage, a BOM, control
- * characters in strings) and lone UTF-16 surrogates produced by `\u` escapes (RFC 8259 §8.2),
+ * reject. The same holds for request bodies: `{"username":"a","username":"b"}` means "a" to a
+ * log line, proxy or WAF that keeps the first member and "b" to `JSON.parse` (RFC 8259 §4: names
+ * "SHOULD be unique", and behaviour otherwise is unpredictable). Names are compared after
+ * unescaping, so `"user\u006eame"` and `"username"` are the same name.
+ *
+ * The parser also rejects what RFC 8259 rejects (trailing garbage, a BOM, control characters in
+ * strings) and lone UTF-16 surrogates produced by `\u` escapes (RFC 8259 §8.2),
  * and it caps nesting depth so a deeply nested input cannot exhaust the stack.
  *
  * Member names such as `__proto__` end up as plain own properties and never touch
@@ -18,6 +24,14 @@ export class StrictJsonError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'StrictJsonError';
+  }
+}
+
+/** Two members with the same name (after unescaping) in one object, at any depth. */
+export class DuplicateMemberNameError extends StrictJsonError {
+  constructor() {
+    super('duplicate member name');
+    this.name = 'DuplicateMemberNameError';
   }
 }
 
@@ -45,7 +59,7 @@ export function parseStrictJson(text: string, maxDepth: number = DEFAULT_MAX_DEP
   }
   const members = countMembers(value, maxDepth, 0);
   if (members < 0) return parseStrictJsonSlow(text, maxDepth);
-  if (members !== countColonsOutsideStrings(text)) throw new StrictJsonError('duplicate member name');
+  if (members !== countColonsOutsideStrings(text)) throw new DuplicateMemberNameError();
   return value;
 }
 
@@ -158,7 +172,7 @@ class Parser {
       if (this.text.charCodeAt(this.pos) !== 0x22) throw new StrictJsonError('expected a member name');
       const name = this.parseString();
       // RFC 7515 §4 / RFC 7519 §4: duplicate member names are rejected, never "last one wins".
-      if (name in result) throw new StrictJsonError('duplicate member name');
+      if (name in result) throw new DuplicateMemberNameError();
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos) !== 0x3a /* : */) throw new StrictJsonError('expected ":"');
       this.pos++;

@@ -78,7 +78,8 @@ export function tokenResponse(
 /** The lifetimes a revocation must outlast. */
 export type RevocationLifetimes = Pick<IssuerConfig, 'accessTokenTtlSeconds' | 'clockSkewSeconds' | 'refreshAbsoluteTtlSeconds'>;
 
-export function revocationAt(config: RevocationLifetimes, nowSeconds: number, reason: SessionRevocation['reason']): SessionRevocation {
+export function revocationAt(config: RevocationLifetimes, nowMs: number, reason: SessionRevocation['reason']): SessionRevocation {
+  const nowSeconds = Math.floor(nowMs / 1000);
   const denyUntil = nowSeconds + config.accessTokenTtlSeconds + config.clockSkewSeconds;
-  return { reason, nowSeconds, denyUntil, userDenyUntil: denyUntil + config.refreshAbsoluteTtlSeconds };
+  return { reason, nowMs, nowSeconds, denyUntil, userDenyUntil: denyUntil + config.refreshAbsoluteTtlSeconds };
 }

@@ -5,6 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { InvalidRequestError } from '../core/errors.ts';
+import { DuplicateMemberNameError, parseStrictJson, StrictJsonError } from '../core/strict-json.ts';
 
 /** Token requests are small; anything larger is not one of ours (and a cheap DoS otherwise). */
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -43,14 +44,27 @@ export function jsonBody(event: Pick<APIGatewayProxyEventV2, 'headers' | 'body' 
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new InvalidRequestError('The request body is not valid JSON.');
+    // Never `JSON.parse`: it lets the last of two same-named members win, in any spelling.
+    parsed = parseStrictJson(text);
+  } catch (error) {
+    if (error instanceof DuplicateMemberNameError) {
+      throw new InvalidRequestError('The request body names a member more than once.');
+    }
+    if (error instanceof StrictJsonError) throw new InvalidRequestError('The request body is not valid JSON.');
+    throw error;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new InvalidRequestError('The request body must be a JSON object.');
   }
   return parsed as JsonObject;
+}
+
+/**
+ * For routes that take no input (POST /logout-all, POST /refresh/revoke): no body, or an empty
+ * JSON object. Anything else (a member, a duplicate, not JSON) is a 400 before anything is done.
+ */
+export function emptyBody(event: Pick<APIGatewayProxyEventV2, 'headers' | 'body' | 'isBase64Encoded'>): void {
+  if (typeof event.body === 'string' && event.body.length > 0) onlyFields(jsonBody(event), []);
 }
 
 interface StringRule {

@@ -13,7 +13,7 @@ import { createIssuerRuntime, createVerifyKeySet } from '../adapters/runtime.ts'
 import { TOKEN_RULE } from '../http/fields.ts';
 import { assertAllowedOrigin, clearRefreshCookie, parseCookieConfig, readRefreshCookie } from '../http/cookie-mode.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
-import { jsonBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
+import { emptyBody, jsonBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
 import { json } from '../http/respond.ts';
 
 const log = createLogger('revoke');
@@ -59,6 +59,7 @@ const TOKEN_TYPE_HINTS = /^(access_token|refresh_token)$/;
 
 export const handler = httpHandler(log, async (event) => {
   if (event.routeKey === 'POST /logout-all') {
+    emptyBody(event);
     const requestContext: Record<string, unknown> = { ...event.requestContext };
     const context = requestContext['authorizer'];
     const lambdaContext = typeof context === 'object' && context !== null && 'lambda' in context ? context.lambda : undefined;
@@ -71,7 +72,7 @@ export const handler = httpHandler(log, async (event) => {
 
   if (event.routeKey === 'POST /refresh/revoke') {
     if (!cookie.enabled) throw new InvalidRequestError('Cookie mode is not enabled on this service; use POST /revoke.');
-    if (typeof event.body === 'string' && event.body.length > 0) onlyFields(jsonBody(event), []);
+    emptyBody(event);
     // Same CSRF defence as a cookie refresh: only the allowed origins may log a browser out.
     assertAllowedOrigin(cookie, event);
     const presented = readRefreshCookie(event);

@@ -461,6 +461,92 @@ describe('every HTTP handler answers arbitrary API Gateway HTTP API 2.0 events w
 });
 
 // ---------------------------------------------------------------------------------------------
+// Duplicate members
+
+/** `name` as a JSON string literal with some of its characters written as `\uXXXX` escapes. */
+function spelled(name: string, escapeMask: readonly boolean[], upperHex: boolean): string {
+  const chars = [...name].map((char, i) => {
+    if (escapeMask[i % Math.max(escapeMask.length, 1)] !== true) return char;
+    const hex = (char.codePointAt(0) ?? 0).toString(16).padStart(4, '0');
+    return `\\u${upperHex ? hex.toUpperCase() : hex}`;
+  });
+  return `"${chars.join('')}"`;
+}
+
+/** Genuine-looking values, so that without the duplicate most of these requests would succeed. */
+const PLAUSIBLE: Record<string, fc.Arbitrary<unknown>> = {
+  username: fc.constantFrom('demo', 'nobody'),
+  password: fc.constant(PASSWORD),
+  scope: fc.constantFrom('read', 'profile read'),
+  token_delivery: fc.constant('body'),
+  refresh_token: fc.oneof(wellFormedRefreshToken, fc.constant('not-a-token')),
+  token: fc.oneof(wellFormedRefreshToken, fc.constant('no-such-token')),
+  token_type_hint: fc.constantFrom('access_token', 'refresh_token'),
+  everywhere: fc.boolean(),
+};
+
+/**
+ * A JSON object text naming one member twice: at the top level or inside a nested object, the
+ * second (or first) spelling with arbitrary `\u` escapes, so it is the same name only once
+ * unescaped (RFC 8259 §7).
+ */
+function duplicateBody(fields: readonly string[]): fc.Arbitrary<string> {
+  return fc
+    .record({
+      present: fc.subarray([...fields]),
+      values: fc.record(Object.fromEntries(fields.map((field) => [field, PLAUSIBLE[field] ?? fc.string({ maxLength: 10 })]))),
+      duplicated: fc.constantFrom(...fields),
+      otherValue: fc.oneof(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 1 })),
+      masks: fc.tuple(fc.array(fc.boolean(), { maxLength: 6 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 6 })),
+      upperHex: fc.boolean(),
+      insertAt: fc.nat(),
+      nested: fc.boolean(),
+    })
+    .map(({ present, values, duplicated, otherValue, masks: [firstMask, secondMask], upperHex, insertAt, nested }) => {
+      const members = present.filter((field) => field !== duplicated).map((field) => `${JSON.stringify(field)}:${JSON.stringify(values[field])}`);
+      const pair = [
+        `${spelled(duplicated, firstMask, upperHex)}:${JSON.stringify(values[duplicated])}`,
+        `${spelled(duplicated, secondMask, !upperHex)}:${JSON.stringify(otherValue) ?? 'null'}`,
+      ];
+      if (nested) {
+        // The duplicate sits one level down: `{"scope":{"a":1,"a":2}, ...}`.
+        const host = fields[insertAt % fields.length] ?? duplicated;
+        const others = members.filter((member) => !member.startsWith(`${JSON.stringify(host)}:`));
+        return `{${[...others, `${JSON.stringify(host)}:{${pair.join(',')}}`].join(',')}}`;
+      }
+      const at = insertAt % (members.length + 1);
+      return `{${[...members.slice(0, at), pair[0], ...members.slice(at), pair[1]].join(',')}}`;
+    });
+}
+
+describe('a body that names a member twice, in any spelling and at any depth, is 400 invalid_request', () => {
+  const routes = [
+    ['login', 'POST /login', ['username', 'password', 'scope', 'token_delivery']],
+    ['refresh', 'POST /refresh', ['refresh_token']],
+    ['revoke', 'POST /revoke', ['token', 'token_type_hint']],
+    ['revoke', 'POST /logout-all', ['everywhere']],
+    ['revoke', 'POST /refresh/revoke', ['everywhere']],
+  ] as const;
+
+  it.each(routes)('%s handler, %s', async (name, routeKey, fields) => {
+    await fc.assert(
+      fc.asyncProperty(duplicateBody(fields), fc.uuid(), async (text, sub) => {
+        const event = httpEvent(routeKey, { 'content-type': 'application/json', origin: ORIGIN }, text);
+        // Logout-all sits behind the authorizer; a random user, never the demo user.
+        const withCaller = { ...event, requestContext: { ...event.requestContext, authorizer: { lambda: { sub } } } };
+        const result = await handlers[name](withCaller as unknown as APIGatewayProxyEventV2, lambdaContext(name));
+        expect(result.statusCode, `${text}: ${describeResult(result)}`).toBe(400);
+        expect(JSON.parse(String(result.body)), text).toMatchObject({
+          error: 'invalid_request',
+          error_description: expect.stringMatching(/more than once/),
+        });
+      }),
+      { ...RUNS, numRuns: 100 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // The authorizer
 
 const methodArn = fc.oneof(

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID, createPublicKey, verify as cryptoVerify } from
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DependencyUnavailableError, RetryableConflictError, TooManyRequestsError } from '../../lambdas/core/errors.ts';
+import { DependencyUnavailableError, TooManyRequestsError } from '../../lambdas/core/errors.ts';
 import { CountingLoginThrottle } from '../../lambdas/core/login-throttle.ts';
 import type { NewFamily, Rotation } from '../../lambdas/core/ports.ts';
 import { hashRefreshToken } from '../../lambdas/core/refresh-token.ts';
@@ -58,7 +58,12 @@ function rotationOf(family: NewFamily, presentedHash = family.tokenHash): Rotati
   };
 }
 
-const revocation = () => ({ reason: 'logout' as const, nowSeconds: now(), denyUntil: now() + 960, userDenyUntil: now() + 9000 });
+const revocation = (nowMs = Date.now()) => {
+  const nowSeconds = Math.floor(nowMs / 1000);
+  return { reason: 'logout' as const, nowMs, nowSeconds, denyUntil: nowSeconds + 960, userDenyUntil: nowSeconds + 9000 };
+};
+/** The check of a login that begins now. */
+const loginNow = (loginStartedMs = Date.now()) => ({ nowSeconds: Math.floor(loginStartedMs / 1000), loginStartedMs });
 
 beforeAll(async () => {
   [ddbLocal, kmsLocal] = await Promise.all([startDynamoDbLocal(), startKmsStandin()]);
@@ -74,7 +79,7 @@ afterAll(async () => {
 describe('DynamoDbSessionStore', () => {
   it('rotates the current token and returns the family with the next generation', async () => {
     const family = newFamily();
-    await sessions.createFamily(family, now());
+    await sessions.createFamily(family, loginNow());
     const result = await sessions.rotate(rotationOf(family));
     expect(result.outcome).toBe('rotated');
     if (result.outcome === 'rotated') expect(result.family).toMatchObject({ sid: family.sid, generation: 1, scope: 'read' });
@@ -82,7 +87,7 @@ describe('DynamoDbSessionStore', () => {
 
   it('reports a rotated-out token as reuse, with the family to revoke', async () => {
     const family = newFamily();
-    await sessions.createFamily(family, now());
+    await sessions.createFamily(family, loginNow());
     expect((await sessions.rotate(rotationOf(family))).outcome).toBe('rotated');
     const again = await sessions.rotate(rotationOf(family));
     expect(again.outcome).toBe('reused');
@@ -91,7 +96,7 @@ describe('DynamoDbSessionStore', () => {
 
   it('treats a repeat of the very same rotation (an SDK retry after a lost response) as done, not as reuse', async () => {
     const family = newFamily();
-    await sessions.createFamily(family, now());
+    await sessions.createFamily(family, loginNow());
     const rotation = rotationOf(family);
     expect((await sessions.rotate(rotation)).outcome).toBe('rotated');
     const retried = await sessions.rotate(rotation);
@@ -103,7 +108,7 @@ describe('DynamoDbSessionStore', () => {
 
   it('lets exactly one of 25 concurrent rotations of one token win; the family does not fork', async () => {
     const family = newFamily();
-    await sessions.createFamily(family, now());
+    await sessions.createFamily(family, loginNow());
     const results = await Promise.all(Array.from({ length: 25 }, () => sessions.rotate(rotationOf(family))));
     expect(results.filter((r) => r.outcome === 'rotated')).toHaveLength(1);
     expect(results.filter((r) => r.outcome === 'reused')).toHaveLength(24);
@@ -120,16 +125,16 @@ describe('DynamoDbSessionStore', () => {
 
   it('treats an expired family as inactive although DynamoDB has not deleted it yet', async () => {
     const family = newFamily({ expiresAt: now() - 1 });
-    await sessions.createFamily(family, now());
+    await sessions.createFamily(family, loginNow());
     expect((await sessions.rotate(rotationOf(family))).outcome).toBe('inactive');
     const pastAbsolute = newFamily({ absoluteExpiresAt: now() - 1 });
-    await sessions.createFamily(pastAbsolute, now());
+    await sessions.createFamily(pastAbsolute, loginNow());
     expect((await sessions.rotate(rotationOf(pastAbsolute))).outcome).toBe('inactive');
   });
 
   it('undoes a rotation so the presented token is current again', async () => {
     const family = newFamily();
-    await sessions.createFamily(family, now());
+    await sessions.createFamily(family, loginNow());
     const rotation = rotationOf(family);
     expect((await sessions.rotate(rotation)).outcome).toBe('rotated');
     await sessions.undoRotation(rotation);
@@ -138,7 +143,7 @@ describe('DynamoDbSessionStore', () => {
 
   it('revokes a family and writes the session denylist entry; a revoked family is inactive', async () => {
     const family = newFamily();
-    await sessions.createFamily(family, now());
+    await sessions.createFamily(family, loginNow());
     expect(await sessions.revokeFamily(family.sub, family.fid, revocation())).toBe(true);
     expect((await sessions.rotate(rotationOf(family))).outcome).toBe('inactive');
     const deny = await client.send(
@@ -150,7 +155,7 @@ describe('DynamoDbSessionStore', () => {
 
   it('revokes with a refresh token only when it is the current one', async () => {
     const family = newFamily();
-    await sessions.createFamily(family, now());
+    await sessions.createFamily(family, loginNow());
     expect(await sessions.revokeFamily(family.sub, family.fid, revocation(), 'not-the-hash')).toBe(false);
     expect(await sessions.revokeFamily(family.sub, family.fid, revocation(), family.tokenHash)).toBe(true);
   });
@@ -159,20 +164,74 @@ describe('DynamoDbSessionStore', () => {
     const sub = randomUUID();
     const mine = [newFamily({ sub }), newFamily({ sub }), newFamily({ sub })];
     const theirs = newFamily();
-    for (const f of [...mine, theirs]) await sessions.createFamily(f, now());
+    for (const f of [...mine, theirs]) await sessions.createFamily(f, loginNow());
     expect(await sessions.revokeAllFamilies(sub, revocation())).toBe(3);
     expect(await sessions.listFamilies(sub, now())).toHaveLength(0);
     expect(await sessions.listFamilies(theirs.sub, now())).toHaveLength(1);
   });
 
-  it('refuses a login whose auth_time is not after a logout-everywhere of the same user (retryable)', async () => {
+  it('logout everywhere ends only the sessions that began by its second, not one a later login started meanwhile', async () => {
     const sub = randomUUID();
-    const logout = revocation();
-    await sessions.revokeAllFamilies(sub, logout);
-    const at = logout.nowSeconds;
-    await expect(sessions.createFamily(newFamily({ sub, authTime: at - 5 }), at)).rejects.toBeInstanceOf(RetryableConflictError);
-    await expect(sessions.createFamily(newFamily({ sub, authTime: at }), at)).rejects.toBeInstanceOf(RetryableConflictError);
-    await expect(sessions.createFamily(newFamily({ sub, authTime: at + 1 }), at)).resolves.toBeUndefined();
+    const atMs = Date.now();
+    const atSeconds = Math.floor(atMs / 1000);
+    const before = newFamily({ sub, authTime: atSeconds });
+    // A login that began after the logout and landed before the logout's Query of the families.
+    const after = newFamily({ sub, authTime: atSeconds + 1 });
+    await sessions.createFamily(before, loginNow(atMs - 1));
+    await sessions.createFamily(after, loginNow(atMs - 1));
+    expect(await sessions.revokeAllFamilies(sub, { ...revocation(atMs), reason: 'logout_all' })).toBe(1);
+    expect((await sessions.listFamilies(sub, now())).map((f) => f.fid)).toEqual([after.fid]);
+  });
+
+  describe('a login meeting a logout-everywhere of the same user', () => {
+    /** A logout made at `atMs`, and the family of a login that began at `startedMs` with `authTime`. */
+    async function scenario(offsetMs: number, authTimeOffset: number) {
+      const sub = randomUUID();
+      // Mid-second, so a few ms either way stay in the same second.
+      const atMs = Math.floor(Date.now() / 1000) * 1000 + 500;
+      await sessions.revokeAllFamilies(sub, { ...revocation(atMs), reason: 'logout_all' });
+      const atSeconds = Math.floor(atMs / 1000);
+      const family = newFamily({ sub, authTime: atSeconds + authTimeOffset });
+      const outcome = await sessions.createFamily(family, loginNow(atMs + offsetMs));
+      return { outcome, sub, atMs, atSeconds };
+    }
+
+    it('stores the family of a login that began after the logout, with auth_time in a later second', async () => {
+      const { outcome, sub } = await scenario(+1, +1);
+      expect(outcome).toEqual({ outcome: 'created' });
+      expect(await sessions.listFamilies(sub, now())).toHaveLength(1);
+    });
+
+    it('stores nothing for a login that began after the logout in its very second while auth_time is that second, and names the logout to the millisecond', async () => {
+      const { outcome, sub, atMs, atSeconds } = await scenario(+1, 0);
+      expect(outcome).toEqual({ outcome: 'logged_out_everywhere', atMs, atSeconds });
+      expect(await sessions.listFamilies(sub, now())).toHaveLength(0);
+    });
+
+    it.each([
+      ['began 1 ms before the logout', -1],
+      ['began at the very millisecond of the logout', 0],
+      ['began seconds before the logout', -3_000],
+    ])('stores nothing for a login that %s (a true race), whatever its auth_time', async (_name, offsetMs) => {
+      const { outcome, sub, atMs, atSeconds } = await scenario(offsetMs, +1);
+      expect(outcome).toEqual({ outcome: 'logged_out_everywhere', atMs, atSeconds });
+      expect(await sessions.listFamilies(sub, now())).toHaveLength(0);
+    });
+
+    it('reads an entry written before milliseconds were stored as the last millisecond of its second', async () => {
+      const sub = randomUUID();
+      const atSeconds = now();
+      await client.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: { pk: { S: `DENY#SUB#${sub}` }, sk: { S: 'DENY' }, notBefore: { N: String(atSeconds) }, expiresAt: { N: String(atSeconds + 600) } },
+        }),
+      );
+      const sameSecond = await sessions.createFamily(newFamily({ sub, authTime: atSeconds + 1 }), loginNow(atSeconds * 1000 + 998));
+      expect(sameSecond).toEqual({ outcome: 'logged_out_everywhere', atMs: atSeconds * 1000 + 999, atSeconds });
+      const nextSecond = await sessions.createFamily(newFamily({ sub, authTime: atSeconds + 1 }), loginNow((atSeconds + 1) * 1000));
+      expect(nextSecond).toEqual({ outcome: 'created' });
+    });
   });
 
   it('ignores an expired logout-everywhere entry', async () => {
@@ -183,14 +242,14 @@ describe('DynamoDbSessionStore', () => {
         Item: { pk: { S: `DENY#SUB#${sub}` }, sk: { S: 'DENY' }, notBefore: { N: String(now() + 100) }, expiresAt: { N: String(now() - 1) } },
       }),
     );
-    await expect(sessions.createFamily(newFamily({ sub }), now())).resolves.toBeUndefined();
+    await expect(sessions.createFamily(newFamily({ sub }), loginNow())).resolves.toEqual({ outcome: 'created' });
   });
 
   it('turns an unreachable DynamoDB into DependencyUnavailableError', async () => {
     const dead = new DynamoDBClient({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials, maxAttempts: 1 });
     const store = new DynamoDbSessionStore(dead, TABLE);
     await expect(store.rotate(rotationOf(newFamily()))).rejects.toBeInstanceOf(DependencyUnavailableError);
-    await expect(store.createFamily(newFamily(), now())).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(store.createFamily(newFamily(), loginNow())).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 });
 

@@ -7,6 +7,8 @@ import type { IssuerConfig } from '../../../lambdas/core/config.ts';
 import type { LoginThrottle, ThrottleKey, ThrottleTicket } from '../../../lambdas/core/login-throttle.ts';
 import type {
   Clock,
+  FamilyCreation,
+  FamilyCreationCheck,
   NewFamily,
   PasswordHasher,
   RandomSource,
@@ -41,8 +43,19 @@ export const CONFIG: IssuerConfig = {
 
 export type CallLog = string[];
 
-export function fixedClock(nowMs = NOW_MS): Clock {
-  return { nowMs: () => nowMs };
+/** Stands still, except that `sleep` moves it forward by the time slept (recorded in `slept`). */
+export function fixedClock(nowMs = NOW_MS): Clock & { readonly slept: number[] } {
+  let now = nowMs;
+  const slept: number[] = [];
+  return {
+    slept,
+    nowMs: () => now,
+    sleep(ms: number): Promise<void> {
+      slept.push(ms);
+      now += ms;
+      return Promise.resolve();
+    },
+  };
 }
 
 /** Deterministic bytes: each call returns a fresh run of a counter, so no two calls repeat. */
@@ -81,6 +94,8 @@ export function fakeSigner(calls: CallLog, fail?: unknown): TokenSigner & { read
 
 export interface FakeSessions extends SessionStore {
   readonly created: NewFamily[];
+  /** Every createFamily call, stored or not, with its check. */
+  readonly creations: { family: NewFamily; check: FamilyCreationCheck }[];
   readonly rotations: Rotation[];
   readonly undone: Rotation[];
   readonly revokedFamilies: { sub: string; fid: string; revocation: SessionRevocation; onlyIfHash: string | undefined }[];
@@ -90,27 +105,34 @@ export interface FakeSessions extends SessionStore {
 export interface SessionBehaviour {
   readonly rotateResult?: RotationResult;
   readonly createError?: unknown;
+  /** Answers of successive createFamily calls; 'created' once they run out. */
+  readonly createOutcomes?: readonly FamilyCreation[];
   readonly revokeFamilyResult?: boolean;
   readonly revokeAllResult?: number;
 }
 
 export function fakeSessions(calls: CallLog, behaviour: SessionBehaviour = {}): FakeSessions {
   const created: NewFamily[] = [];
+  const creations: FakeSessions['creations'] = [];
+  const outcomes = [...(behaviour.createOutcomes ?? [])];
   const rotations: Rotation[] = [];
   const undone: Rotation[] = [];
   const revokedFamilies: FakeSessions['revokedFamilies'] = [];
   const revokedUsers: FakeSessions['revokedUsers'] = [];
   return {
     created,
+    creations,
     rotations,
     undone,
     revokedFamilies,
     revokedUsers,
-    createFamily(family: NewFamily): Promise<void> {
+    createFamily(family: NewFamily, check: FamilyCreationCheck): Promise<FamilyCreation> {
       calls.push('createFamily');
+      creations.push({ family, check });
       if (behaviour.createError !== undefined) return Promise.reject(behaviour.createError);
-      created.push(family);
-      return Promise.resolve();
+      const outcome = outcomes.shift() ?? { outcome: 'created' };
+      if (outcome.outcome === 'created') created.push(family);
+      return Promise.resolve(outcome);
     },
     rotate(rotation: Rotation): Promise<RotationResult> {
       calls.push('rotate');

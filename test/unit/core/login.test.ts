@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidGrantError, InvalidScopeError, RetryableConflictError, TooManyRequestsError } from '../../../lambdas/core/errors.ts';
 import { login, type LoginDeps, type LoginRequest } from '../../../lambdas/core/login.ts';
-import type { UserRecord } from '../../../lambdas/core/ports.ts';
+import type { FamilyCreation, UserRecord } from '../../../lambdas/core/ports.ts';
 import { parseRefreshToken } from '../../../lambdas/core/refresh-token.ts';
 import {
   activeUser,
@@ -16,6 +16,7 @@ import {
   fakeUsers,
   fixedClock,
   jwtPayload,
+  NOW_MS,
   NOW_S,
   SUB,
   type CallLog,
@@ -28,6 +29,7 @@ interface Options {
   throttleError?: unknown;
   signError?: unknown;
   createError?: unknown;
+  createOutcomes?: readonly FamilyCreation[];
   rehash?: boolean;
   hashError?: unknown;
   replaceError?: unknown;
@@ -36,13 +38,17 @@ interface Options {
 function setup(options: Options = {}) {
   const calls: CallLog = [];
   const signer = fakeSigner(calls, options.signError);
-  const sessions = fakeSessions(calls, { createError: options.createError });
+  const sessions = fakeSessions(calls, {
+    createError: options.createError,
+    ...(options.createOutcomes === undefined ? {} : { createOutcomes: options.createOutcomes }),
+  });
   const users = fakeUsers(calls, options.users ?? [activeUser()], options.replaceError);
   const passwords = fakePasswords(calls, { rehash: options.rehash ?? false, hashError: options.hashError });
   const throttle = fakeThrottle(calls, options.throttleError);
   const random = countingRandom();
-  const deps: LoginDeps = { config: CONFIG, signer, sessions, users, passwords, throttle, clock: fixedClock(), random };
-  return { calls, signer, sessions, users, passwords, throttle, random, deps };
+  const clock = fixedClock();
+  const deps: LoginDeps = { config: CONFIG, signer, sessions, users, passwords, throttle, clock, random };
+  return { calls, signer, sessions, users, passwords, throttle, random, clock, deps };
 }
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
@@ -233,5 +239,55 @@ describe('login: password rehash', () => {
     await failure(login({ ...REQUEST, password: 'nope' }, deps));
     expect(calls).not.toContain('hash');
     expect(calls).not.toContain('replacePasswordHash');
+  });
+});
+
+describe('login right after a logout-everywhere of the same user', () => {
+  // NOW_MS is NOW_S + 500 ms: the login begins half way through its second.
+  const loggedOut = (atMs: number): FamilyCreation => ({ outcome: 'logged_out_everywhere', atMs, atSeconds: Math.floor(atMs / 1000) });
+
+  it('tells the store when the login began, to the millisecond', async () => {
+    const { deps, sessions } = setup();
+    await login(REQUEST, deps);
+    expect(sessions.creations.map((c) => c.check)).toEqual([{ nowSeconds: NOW_S, loginStartedMs: NOW_MS }]);
+  });
+
+  it('succeeds when the logout was over before the login began, in the same second: waits for the next second and issues tokens of that second', async () => {
+    const { deps, sessions, clock, calls, throttle } = setup({ createOutcomes: [loggedOut(NOW_S * 1000 + 200)] });
+    const { response } = await login(REQUEST, deps);
+    expect(clock.slept).toEqual([500]);
+    expect(calls).toEqual(['assertAllowed', 'findUser', 'verify', 'sign', 'createFamily', 'sign', 'createFamily', 'recordSuccess']);
+    expect(sessions.created).toHaveLength(1);
+    expect(sessions.created[0]).toMatchObject({ authTime: NOW_S + 1, expiresAt: NOW_S + 1 + 7 * 86_400, absoluteExpiresAt: NOW_S + 1 + 30 * 86_400 });
+    // auth_time after the logout's second: the authorizer denies auth_time <= that second.
+    expect(jwtPayload(response.access_token)).toMatchObject({ iat: NOW_S + 1, auth_time: NOW_S + 1, exp: NOW_S + 1 + 900 });
+    expect(parseRefreshToken(response.refresh_token)?.hash).toBe(sessions.created[0]?.tokenHash);
+    expect(sessions.creations[1]?.check).toEqual({ nowSeconds: NOW_S + 1, loginStartedMs: NOW_MS });
+    expect(throttle.successes).toHaveLength(1);
+  });
+
+  it('does not wait when the store reports a logout of an earlier second (nothing to wait for), and still retries once', async () => {
+    const { deps, sessions, clock } = setup({ createOutcomes: [loggedOut(NOW_S * 1000 - 1)] });
+    await login(REQUEST, deps);
+    expect(clock.slept).toEqual([0]);
+    expect(sessions.created[0]?.authTime).toBe(NOW_S);
+  });
+
+  it.each([
+    ['at the very millisecond the login began', NOW_MS],
+    ['while the login ran', NOW_MS + 150],
+  ])('refuses with RetryableConflictError (503) a logout made %s: a true race, which the logout wins', async (_name, atMs) => {
+    const { deps, sessions, clock, throttle } = setup({ createOutcomes: [loggedOut(atMs)] });
+    expect(await failure(login(REQUEST, deps))).toBeInstanceOf(RetryableConflictError);
+    expect(clock.slept).toEqual([]);
+    expect(sessions.created).toEqual([]);
+    expect(throttle.successes).toEqual([]);
+  });
+
+  it('refuses when another logout-everywhere lands while it waits, and waits only once', async () => {
+    const { deps, sessions, clock } = setup({ createOutcomes: [loggedOut(NOW_S * 1000 + 200), loggedOut(NOW_MS + 300)] });
+    expect(await failure(login(REQUEST, deps))).toBeInstanceOf(RetryableConflictError);
+    expect(clock.slept).toEqual([500]);
+    expect(sessions.created).toEqual([]);
   });
 });

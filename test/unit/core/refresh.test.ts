@@ -12,6 +12,7 @@ import {
   fakeSigner,
   fixedClock,
   jwtPayload,
+  NOW_MS,
   NOW_S,
   SUB,
   type CallLog,
@@ -193,6 +194,7 @@ describe('refresh: reuse', () => {
     await failure(refresh(PRESENTED.token, deps));
     expect(sessions.revokedFamilies[0]?.revocation).toEqual({
       reason: 'reuse',
+      nowMs: NOW_MS,
       nowSeconds: NOW_S,
       denyUntil: NOW_S + 900 + 60,
       userDenyUntil: NOW_S + 900 + 60 + 30 * 86_400,

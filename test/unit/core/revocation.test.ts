@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { mintRefreshToken, newFamilyId } from '../../../lambdas/core/refresh-token.ts';
 import { revokeAllSessions, revokeToken, type RevocationDeps } from '../../../lambdas/core/revocation.ts';
 import type { AccessTokenClaims } from '../../../lambdas/core/token-model.ts';
-import { CONFIG, fakeDenylist, fakeSessions, fixedClock, NOW_S, SUB, type CallLog } from './fakes.ts';
+import { CONFIG, fakeDenylist, fakeSessions, fixedClock, NOW_MS, NOW_S, SUB, type CallLog } from './fakes.ts';
 
 const FID = newFamilyId(() => new Uint8Array(16).fill(0x42));
 const REFRESH = mintRefreshToken(SUB, FID, (n) => new Uint8Array(n).fill(0x99));
@@ -111,7 +111,7 @@ describe('revokeAllSessions', () => {
     const { deps, sessions } = setup();
     expect(await revokeAllSessions(SUB, deps)).toBe(3);
     expect(sessions.revokedUsers).toEqual([
-      { sub: SUB, revocation: { reason: 'logout_all', nowSeconds: NOW_S, denyUntil: NOW_S + 960, userDenyUntil: NOW_S + 960 + 30 * 86_400 } },
+      { sub: SUB, revocation: { reason: 'logout_all', nowMs: NOW_MS, nowSeconds: NOW_S, denyUntil: NOW_S + 960, userDenyUntil: NOW_S + 960 + 30 * 86_400 } },
     ]);
   });
 
