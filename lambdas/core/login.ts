@@ -66,7 +66,7 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
   //  - a logout that was over before this login began, in the same second as its auth_time, is
   //    not a race: the login waits for the next second (at most one) and issues its tokens with
   //    that second as auth_time and iat, which the authorizer accepts. Comparing whole seconds
-  //    here instead refused every login in the second after a logout (SPEC.md: a login right
+  //    here instead refused every login in the second after a logout (README: a login right
   //    after logout-everywhere succeeds), and letting the second pass without waiting would
   //    issue tokens the authorizer denies. The other option, a sub-second auth_time (NumericDate
   //    allows fractions), costs every token an unusual claim that other verifiers and libraries

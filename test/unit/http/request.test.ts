@@ -1,5 +1,5 @@
 /**
- * Request bodies name each member once (SPEC.md "Endpoints"): `JSON.parse` keeps the last of two
+ * Request bodies name each member once (RFC 6749 §3.2 for parameters; README "Endpoints"): `JSON.parse` keeps the last of two
  * members with the same name, so `{"username":"nobody","username":"demo"}` would log in as demo
  * while a log line, a WAF or a proxy reading the first one saw "nobody". A name is the same name
  * whatever its spelling: `"user\u006eame"` is `username` (RFC 8259 §7).
