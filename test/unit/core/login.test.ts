@@ -12,6 +12,7 @@ import {
   fakePasswords,
   fakeSessions,
   fakeSigner,
+  FAKE_DEVICE_TOKEN,
   fakeThrottle,
   fakeUsers,
   fixedClock,
@@ -84,11 +85,12 @@ describe('login: bad credentials look and cost the same', () => {
       expect(passwords.verified).toEqual([expectedHash]);
     });
 
-    it(`records a throttle failure and issues nothing for ${name}`, async () => {
-      const { deps, throttle, signer, sessions } = setup(options);
+    it(`counts the attempt before the hash, takes nothing back and issues nothing for ${name}`, async () => {
+      const { deps, throttle, signer, sessions, calls } = setup(options);
       await failure(login(request, deps));
-      expect(throttle.failures).toEqual([{ username: request.username, sourceIp: request.sourceIp }]);
-      expect(throttle.successes).toEqual([]);
+      expect(throttle.admitted).toEqual([{ username: request.username, sourceIp: request.sourceIp }]);
+      expect(calls.indexOf('admit')).toBeLessThan(calls.indexOf('verify'));
+      expect(throttle.passes).toEqual([]);
       expect(signer.inputs).toEqual([]);
       expect(sessions.created).toEqual([]);
     });
@@ -100,14 +102,20 @@ describe('login: throttling', () => {
     const { deps, calls } = setup({ throttleError: new TooManyRequestsError('slow down', 7) });
     const error = await failure(login(REQUEST, deps));
     expect(error).toBeInstanceOf(TooManyRequestsError);
-    expect(calls).toEqual(['assertAllowed']);
+    expect(calls).toEqual(['admit']);
   });
 
-  it('reports success to the throttle with the ticket it was given', async () => {
+  it('hands the presented device token to the throttle, and the admission back to it after a correct password', async () => {
     const { deps, throttle } = setup();
-    await login(REQUEST, deps);
-    expect(throttle.successes).toEqual([{ hadUserIpFailures: true }]);
-    expect(throttle.failures).toEqual([]);
+    const attempt = { username: REQUEST.username, sourceIp: REQUEST.sourceIp, deviceToken: 'presented-device-token' };
+    await login({ ...REQUEST, deviceToken: 'presented-device-token' }, deps);
+    expect(throttle.admitted).toEqual([attempt]);
+    expect(throttle.passes).toEqual([{ attempt, admission: { via: 'limits' } }]);
+  });
+
+  it('returns the device token the throttle hands out', async () => {
+    const { deps } = setup();
+    expect((await login(REQUEST, deps)).deviceToken).toBe(FAKE_DEVICE_TOKEN);
   });
 });
 
@@ -135,25 +143,23 @@ describe('login: scopes', () => {
 });
 
 describe('login: order of signing and storing', () => {
-  it('signs the access token before storing the family, and reports success after both', async () => {
+  it('counts the attempt first, takes it back once the password is right, then signs before storing the family', async () => {
     const { deps, calls } = setup();
     await login(REQUEST, deps);
-    expect(calls).toEqual(['assertAllowed', 'findUser', 'verify', 'sign', 'createFamily', 'recordSuccess']);
+    expect(calls).toEqual(['admit', 'findUser', 'verify', 'passed', 'sign', 'createFamily']);
   });
 
   it('stores nothing when signing fails', async () => {
     const kmsDown = new Error('KMS down');
-    const { deps, sessions, throttle } = setup({ signError: kmsDown });
+    const { deps, sessions } = setup({ signError: kmsDown });
     expect(await failure(login(REQUEST, deps))).toBe(kmsDown);
     expect(sessions.created).toEqual([]);
-    expect(throttle.successes).toEqual([]);
   });
 
   it('propagates a createFamily failure and returns no token', async () => {
     const conflict = new RetryableConflictError('logged out everywhere meanwhile');
-    const { deps, throttle } = setup({ createError: conflict });
+    const { deps } = setup({ createError: conflict });
     expect(await failure(login(REQUEST, deps))).toBe(conflict);
-    expect(throttle.successes).toEqual([]);
   });
 });
 
