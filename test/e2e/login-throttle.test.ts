@@ -63,11 +63,39 @@ function statuses(replies: readonly Reply[]): Record<number, number> {
   return out;
 }
 
+let client: DynamoDBClient | undefined;
+const ddb = (): DynamoDBClient =>
+  (client ??= new DynamoDBClient({ endpoint: service.dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }));
+const USER_COUNTER = { pk: { S: 'RATE#USER#demo' }, sk: { S: 'RATE' } };
+
+/**
+ * The username-wide lock is 1 s at 20 attempts and doubles with each further one (refused attempts
+ * do not count), up to 60 s: a guesser reaches the cap after about a minute of spaced guesses and
+ * holds it with one guess a minute. Stand in for that: 30 attempts, the last one now (a 60 s lock),
+ * renewed before each step that relies on it so that a slow machine cannot outlast it.
+ */
+async function holdUserWideLock(): Promise<void> {
+  const now = Date.now();
+  await ddb().send(
+    new PutItemCommand({
+      TableName: service.tableName,
+      Item: {
+        ...USER_COUNTER,
+        attempts: { N: '30' },
+        lastAttemptAt: { N: String(now) },
+        windowEndsAt: { N: String(now + 15 * 60_000) },
+        ttl: { N: String(Math.ceil(now / 1000) + 900) },
+      },
+    }),
+  );
+}
+
 beforeAll(async () => {
   service = await startLocalService({ port: 0, demoPassword: PASSWORD });
 });
 
 afterAll(async () => {
+  client?.destroy();
   await service?.stop();
 });
 
@@ -115,27 +143,16 @@ describe('login throttling under concurrency and device trust', () => {
       const replies = await Promise.all(Array.from({ length: 5 }, () => wrong(ip)));
       expect(replies.every((r) => r.status === 401 || r.status === 429)).toBe(true);
     }
-    const ddb = new DynamoDBClient({ endpoint: service.dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    const key = { pk: { S: 'RATE#USER#demo' }, sk: { S: 'RATE' } };
-    const counted = Number((await ddb.send(new GetItemCommand({ TableName: service.tableName, Key: key, ConsistentRead: true }))).Item?.['attempts']?.N);
+    const counted = Number((await ddb().send(new GetItemCommand({ TableName: service.tableName, Key: USER_COUNTER, ConsistentRead: true }))).Item?.['attempts']?.N);
     expect(counted).toBeGreaterThanOrEqual(20);
-    // The lock is 1 s at 20 attempts and doubles with each further one (refused attempts do not
-    // count), up to 60 s: a guesser reaches the cap after ~1 min of spaced guesses. Stand in for
-    // that minute: 30 attempts, the last one now (60 s lock).
-    const now = Date.now();
-    await ddb.send(
-      new PutItemCommand({
-        TableName: service.tableName,
-        Item: { ...key, attempts: { N: '30' }, lastAttemptAt: { N: String(now) }, windowEndsAt: { N: String(now + 15 * 60_000) }, ttl: { N: String(Math.ceil(now / 1000) + 900) } },
-      }),
-    );
-    ddb.destroy();
+    await holdUserWideLock();
     const untrusted = await right('127.0.0.9');
     expect(untrusted.status).toBe(429);
     expect(untrusted.retryAfter).toMatch(/^[1-9]\d*$/);
   });
 
   it('a device that signed in before still signs in with the right password while the user-wide lock holds', async () => {
+    await holdUserWideLock();
     const res = await right('127.0.0.9', { device_token: trusted });
     expect(res.status).toBe(200);
     expect(typeof res.body['access_token']).toBe('string');
@@ -147,6 +164,7 @@ describe('login throttling under concurrency and device trust', () => {
   });
 
   it('an unknown or malformed device token is an untrusted source: 429, never an error about the token', async () => {
+    await holdUserWideLock();
     for (const token of [randomBytes(32).toString('base64url'), 'not-a-device-token', `${trusted.slice(0, -1)}A`]) {
       if (token === trusted) continue;
       const res = await right('127.0.0.9', { device_token: token });
@@ -156,6 +174,7 @@ describe('login throttling under concurrency and device trust', () => {
   });
 
   it('a device token that fails 5 times is no longer trusted (OWASP: lock out the device cookie)', async () => {
+    await holdUserWideLock();
     const replies = await Promise.all(Array.from({ length: 12 }, () => wrong('127.0.0.11', { device_token: spare })));
     // At most 5 guesses are evaluated on the device's own allowance; the rest fall back to the
     // untrusted limits, which the user-wide lock refuses.
