@@ -15,6 +15,7 @@ import type { Clock, RandomSource } from '../core/ports.ts';
 import { DynamoDbTokenDenylist } from './dynamodb-denylist.ts';
 import { DynamoDbSessionStore } from './dynamodb-session-store.ts';
 import { DynamoDbThrottleCounters } from './dynamodb-throttle-counters.ts';
+import { DynamoDbTrustedDevices } from './dynamodb-trusted-devices.ts';
 import { DynamoDbUserDirectory } from './dynamodb-user-directory.ts';
 import { KmsPublicKeySet } from './kms/public-key-loader.ts';
 import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
@@ -60,6 +61,7 @@ export interface Stores {
   readonly users: DynamoDbUserDirectory;
   readonly denylist: DynamoDbTokenDenylist;
   readonly throttleCounters: DynamoDbThrottleCounters;
+  readonly trustedDevices: DynamoDbTrustedDevices;
 }
 
 export function createStores(env: EnvRecord, dynamo: DynamoDBClient = createDynamoDbClient()): Stores {
@@ -71,6 +73,7 @@ export function createStores(env: EnvRecord, dynamo: DynamoDBClient = createDyna
     users: new DynamoDbUserDirectory(dynamo, tableName),
     denylist: new DynamoDbTokenDenylist(dynamo, tableName),
     throttleCounters: new DynamoDbThrottleCounters(dynamo, tableName),
+    trustedDevices: new DynamoDbTrustedDevices(dynamo, tableName),
   };
 }
 
@@ -84,7 +87,7 @@ export function createIssuerRuntime(env: EnvRecord, overrides: { dynamo?: Dynamo
     ...stores,
     signer: new KmsSigner(kms, requireString(env, 'SIGNING_KEY_ID'), config.alg),
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
-    throttle: new CountingLoginThrottle(stores.throttleCounters),
+    throttle: new CountingLoginThrottle(stores.throttleCounters, stores.trustedDevices, systemRandom),
     clock: systemClock,
     random: systemRandom,
   };

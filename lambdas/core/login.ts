@@ -3,9 +3,13 @@
  * user, a disabled user and a wrong password (OWASP Authentication Cheat Sheet, "Authentication and
  * Error Messages"): every path verifies one Argon2id hash.
  *
- * Order: verify → sign the access token → store the family. The token is signed before the family
- * is written so that a KMS failure changes nothing, and it is returned only after the write
- * succeeded: no token is ever handed out whose session is not stored (SECURITY.md).
+ * Order: count the attempt (throttle) → verify → take the attempt back and renew or issue the
+ * device token → sign the access token → store the family. The attempt is counted before the hash
+ * so that a burst of concurrent guesses is counted in full before any is checked (SECURITY.md,
+ * "Login throttling"). The token is signed before the family is written so that a KMS failure
+ * changes nothing, and it is returned only after the write succeeded: no token is ever handed out
+ * whose session is not stored (SECURITY.md). A device token stored for a login that then fails is
+ * never seen by anyone and expires.
  */
 import { InvalidGrantError, InvalidScopeError, RetryableConflictError } from './errors.ts';
 import { encode } from './base64url.ts';
@@ -13,7 +17,7 @@ import type { PasswordHasher, UserDirectory } from './ports.ts';
 import { mintRefreshToken, newFamilyId } from './refresh-token.ts';
 import { formatScope, grantScopes } from './scope.ts';
 import { issueAccessToken, tokenResponse, type IssuerDeps, type TokenResponse } from './token-issuance.ts';
-import type { LoginThrottle, ThrottleKey, ThrottleTicket } from './login-throttle.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 
 export interface LoginRequest {
   readonly username: string;
@@ -21,6 +25,8 @@ export interface LoginRequest {
   readonly scope?: readonly string[];
   /** Source address, for throttling; never logged with the username. */
   readonly sourceIp: string;
+  /** The device token the client presented (body or cookie), if any; never logged. */
+  readonly deviceToken?: string;
 }
 
 export interface LoginDeps extends IssuerDeps {
@@ -33,22 +39,27 @@ export interface LoginOutcome {
   readonly response: TokenResponse;
   readonly sub: string;
   readonly sid: string;
+  /** Device token for the client to present at its next login (the presented one, renewed, or new). */
+  readonly deviceToken: string;
 }
 
 const BAD_CREDENTIALS = 'The username or password is incorrect.';
 
 export async function login(request: LoginRequest, deps: LoginDeps): Promise<LoginOutcome> {
   const nowMs = deps.clock.nowMs();
-  const key = { username: request.username, sourceIp: request.sourceIp };
-  const ticket = await deps.throttle.assertAllowed(key, nowMs);
+  const attempt = {
+    username: request.username,
+    sourceIp: request.sourceIp,
+    ...(request.deviceToken === undefined ? {} : { deviceToken: request.deviceToken }),
+  };
+  const admission = await deps.throttle.admit(attempt, nowMs);
 
   const user = await deps.users.findUser(request.username);
   const phc = user?.passwordHash ?? (await deps.passwords.decoyHash);
   const passwordOk = await deps.passwords.verify(phc, request.password);
-  if (user === undefined || user.status !== 'active' || !passwordOk) {
-    await deps.throttle.recordFailure(key, nowMs);
-    throw new InvalidGrantError(BAD_CREDENTIALS);
-  }
+  // A failure writes nothing more: the attempt was counted by `admit`.
+  if (user === undefined || user.status !== 'active' || !passwordOk) throw new InvalidGrantError(BAD_CREDENTIALS);
+  const deviceToken = await deps.throttle.passed(attempt, admission, nowMs);
 
   const granted = grantScopes(request.scope, user.scopes);
   if (granted === undefined) throw new InvalidScopeError('The requested scope exceeds the scopes granted to this user.');
@@ -89,8 +100,8 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
     const access = await issueAccessToken(family, nowSeconds, deps);
     const stored = await deps.sessions.createFamily({ ...family, tokenHash: refresh.hash }, { nowSeconds, loginStartedMs: nowMs });
     if (stored.outcome === 'created') {
-      await finish(request, deps, key, ticket, user.username, user.passwordHash);
-      return { response: tokenResponse(access, refresh.token, family, nowSeconds), sub: user.sub, sid };
+      await upgradeOutdatedHash(request, deps, user.username, user.passwordHash);
+      return { response: tokenResponse(access, refresh.token, family, nowSeconds), sub: user.sub, sid, deviceToken };
     }
     if (stored.atMs >= nowMs || attempt > 1) throw new RetryableConflictError(LOGGED_OUT_WHILE_RUNNING);
     const nextSecondMs = (stored.atSeconds + 1) * 1000;
@@ -101,17 +112,8 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
 
 const LOGGED_OUT_WHILE_RUNNING = 'The user logged out everywhere while this login ran; log in again.';
 
-/** After the session is stored: clear the throttle, and upgrade an outdated hash. */
-async function finish(
-  request: LoginRequest,
-  deps: LoginDeps,
-  key: ThrottleKey,
-  ticket: ThrottleTicket,
-  username: string,
-  passwordHash: string,
-): Promise<void> {
-  await deps.throttle.recordSuccess(key, ticket);
-
+/** After the session is stored: upgrade an outdated hash. */
+async function upgradeOutdatedHash(request: LoginRequest, deps: LoginDeps, username: string, passwordHash: string): Promise<void> {
   if (deps.passwords.needsRehash(passwordHash)) {
     // The parameters changed since this hash was made: upgrade it now that we know the password.
     // Best effort: the session is stored already, so a failed upgrade must not fail a correct

@@ -153,3 +153,61 @@ export interface PasswordHasher {
   /** A valid hash of a random password, so an unknown user costs the same work as a known one. */
   readonly decoyHash: Promise<string>;
 }
+
+/** Who is guessing: the username tried and the address it came from. */
+export interface ThrottleKey {
+  readonly username: string;
+  readonly sourceIp: string;
+}
+
+/** The login-throttle counters (policy in `login-throttle.ts`). */
+export type CounterKind = 'user_ip' | 'user' | 'ip';
+
+export interface CounterState {
+  /** Attempts counted in this window, each counted before its password was checked. */
+  readonly attempts: number;
+  /** Epoch ms of the last counted attempt. */
+  readonly lastAttemptAt: number;
+  /** Epoch ms after which the counter no longer counts. */
+  readonly windowEndsAt: number;
+}
+
+/**
+ * How to count one attempt, decided by the core from the state it last saw; the store applies it
+ * as one conditional write, so that concurrent attempts are each counted exactly once.
+ */
+export type CountPlan =
+  /** No counter, or its window ended: start again at 1 (only if still so). */
+  | { readonly mode: 'start' }
+  /** Below the threshold: add 1 only while still below it. */
+  | { readonly mode: 'below'; readonly threshold: number }
+  /** At or over the threshold and its delay has passed: add 1 only if nobody counted since `seen`. */
+  | { readonly mode: 'exact'; readonly seen: CounterState };
+
+export type CountResult =
+  | { readonly counted: true }
+  /** The condition failed: the counter as it is now (undefined: absent). */
+  | { readonly counted: false; readonly current: CounterState | undefined };
+
+export interface ThrottleCounters {
+  /** Strongly consistent read of the three counters of `key`. */
+  read(key: ThrottleKey): Promise<Readonly<Partial<Record<CounterKind, CounterState>>>>;
+  count(key: ThrottleKey, kind: CounterKind, plan: CountPlan, nowMs: number, windowMs: number): Promise<CountResult>;
+  /** Takes one counted attempt back (never below 0). */
+  uncount(key: ThrottleKey, kind: CounterKind): Promise<void>;
+  clear(key: ThrottleKey, kind: CounterKind): Promise<void>;
+}
+
+/** Devices that signed in before (OWASP "Slow Down Online Guessing Attacks with Device Cookies"). */
+export interface TrustedDevices {
+  /**
+   * Counts one attempt on the device whose token hashes to `hash`, only if it is bound to
+   * `username`, unexpired, and has had fewer than `maxAttempts` attempts since its last correct
+   * password. False: not a trusted device for this user (unknown, expired, other user, locked out).
+   */
+  countAttempt(hash: string, username: string, maxAttempts: number, nowMs: number): Promise<boolean>;
+  /** A correct password from the device: its attempts go back to 0 and its lifetime is renewed. */
+  renew(hash: string, username: string, nowMs: number, expiresAtMs: number): Promise<boolean>;
+  /** Stores a new device (its token's hash only) bound to `username`. */
+  remember(hash: string, username: string, expiresAtMs: number): Promise<void>;
+}

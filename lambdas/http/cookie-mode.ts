@@ -7,6 +7,10 @@
  * cookie-authenticated request must carry an `Origin` from the configured allowlist (OWASP CSRF
  * Prevention Cheat Sheet, "Verifying Origin With Standard Headers"). Browsers always send Origin
  * on POST, and a page cannot forge it.
+ *
+ * The device token (core/login-throttle.ts) of a browser that asked for cookie delivery travels
+ * the same way in `__Secure-device_token`, scoped to the login path (the refresh path's sibling),
+ * so that scripts cannot read it and it is sent only where it is used.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { EnvRecord } from '../core/config.ts';
@@ -14,10 +18,13 @@ import { ConfigurationError, InvalidRequestError } from '../core/errors.ts';
 import { header } from './request.ts';
 
 export const REFRESH_COOKIE = '__Secure-refresh_token';
+export const DEVICE_COOKIE = '__Secure-device_token';
 
 export interface CookieConfig {
   readonly enabled: boolean;
   readonly path: string;
+  /** The login path as clients see it: `/login` beside the refresh path (`/auth/refresh` → `/auth/login`). */
+  readonly loginPath: string;
   readonly allowedOrigins: readonly string[];
 }
 
@@ -45,7 +52,7 @@ export function parseCookieConfig(env: EnvRecord): CookieConfig {
   if (enabled && allowedOrigins.length === 0) {
     throw new ConfigurationError('COOKIE_MODE=on needs CORS_ORIGINS: the origins allowed to use the refresh cookie.');
   }
-  return { enabled, path, allowedOrigins };
+  return { enabled, path, loginPath: `${path.slice(0, -'/refresh'.length)}/login`, allowedOrigins };
 }
 
 export function setRefreshCookie(config: CookieConfig, token: string, maxAgeSeconds: number): string {
@@ -56,17 +63,34 @@ export function clearRefreshCookie(config: CookieConfig): string {
   return `${REFRESH_COOKIE}=; Path=${config.path}; Max-Age=0; HttpOnly; Secure; SameSite=Strict`;
 }
 
-/** The refresh cookie's value, if the request carries exactly one. */
-export function readRefreshCookie(event: Pick<APIGatewayProxyEventV2, 'cookies' | 'headers'>): string | undefined {
+export function setDeviceCookie(config: CookieConfig, token: string, maxAgeSeconds: number): string {
+  return `${DEVICE_COOKIE}=${token}; Path=${config.loginPath}; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Strict`;
+}
+
+function cookieValues(event: Pick<APIGatewayProxyEventV2, 'cookies' | 'headers'>, name: string): string[] {
   const raw: unknown = event.cookies;
   const cookies = Array.isArray(raw) ? raw : (header(event, 'cookie') ?? '').split(';');
-  const values = cookies
+  return cookies
     .filter((cookie): cookie is string => typeof cookie === 'string')
     .map((cookie) => cookie.trim())
-    .filter((cookie) => cookie.startsWith(`${REFRESH_COOKIE}=`))
-    .map((cookie) => cookie.slice(REFRESH_COOKIE.length + 1));
+    .filter((cookie) => cookie.startsWith(`${name}=`))
+    .map((cookie) => cookie.slice(name.length + 1));
+}
+
+/** The refresh cookie's value, if the request carries exactly one. */
+export function readRefreshCookie(event: Pick<APIGatewayProxyEventV2, 'cookies' | 'headers'>): string | undefined {
+  const values = cookieValues(event, REFRESH_COOKIE);
   if (values.length > 1) throw new InvalidRequestError('The request carries more than one refresh cookie.');
   return values[0];
+}
+
+/**
+ * The device cookie's value if the request carries exactly one. Anything else is no device token:
+ * an unusable device token only makes the request an untrusted source, never an error.
+ */
+export function readDeviceCookie(event: Pick<APIGatewayProxyEventV2, 'cookies' | 'headers'>): string | undefined {
+  const values = cookieValues(event, DEVICE_COOKIE);
+  return values.length === 1 ? values[0] : undefined;
 }
 
 /** CSRF defence for cookie-authenticated requests: Origin must be on the allowlist. */

@@ -14,3 +14,6 @@ export const SCOPE_RULE = { maxLength: 1024, minLength: 0 } as const;
 
 /** Refresh tokens are 88 characters; access tokens well under 4 KiB. */
 export const TOKEN_RULE = { maxLength: 4096 } as const;
+
+/** Device tokens are 43 characters; a little room so that a wrong one is just untrusted, not a 400. */
+export const DEVICE_TOKEN_RULE = { maxLength: 256 } as const;

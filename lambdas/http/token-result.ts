@@ -2,15 +2,23 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { InvalidRequestError } from '../core/errors.ts';
 import type { TokenResponse } from '../core/token-issuance.ts';
-import { assertAllowedOrigin, setRefreshCookie, type CookieConfig } from './cookie-mode.ts';
+import { assertAllowedOrigin, setDeviceCookie, setRefreshCookie, type CookieConfig } from './cookie-mode.ts';
 import { json, type HttpResponse } from './respond.ts';
 
 export type Delivery = 'body' | 'cookie';
 
-export function tokenResult(response: TokenResponse, delivery: Delivery, cookie: CookieConfig): HttpResponse {
-  if (delivery === 'body') return json(200, response);
+/** The login's device token and how long it stays trusted, delivered like the refresh token. */
+export interface DeviceTokenDelivery {
+  readonly token: string;
+  readonly maxAgeSeconds: number;
+}
+
+export function tokenResult(response: TokenResponse, delivery: Delivery, cookie: CookieConfig, device?: DeviceTokenDelivery): HttpResponse {
+  if (delivery === 'body') return json(200, device === undefined ? response : { ...response, device_token: device.token });
   const { refresh_token: refreshToken, ...rest } = response;
-  return json(200, rest, {}, [setRefreshCookie(cookie, refreshToken, response.refresh_expires_in)]);
+  const cookies = [setRefreshCookie(cookie, refreshToken, response.refresh_expires_in)];
+  if (device !== undefined) cookies.push(setDeviceCookie(cookie, device.token, device.maxAgeSeconds));
+  return json(200, rest, {}, cookies);
 }
 
 /** Reads the client's choice (`token_delivery`), refusing cookie mode where it is off. */

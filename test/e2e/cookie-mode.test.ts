@@ -53,6 +53,24 @@ describe('cookie mode', () => {
     expect(setCookie).toMatch(/Max-Age=\d+/);
   });
 
+  it('puts the device token only in an HttpOnly, Secure, SameSite=Strict cookie scoped to the login path, and trusts it from there', async () => {
+    const res = await loginWithCookie();
+    expect(res.body).not.toHaveProperty('device_token');
+    const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('__Secure-device_token=')) ?? '';
+    expect(setCookie).toMatch(/^__Secure-device_token=[A-Za-z0-9_-]{43};/);
+    for (const attribute of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/login']) expect(setCookie).toMatch(new RegExp(`;\\s*${attribute}(;|$)`));
+    expect(setCookie).toMatch(/Max-Age=7776000(;|$)/);
+    const device = /^__Secure-device_token=([^;]*)/.exec(setCookie)?.[1] ?? '';
+    // Presented back as the browser would: the same device, renewed.
+    const again = await post('/login', { username: 'demo', password: PASSWORD, token_delivery: 'cookie' }, { origin: ORIGIN, cookie: `__Secure-device_token=${device}` });
+    expect(again.status).toBe(200);
+    expect(again.headers.getSetCookie().find((c) => c.startsWith('__Secure-device_token='))).toMatch(new RegExp(`^__Secure-device_token=${device};`));
+    // A second device cookie is no device at all (a new one is issued), never an error.
+    const two = await post('/login', { username: 'demo', password: PASSWORD, token_delivery: 'cookie' }, { origin: ORIGIN, cookie: `__Secure-device_token=${device}; __Secure-device_token=${device}` });
+    expect(two.status).toBe(200);
+    expect(two.headers.getSetCookie().find((c) => c.startsWith('__Secure-device_token='))).not.toMatch(new RegExp(`^__Secure-device_token=${device};`));
+  });
+
   it('refreshes from the cookie and rotates it', async () => {
     const first = cookieValue((await loginWithCookie()).headers.get('set-cookie'));
     const res = await post('/refresh', undefined, { origin: ORIGIN, cookie: `__Secure-refresh_token=${first}` });

@@ -65,6 +65,7 @@ let service: LocalService;
 let dynamo: CountingProxy;
 const accessTokens = new Set<string>();
 const refreshTokens = new Set<string>();
+const deviceTokens = new Set<string>();
 
 async function call(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
   const reply = await request(service.url, method, path, options);
@@ -72,9 +73,12 @@ async function call(method: string, path: string, options: RequestOptions = {}):
   // Harvest every secret the service hands out, from the body and from Set-Cookie.
   if (typeof parsed['access_token'] === 'string') accessTokens.add(parsed['access_token']);
   if (typeof parsed['refresh_token'] === 'string') refreshTokens.add(parsed['refresh_token']);
+  if (typeof parsed['device_token'] === 'string') deviceTokens.add(parsed['device_token']);
   for (const cookie of reply.headers.getSetCookie()) {
     const value = /^__Secure-refresh_token=([^;]+)/.exec(cookie)?.[1];
     if (value !== undefined) refreshTokens.add(value);
+    const device = /^__Secure-device_token=([^;]+)/.exec(cookie)?.[1];
+    if (device !== undefined) deviceTokens.add(device);
   }
   return reply;
 }
@@ -119,6 +123,10 @@ describe('log hygiene over a whole lifecycle', () => {
     expect((await call('GET', '/admin', { headers: bearer(first.body['access_token']) })).status).toBe(403);
     const second = await refresh(first.body['refresh_token']);
     expect(second.status).toBe(200);
+    // A trusted device: its token presented in the body, with the right and a wrong password.
+    const device = first.body['device_token'];
+    expect((await call('POST', '/login', { json: { username: 'demo', password: PASSWORD, device_token: device } })).status).toBe(200);
+    expect((await call('POST', '/login', { json: { username: 'demo', password: WRONG_PASSWORDS[0], device_token: device } })).status).toBe(401);
 
     // Reuse: the rotated-out token again kills the family.
     expect((await refresh(first.body['refresh_token'])).status).toBe(401);
@@ -137,6 +145,13 @@ describe('log hygiene over a whole lifecycle', () => {
     const browser = await call('POST', '/login', { json: { username: 'demo', password: PASSWORD, token_delivery: 'cookie' }, headers: { origin: ORIGIN } });
     expect(browser.status).toBe(200);
     const cookieToken = [...refreshTokens].at(-1);
+    const deviceCookie = /__Secure-device_token=([^;]+)/.exec(browser.headers.getSetCookie().join('\n'))?.[1];
+    expect(deviceCookie).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const again = await call('POST', '/login', {
+      json: { username: 'demo', password: PASSWORD, token_delivery: 'cookie' },
+      headers: { origin: ORIGIN, cookie: `__Secure-device_token=${String(deviceCookie)}` },
+    });
+    expect(again.status).toBe(200);
     const rotated = await call('POST', '/refresh', { headers: { origin: ORIGIN, cookie: `__Secure-refresh_token=${String(cookieToken)}` } });
     expect(rotated.status).toBe(200);
     expect((await call('POST', '/refresh', { headers: { origin: 'https://evil.example', cookie: `__Secure-refresh_token=${String(cookieToken)}` } })).status).toBe(400);
@@ -229,6 +244,14 @@ describe('log hygiene over a whole lifecycle', () => {
     expect(windows.length).toBeGreaterThan(0);
     for (const line of lines()) {
       for (const window of windows) expect(line.includes(window), `a log line contains part of a refresh token: ${line.slice(0, 300)}`).toBe(false);
+    }
+  });
+
+  it('no captured line contains a device token or any 20-character piece of one', () => {
+    expect(deviceTokens.size).toBeGreaterThanOrEqual(2);
+    const windows = [...deviceTokens].flatMap((token) => Array.from({ length: token.length - 19 }, (_, i) => token.slice(i, i + 20)));
+    for (const line of lines()) {
+      for (const window of windows) expect(line.includes(window), `a log line contains part of a device token: ${line.slice(0, 300)}`).toBe(false);
     }
   });
 

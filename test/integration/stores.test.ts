@@ -7,11 +7,14 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError, TooManyRequestsError } from '../../lambdas/core/errors.ts';
-import { CountingLoginThrottle } from '../../lambdas/core/login-throttle.ts';
+import { CountingLoginThrottle, DEVICE_TRUST_MS, hashDeviceToken, WINDOW_MS } from '../../lambdas/core/login-throttle.ts';
+import { login, type LoginDeps } from '../../lambdas/core/login.ts';
+import { activeUser, CONFIG, fakePasswords, fakeSessions, fakeSigner, fakeUsers, type CallLog } from '../unit/core/fakes.ts';
 import type { NewFamily, Rotation } from '../../lambdas/core/ports.ts';
 import { hashRefreshToken } from '../../lambdas/core/refresh-token.ts';
 import { DynamoDbSessionStore } from '../../lambdas/adapters/dynamodb-session-store.ts';
 import { DynamoDbThrottleCounters } from '../../lambdas/adapters/dynamodb-throttle-counters.ts';
+import { DynamoDbTrustedDevices } from '../../lambdas/adapters/dynamodb-trusted-devices.ts';
 import { DynamoDbUserDirectory } from '../../lambdas/adapters/dynamodb-user-directory.ts';
 import { KmsSigner } from '../../lambdas/adapters/kms-signer.ts';
 import { loadPublicKey } from '../../lambdas/adapters/kms/public-key-loader.ts';
@@ -275,29 +278,192 @@ describe('DynamoDbUserDirectory', () => {
 });
 
 describe('login throttling against DynamoDB', () => {
-  it('blocks a username+IP after 5 failures with a Retry-After, but not the same user from another IP', async () => {
-    const throttle = new CountingLoginThrottle(new DynamoDbThrottleCounters(client, TABLE));
-    const key = { username: `u-${randomUUID()}`, sourceIp: '198.51.100.7' };
-    const t = Date.now();
-    for (let i = 0; i < 5; i += 1) {
-      await throttle.assertAllowed(key, t);
-      await throttle.recordFailure(key, t);
-    }
-    const blocked = await throttle.assertAllowed(key, t + 10).catch((error: unknown) => error);
-    expect(blocked).toBeInstanceOf(TooManyRequestsError);
-    expect((blocked as TooManyRequestsError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
-    await expect(throttle.assertAllowed({ ...key, sourceIp: '203.0.113.9' }, t + 10)).resolves.toBeDefined();
-    // The window passes: the counter no longer counts, so the lock is not permanent.
-    await expect(throttle.assertAllowed(key, t + 16 * 60_000)).resolves.toBeDefined();
+  /** login() with the real throttle on DynamoDB Local and a password check that takes 50 ms. */
+  function loginWithRealThrottle() {
+    const calls: CallLog = [];
+    const passwords = fakePasswords(calls);
+    const slowVerify = passwords.verify.bind(passwords);
+    let verifications = 0;
+    const deps: LoginDeps = {
+      config: CONFIG,
+      signer: fakeSigner(calls),
+      sessions: fakeSessions(calls),
+      users: fakeUsers(calls, [activeUser()]),
+      passwords: {
+        ...passwords,
+        verify: async (phc: string, password: string) => {
+          verifications += 1;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          return slowVerify(phc, password);
+        },
+      },
+      throttle: newThrottle(),
+      clock: { nowMs: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) },
+      random: { bytes: (n: number) => randomBytes(n) },
+    };
+    return { deps, verifications: () => verifications };
+  }
+
+  it('evaluates at most 5 of 40 concurrent wrong passwords for one username+IP; the other 35 are refused with 429 before the hash', async () => {
+    const { deps, verifications } = loginWithRealThrottle();
+    const sourceIp = `198.51.100.${20 + Math.floor(Math.random() * 200)}`;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 40 }, () => login({ username: 'alice', password: 'wrong', sourceIp }, deps)),
+    );
+    const reasons = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).constructor.name : 'fulfilled'));
+    expect(reasons.filter((r) => r === 'InvalidGrantError').length).toBeLessThanOrEqual(5);
+    expect(reasons.filter((r) => r === 'TooManyRequestsError').length).toBeGreaterThanOrEqual(35);
+    expect(verifications()).toBeLessThanOrEqual(5);
+  });
+});
+
+
+const newThrottle = () =>
+  new CountingLoginThrottle(new DynamoDbThrottleCounters(client, TABLE), new DynamoDbTrustedDevices(client, TABLE), {
+    bytes: (n: number) => randomBytes(n),
   });
 
-  it('counts every one of a burst of concurrent failures on a fresh counter (none overwrites another)', async () => {
-    const counters = new DynamoDbThrottleCounters(client, TABLE);
-    const key = { username: `u-${randomUUID()}`, sourceIp: '198.51.100.8' };
+const refusal = (error: unknown): number => {
+  expect(error).toBeInstanceOf(TooManyRequestsError);
+  return (error as TooManyRequestsError).retryAfterSeconds ?? 0;
+};
+
+describe('login throttle counters against DynamoDB: count first, atomically', () => {
+  const freshKey = () => ({ username: `u-${randomUUID()}`, sourceIp: `2001:db8::${randomBytes(2).toString('hex')}` });
+
+  it('counts a burst of 40 concurrent attempts on a fresh username+IP: exactly 5 admitted, 35 refused with Retry-After', async () => {
+    const throttle = newThrottle();
+    const key = freshKey();
     const t = Date.now();
-    await Promise.all(Array.from({ length: 20 }, () => counters.addFailure(key, t, 15 * 60_000)));
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => throttle.admit(key, t)));
+    const admitted = outcomes.filter((o) => o.status === 'fulfilled');
+    expect(admitted).toHaveLength(5);
+    for (const o of outcomes) if (o.status === 'rejected') expect(refusal(o.reason)).toBeGreaterThanOrEqual(1);
+    const counts = await new DynamoDbThrottleCounters(client, TABLE).read(key);
+    // Refused attempts hold no place: the counters say exactly what was let through.
+    expect([counts.user_ip?.attempts, counts.user?.attempts, counts.ip?.attempts]).toEqual([5, 5, 5]);
+  });
+
+  it('lets exactly one of 20 concurrent attempts take the slot a passed delay opens', async () => {
+    const throttle = newThrottle();
+    const key = freshKey();
+    const t = Date.now();
+    for (let i = 0; i < 5; i += 1) await throttle.admit(key, t);
+    await expect(throttle.admit(key, t + 500)).rejects.toBeInstanceOf(TooManyRequestsError);
+    // 1 s after the 5th attempt the lockout (1 s) has passed: one more attempt, then 2 s.
+    const later = t + 1_000;
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => throttle.admit(key, later)));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect((await new DynamoDbThrottleCounters(client, TABLE).read(key)).user_ip?.attempts).toBe(6);
+  });
+
+  it('refuses the same user from the same address, not from another address, and forgets after the window', async () => {
+    const throttle = newThrottle();
+    const key = freshKey();
+    const t = Date.now();
+    for (let i = 0; i < 5; i += 1) await throttle.admit(key, t);
+    expect(refusal(await throttle.admit(key, t + 10).catch((e: unknown) => e))).toBe(1);
+    await expect(throttle.admit({ ...key, sourceIp: '203.0.113.9' }, t + 10)).resolves.toEqual({ via: 'limits' });
+    await expect(throttle.admit(key, t + WINDOW_MS + 1)).resolves.toEqual({ via: 'limits' });
+    expect((await new DynamoDbThrottleCounters(client, TABLE).read(key)).user_ip?.attempts).toBe(1);
+  });
+
+  it('a correct password takes its attempt back: username+IP cleared, username and IP counters one lower', async () => {
+    const throttle = newThrottle();
+    const counters = new DynamoDbThrottleCounters(client, TABLE);
+    const key = freshKey();
+    const t = Date.now();
+    for (let i = 0; i < 3; i += 1) await throttle.admit(key, t);
+    const admission = await throttle.admit(key, t);
+    const token = await throttle.passed(key, admission, t);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const counts = await counters.read(key);
-    for (const kind of ['user_ip', 'user', 'ip'] as const) expect(counts[kind]?.failures, kind).toBe(20);
+    expect(counts.user_ip).toBeUndefined();
+    expect([counts.user?.attempts, counts.ip?.attempts]).toEqual([3, 3]);
+  });
+
+  it('takes back the per-address counts of an attempt that the username-wide counter refused', async () => {
+    const throttle = newThrottle();
+    const counters = new DynamoDbThrottleCounters(client, TABLE);
+    const username = `u-${randomUUID()}`;
+    const t = Date.now();
+    // 20 attempts from 4 addresses fill the username-wide counter.
+    for (let a = 0; a < 4; a += 1) for (let i = 0; i < 5; i += 1) await throttle.admit({ username, sourceIp: `192.0.2.${a}` }, t);
+    const key = { username, sourceIp: '192.0.2.99' };
+    await expect(throttle.admit(key, t)).rejects.toBeInstanceOf(TooManyRequestsError);
+    const counts = await counters.read(key);
+    expect([counts.user_ip?.attempts ?? 0, counts.ip?.attempts ?? 0, counts.user?.attempts]).toEqual([0, 0, 20]);
+  });
+});
+
+describe('trusted devices against DynamoDB', () => {
+  async function trustedDevice(username: string, nowMs: number) {
+    const throttle = newThrottle();
+    const sourceIp = '198.51.100.50';
+    const token = await throttle.passed({ username, sourceIp }, await throttle.admit({ username, sourceIp }, nowMs), nowMs);
+    return { throttle, token };
+  }
+
+  it('stores only the SHA-256 of the device token, bound to the user, with a TTL', async () => {
+    const username = `u-${randomUUID()}`;
+    const t = Date.now();
+    const { token } = await trustedDevice(username, t);
+    const { Item } = await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `DEVICE#${hashDeviceToken(token)}` }, sk: { S: 'DEVICE' } } }));
+    expect(Item?.['username']?.S).toBe(username);
+    expect(Number(Item?.['ttl']?.N)).toBe(Math.ceil((t + DEVICE_TRUST_MS) / 1000));
+    expect(JSON.stringify(Item)).not.toContain(token);
+  });
+
+  it('admits a trusted device without touching the counters, even while they refuse everyone else', async () => {
+    const username = `u-${randomUUID()}`;
+    const t = Date.now();
+    const { throttle, token } = await trustedDevice(username, t);
+    const key = { username, sourceIp: '198.51.100.51' };
+    for (let i = 0; i < 5; i += 1) await throttle.admit(key, t);
+    await expect(throttle.admit(key, t)).rejects.toBeInstanceOf(TooManyRequestsError);
+    const admission = await throttle.admit({ ...key, deviceToken: token }, t);
+    expect(admission).toMatchObject({ via: 'device' });
+    expect((await new DynamoDbThrottleCounters(client, TABLE).read(key)).user_ip?.attempts).toBe(5);
+    // A correct password renews the same token.
+    expect(await throttle.passed({ ...key, deviceToken: token }, admission, t)).toBe(token);
+  });
+
+  it('admits at most 5 of 30 concurrent attempts from one device; the rest are untrusted sources, under the strict limits', async () => {
+    const username = `u-${randomUUID()}`;
+    const t = Date.now();
+    const { throttle, token } = await trustedDevice(username, t);
+    const attempts = Array.from({ length: 30 }, (_, i) => throttle.admit({ username, sourceIp: `203.0.113.${i}`, deviceToken: token }, t));
+    const outcomes = await Promise.allSettled(attempts);
+    const via = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.via : 'refused'));
+    expect(via.filter((v) => v === 'device')).toHaveLength(5);
+    // The other 25 came from 25 addresses: the username-wide counter let 20 through, refused 5.
+    expect(via.filter((v) => v === 'limits')).toHaveLength(20);
+    expect(via.filter((v) => v === 'refused')).toHaveLength(5);
+    // The device is locked out: its next attempt is untrusted, and refused like any other.
+    await expect(throttle.admit({ username, sourceIp: '203.0.113.200', deviceToken: token }, t)).rejects.toBeInstanceOf(TooManyRequestsError);
+  });
+
+  it('a correct password from the device gives it its 5 attempts back', async () => {
+    const username = `u-${randomUUID()}`;
+    const t = Date.now();
+    const { throttle, token } = await trustedDevice(username, t);
+    const attempt = { username, sourceIp: '203.0.113.1', deviceToken: token };
+    for (let i = 0; i < 4; i += 1) expect((await throttle.admit(attempt, t)).via).toBe('device');
+    const admission = await throttle.admit(attempt, t);
+    await throttle.passed(attempt, admission, t);
+    for (let i = 0; i < 5; i += 1) expect((await throttle.admit(attempt, t)).via).toBe('device');
+    expect((await throttle.admit(attempt, t)).via).toBe('limits');
+  });
+
+  it('does not trust a device token for another user, an expired one, or an unknown one', async () => {
+    const username = `u-${randomUUID()}`;
+    const t = Date.now();
+    const { throttle, token } = await trustedDevice(username, t);
+    const at = (who: string, deviceToken: string, when = t) => throttle.admit({ username: who, sourceIp: '203.0.113.77', deviceToken }, when);
+    expect((await at(`other-${randomUUID()}`, token)).via).toBe('limits');
+    expect((await at(username, token, t + DEVICE_TRUST_MS)).via).toBe('limits');
+    expect((await at(username, randomBytes(32).toString('base64url'))).via).toBe('limits');
+    expect((await at(username, token)).via).toBe('device');
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { vi } from 'vitest';
 import type { IssuerConfig } from '../../../lambdas/core/config.ts';
-import type { LoginThrottle, ThrottleKey, ThrottleTicket } from '../../../lambdas/core/login-throttle.ts';
+import type { Admission, LoginAttempt, LoginThrottle } from '../../../lambdas/core/login-throttle.ts';
 import type {
   Clock,
   FamilyCreation,
@@ -221,25 +221,27 @@ export function fakePasswords(
   };
 }
 
-export function fakeThrottle(calls: CallLog, rejectWith?: unknown): LoginThrottle & { readonly successes: ThrottleTicket[]; readonly failures: ThrottleKey[] } {
-  const successes: ThrottleTicket[] = [];
-  const failures: ThrottleKey[] = [];
+export const FAKE_DEVICE_TOKEN = 'd'.repeat(43);
+
+export function fakeThrottle(
+  calls: CallLog,
+  rejectWith?: unknown,
+): LoginThrottle & { readonly admitted: LoginAttempt[]; readonly passes: { attempt: LoginAttempt; admission: Admission }[] } {
+  const admitted: LoginAttempt[] = [];
+  const passes: { attempt: LoginAttempt; admission: Admission }[] = [];
   return {
-    successes,
-    failures,
-    assertAllowed(): Promise<ThrottleTicket> {
-      calls.push('assertAllowed');
-      return rejectWith === undefined ? Promise.resolve({ hadUserIpFailures: true }) : Promise.reject(rejectWith);
+    admitted,
+    passes,
+    admit(attempt: LoginAttempt): Promise<Admission> {
+      calls.push('admit');
+      if (rejectWith !== undefined) return Promise.reject(rejectWith);
+      admitted.push(attempt);
+      return Promise.resolve({ via: 'limits' });
     },
-    recordFailure(key: ThrottleKey): Promise<void> {
-      calls.push('recordFailure');
-      failures.push(key);
-      return Promise.resolve();
-    },
-    recordSuccess(_key: ThrottleKey, ticket: ThrottleTicket): Promise<void> {
-      calls.push('recordSuccess');
-      successes.push(ticket);
-      return Promise.resolve();
+    passed(attempt: LoginAttempt, admission: Admission): Promise<string> {
+      calls.push('passed');
+      passes.push({ attempt, admission });
+      return Promise.resolve(FAKE_DEVICE_TOKEN);
     },
   };
 }

@@ -12,6 +12,7 @@ import {
   fakePasswords,
   fakeSessions,
   fakeSigner,
+  FAKE_DEVICE_TOKEN,
   fakeThrottle,
   fakeUsers,
   fixedClock,
@@ -90,11 +91,12 @@ describe('login: bad credentials look and cost the same', () => {
       expect(passwords.verified).toEqual([expectedHash]);
     });
 
-    it(`records a throttle failure and issues nothing for ${name}`, async () => {
-      const { deps, throttle, signer, sessions } = setup(options);
+    it(`counts the attempt before the hash, takes nothing back and issues nothing for ${name}`, async () => {
+      const { deps, throttle, signer, sessions, calls } = setup(options);
       await failure(login(request, deps));
-      expect(throttle.failures).toEqual([{ username: request.username, sourceIp: request.sourceIp }]);
-      expect(throttle.successes).toEqual([]);
+      expect(throttle.admitted).toEqual([{ username: request.username, sourceIp: request.sourceIp }]);
+      expect(calls.indexOf('admit')).toBeLessThan(calls.indexOf('verify'));
+      expect(throttle.passes).toEqual([]);
       expect(signer.inputs).toEqual([]);
       expect(sessions.created).toEqual([]);
     });
@@ -106,14 +108,20 @@ describe('login: throttling', () => {
     const { deps, calls } = setup({ throttleError: new TooManyRequestsError('slow down', 7) });
     const error = await failure(login(REQUEST, deps));
     expect(error).toBeInstanceOf(TooManyRequestsError);
-    expect(calls).toEqual(['assertAllowed']);
+    expect(calls).toEqual(['admit']);
   });
 
-  it('reports success to the throttle with the ticket it was given', async () => {
+  it('hands the presented device token to the throttle, and the admission back to it after a correct password', async () => {
     const { deps, throttle } = setup();
-    await login(REQUEST, deps);
-    expect(throttle.successes).toEqual([{ hadUserIpFailures: true }]);
-    expect(throttle.failures).toEqual([]);
+    const attempt = { username: REQUEST.username, sourceIp: REQUEST.sourceIp, deviceToken: 'presented-device-token' };
+    await login({ ...REQUEST, deviceToken: 'presented-device-token' }, deps);
+    expect(throttle.admitted).toEqual([attempt]);
+    expect(throttle.passes).toEqual([{ attempt, admission: { via: 'limits' } }]);
+  });
+
+  it('returns the device token the throttle hands out', async () => {
+    const { deps } = setup();
+    expect((await login(REQUEST, deps)).deviceToken).toBe(FAKE_DEVICE_TOKEN);
   });
 });
 
@@ -141,25 +149,23 @@ describe('login: scopes', () => {
 });
 
 describe('login: order of signing and storing', () => {
-  it('signs the access token before storing the family, and reports success after both', async () => {
+  it('counts the attempt first, takes it back once the password is right, then signs before storing the family', async () => {
     const { deps, calls } = setup();
     await login(REQUEST, deps);
-    expect(calls).toEqual(['assertAllowed', 'findUser', 'verify', 'sign', 'createFamily', 'recordSuccess']);
+    expect(calls).toEqual(['admit', 'findUser', 'verify', 'passed', 'sign', 'createFamily']);
   });
 
   it('stores nothing when signing fails', async () => {
     const kmsDown = new Error('KMS down');
-    const { deps, sessions, throttle } = setup({ signError: kmsDown });
+    const { deps, sessions } = setup({ signError: kmsDown });
     expect(await failure(login(REQUEST, deps))).toBe(kmsDown);
     expect(sessions.created).toEqual([]);
-    expect(throttle.successes).toEqual([]);
   });
 
   it('propagates a createFamily failure and returns no token', async () => {
     const conflict = new RetryableConflictError('logged out everywhere meanwhile');
-    const { deps, throttle } = setup({ createError: conflict });
+    const { deps } = setup({ createError: conflict });
     expect(await failure(login(REQUEST, deps))).toBe(conflict);
-    expect(throttle.successes).toEqual([]);
   });
 });
 
@@ -256,14 +262,14 @@ describe('login right after a logout-everywhere of the same user', () => {
     const { deps, sessions, clock, calls, throttle } = setup({ createOutcomes: [loggedOut(NOW_S * 1000 + 200)] });
     const { response } = await login(REQUEST, deps);
     expect(clock.slept).toEqual([500]);
-    expect(calls).toEqual(['assertAllowed', 'findUser', 'verify', 'sign', 'createFamily', 'sign', 'createFamily', 'recordSuccess']);
+    expect(calls).toEqual(['admit', 'findUser', 'verify', 'passed', 'sign', 'createFamily', 'sign', 'createFamily']);
     expect(sessions.created).toHaveLength(1);
     expect(sessions.created[0]).toMatchObject({ authTime: NOW_S + 1, expiresAt: NOW_S + 1 + 7 * 86_400, absoluteExpiresAt: NOW_S + 1 + 30 * 86_400 });
     // auth_time after the logout's second: the authorizer denies auth_time <= that second.
     expect(jwtPayload(response.access_token)).toMatchObject({ iat: NOW_S + 1, auth_time: NOW_S + 1, exp: NOW_S + 1 + 900 });
     expect(parseRefreshToken(response.refresh_token)?.hash).toBe(sessions.created[0]?.tokenHash);
     expect(sessions.creations[1]?.check).toEqual({ nowSeconds: NOW_S + 1, loginStartedMs: NOW_MS });
-    expect(throttle.successes).toHaveLength(1);
+    expect(throttle.passes).toHaveLength(1);
   });
 
   it('does not wait when the store reports a logout of an earlier second (nothing to wait for), and still retries once', async () => {
@@ -281,7 +287,7 @@ describe('login right after a logout-everywhere of the same user', () => {
     expect(await failure(login(REQUEST, deps))).toBeInstanceOf(RetryableConflictError);
     expect(clock.slept).toEqual([]);
     expect(sessions.created).toEqual([]);
-    expect(throttle.successes).toEqual([]);
+    expect(throttle.passes).toHaveLength(1);
   });
 
   it('refuses when another logout-everywhere lands while it waits, and waits only once', async () => {
