@@ -12,14 +12,14 @@ import { ConfigurationError } from '../core/errors.ts';
 import { CountingLoginThrottle } from '../core/login-throttle.ts';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../core/passwords.ts';
 import type { Clock, RandomSource } from '../core/ports.ts';
-import { DynamoDbTokenDenylist } from './dynamodb-denylist.ts';
-import { DynamoDbSessionStore } from './dynamodb-session-store.ts';
-import { DynamoDbThrottleCounters } from './dynamodb-throttle-counters.ts';
-import { DynamoDbTrustedDevices } from './dynamodb-trusted-devices.ts';
-import { DynamoDbUserDirectory } from './dynamodb-user-directory.ts';
+import { DynamoDbTokenDenylist } from './dynamodb/denylist.ts';
+import { DynamoDbSessionStore } from './dynamodb/session-store.ts';
+import { DynamoDbThrottleCounters } from './dynamodb/throttle-counters.ts';
+import { DynamoDbTrustedDevices } from './dynamodb/trusted-devices.ts';
+import { DynamoDbUserDirectory } from './dynamodb/user-directory.ts';
 import { KmsPublicKeySet } from './kms/public-key-loader.ts';
 import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
-import { KmsSigner } from './kms-signer.ts';
+import { KmsSigner } from './kms/signer.ts';
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),

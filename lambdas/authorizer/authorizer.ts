@@ -16,8 +16,8 @@ import {
   unsatisfiedRules,
 } from '../core/route-scopes.ts';
 import type { AccessTokenClaims } from '../core/token-model.ts';
-import type { DenylistReader } from '../adapters/denylist-reader.ts';
-import type { PublicKeyRing } from '../adapters/public-key-source.ts';
+import type { DenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
+import type { PublicKeyRing } from '../adapters/kms/public-key-source.ts';
 import type { AuthorizerConfig } from './config.ts';
 import { bearerToken, parseExecuteApiArn, toAuthorizationRequest } from './events.ts';
 import type { AuthorizationRequest, ParsedArn } from './events.ts';

@@ -38,9 +38,9 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { awsJsonClientFromEnv } from '../adapters/aws/aws-json-client.ts';
-import { CachedDenylistReader, DynamoDbDenylistReader } from '../adapters/denylist-reader.ts';
-import type { DenylistReader } from '../adapters/denylist-reader.ts';
-import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../adapters/public-key-source.ts';
+import { CachedDenylistReader, DynamoDbDenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
+import type { DenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
+import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../adapters/kms/public-key-source.ts';
 import { Authorizer } from './authorizer.ts';
 import type { AuthorizerContext, AuthorizerDecision, Evaluation } from './authorizer.ts';
 import { readAuthorizerConfig } from './config.ts';

@@ -3,7 +3,7 @@
  * against the KMS stand-in: the conditions, races and expiries the domain relies on.
  */
 import { randomBytes, randomUUID, createPublicKey, verify as cryptoVerify } from 'node:crypto';
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError, TooManyRequestsError } from '../../lambdas/core/errors.ts';
@@ -12,11 +12,11 @@ import { login, type LoginDeps } from '../../lambdas/core/login.ts';
 import { activeUser, CONFIG, fakePasswords, fakeSessions, fakeSigner, fakeUsers, type CallLog } from '../unit/core/fakes.ts';
 import type { NewFamily, Rotation } from '../../lambdas/core/ports.ts';
 import { hashRefreshToken } from '../../lambdas/core/refresh-token.ts';
-import { DynamoDbSessionStore } from '../../lambdas/adapters/dynamodb-session-store.ts';
-import { DynamoDbThrottleCounters } from '../../lambdas/adapters/dynamodb-throttle-counters.ts';
-import { DynamoDbTrustedDevices } from '../../lambdas/adapters/dynamodb-trusted-devices.ts';
-import { DynamoDbUserDirectory } from '../../lambdas/adapters/dynamodb-user-directory.ts';
-import { KmsSigner } from '../../lambdas/adapters/kms-signer.ts';
+import { DynamoDbSessionStore } from '../../lambdas/adapters/dynamodb/session-store.ts';
+import { DynamoDbThrottleCounters } from '../../lambdas/adapters/dynamodb/throttle-counters.ts';
+import { DynamoDbTrustedDevices } from '../../lambdas/adapters/dynamodb/trusted-devices.ts';
+import { DynamoDbUserDirectory } from '../../lambdas/adapters/dynamodb/user-directory.ts';
+import { KmsSigner } from '../../lambdas/adapters/kms/signer.ts';
 import { loadPublicKey } from '../../lambdas/adapters/kms/public-key-loader.ts';
 import { sdkGetPublicKey } from '../../lambdas/adapters/kms/sdk-get-public-key.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.ts';
@@ -130,8 +130,19 @@ describe('DynamoDbSessionStore', () => {
     const family = newFamily({ expiresAt: now() - 1 });
     await sessions.createFamily(family, loginNow());
     expect((await sessions.rotate(rotationOf(family))).outcome).toBe('inactive');
-    const pastAbsolute = newFamily({ absoluteExpiresAt: now() - 1 });
+    // Past its absolute lifetime, with the item still there: the store writes ttl = absoluteExpiresAt,
+    // and DynamoDB Local's TTL sweep may delete an item whose ttl has passed at any moment, so the
+    // attribute is moved into the past behind the store's back, leaving ttl in the future.
+    const pastAbsolute = newFamily();
     await sessions.createFamily(pastAbsolute, loginNow());
+    await client.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: `SUB#${pastAbsolute.sub}` }, sk: { S: `FAMILY#${pastAbsolute.fid}` } },
+        UpdateExpression: 'SET absoluteExpiresAt = :past',
+        ExpressionAttributeValues: { ':past': { N: String(now() - 1) } },
+      }),
+    );
     expect((await sessions.rotate(rotationOf(pastAbsolute))).outcome).toBe('inactive');
   });
 

@@ -4,9 +4,9 @@
  */
 import { Authorizer } from '../../../lambdas/authorizer/authorizer.ts';
 import type { AuthorizerConfig } from '../../../lambdas/authorizer/config.ts';
-import type { DenylistReader } from '../../../lambdas/adapters/denylist-reader.ts';
-import { PublicKeyRing } from '../../../lambdas/adapters/public-key-source.ts';
-import type { PublicKeySource } from '../../../lambdas/adapters/public-key-source.ts';
+import type { DenylistReader } from '../../../lambdas/adapters/dynamodb/denylist-reader.ts';
+import { PublicKeyRing } from '../../../lambdas/adapters/kms/public-key-source.ts';
+import type { PublicKeySource } from '../../../lambdas/adapters/kms/public-key-source.ts';
 import type { DenylistEntry } from '../../../lambdas/core/denylist-policy.ts';
 import { DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
 import { parseRouteScopes } from '../../../lambdas/core/route-scopes.ts';

@@ -3,10 +3,10 @@
  * token's expiry (plus clock skew): after that the token is dead anyway.
  */
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { TokenDenylist } from '../core/ports.ts';
-import { DENYLIST_SK, denylistKey } from '../core/token-model.ts';
-import { dynamo } from './dynamodb-errors.ts';
-import { N, S } from './dynamodb-items.ts';
+import type { TokenDenylist } from '../../core/ports.ts';
+import { DENYLIST_SK, denylistKey } from '../../core/token-model.ts';
+import { dynamo } from './errors.ts';
+import { N, S } from './items.ts';
 
 export class DynamoDbTokenDenylist implements TokenDenylist {
   constructor(

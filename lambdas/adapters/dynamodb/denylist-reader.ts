@@ -9,12 +9,12 @@
  * keys unprocessed under load) are retried once within the same deadline; still unprocessed
  * means unavailable.
  */
-import { DependencyUnavailableError } from '../core/errors.ts';
-import type { DenylistEntry } from '../core/denylist-policy.ts';
-import { DENYLIST_SK } from '../core/token-model.ts';
-import type { AwsJsonClient } from './aws/aws-json-client.ts';
-import { withDeadline } from './aws/deadline.ts';
-import type { Deadline } from './aws/deadline.ts';
+import { DependencyUnavailableError } from '../../core/errors.ts';
+import type { DenylistEntry } from '../../core/denylist-policy.ts';
+import { DENYLIST_SK } from '../../core/token-model.ts';
+import type { AwsJsonClient } from '../aws/aws-json-client.ts';
+import { withDeadline } from '../aws/deadline.ts';
+import type { Deadline } from '../aws/deadline.ts';
 
 export interface DenylistReader {
   /** Entries that exist for `keys` (absent keys are absent from the map). */

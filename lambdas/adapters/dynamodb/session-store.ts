@@ -13,7 +13,7 @@ import {
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { DependencyUnavailableError, RetryableConflictError } from '../core/errors.ts';
+import { DependencyUnavailableError, RetryableConflictError } from '../../core/errors.ts';
 import type {
   FamilyCreation,
   FamilyCreationCheck,
@@ -23,10 +23,10 @@ import type {
   RotationResult,
   SessionRevocation,
   SessionStore,
-} from '../core/ports.ts';
-import { DENYLIST_SK, denylistKey } from '../core/token-model.ts';
-import { cancellationCodes, cancellationItem, conditional, dynamo } from './dynamodb-errors.ts';
-import { N, S, num, str, type Item } from './dynamodb-items.ts';
+} from '../../core/ports.ts';
+import { DENYLIST_SK, denylistKey } from '../../core/token-model.ts';
+import { cancellationCodes, cancellationItem, conditional, dynamo } from './errors.ts';
+import { N, S, num, str, type Item } from './items.ts';
 
 const familyKey = (sub: string, fid: string): Item => ({ pk: S(`SUB#${sub}`), sk: S(`FAMILY#${fid}`) });
 

@@ -9,12 +9,12 @@
  * container started: it triggers a reload, but at most once per cooldown, so a stream of forged
  * kids cannot amplify into KMS calls. Loads are single-flight.
  */
-import { ConfigurationError, DependencyUnavailableError } from '../core/errors.ts';
-import { verificationKeysFromJwks } from '../core/verification-key.ts';
-import type { KeyLookup, VerificationKey } from '../core/verification-key.ts';
-import type { AwsJsonClient } from './aws/aws-json-client.ts';
-import { withDeadline } from './aws/deadline.ts';
-import { loadPublicKey } from './kms/public-key-loader.ts';
+import { ConfigurationError, DependencyUnavailableError } from '../../core/errors.ts';
+import { verificationKeysFromJwks } from '../../core/verification-key.ts';
+import type { KeyLookup, VerificationKey } from '../../core/verification-key.ts';
+import type { AwsJsonClient } from '../aws/aws-json-client.ts';
+import { withDeadline } from '../aws/deadline.ts';
+import { loadPublicKey } from './public-key-loader.ts';
 
 export interface PublicKeySource {
   /** All current keys by kid. Rejects with `DependencyUnavailableError` when KMS cannot answer. */

@@ -19,10 +19,10 @@
  * passed delay opens.
  */
 import { DeleteItemCommand, BatchGetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { CounterKind, CounterState, CountPlan, CountResult, ThrottleCounters, ThrottleKey } from '../core/ports.ts';
-import { DependencyUnavailableError } from '../core/errors.ts';
-import { conditional, dynamo } from './dynamodb-errors.ts';
-import { N, S, num, str, type Item } from './dynamodb-items.ts';
+import type { CounterKind, CounterState, CountPlan, CountResult, ThrottleCounters, ThrottleKey } from '../../core/ports.ts';
+import { DependencyUnavailableError } from '../../core/errors.ts';
+import { conditional, dynamo } from './errors.ts';
+import { N, S, num, str, type Item } from './items.ts';
 
 const KINDS: readonly CounterKind[] = ['user_ip', 'user', 'ip'];
 

@@ -3,7 +3,7 @@
  * (throttling, timeouts, 5xx, a stopped endpoint) is `DependencyUnavailableError` → 503.
  * See "Error handling with DynamoDB" in the DynamoDB Developer Guide for the retryable errors.
  */
-import { DependencyUnavailableError } from '../core/errors.ts';
+import { DependencyUnavailableError } from '../../core/errors.ts';
 
 export function isNamed(error: unknown, name: string): error is Error & Record<string, unknown> {
   return error instanceof Error && error.name === name;

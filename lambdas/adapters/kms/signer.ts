@@ -5,12 +5,12 @@
  * below the 4096-byte RAW limit of the Sign API).
  */
 import { SignCommand, type KMSClient, type SigningAlgorithmSpec } from '@aws-sdk/client-kms';
-import { DependencyUnavailableError } from '../core/errors.ts';
-import { derToJoseSignature } from '../core/ecdsa-signature.ts';
-import type { TokenSigner } from '../core/ports.ts';
-import type { SigningAlgorithm } from '../core/token-model.ts';
-import { loadPublicKey, type PublishedKey } from './kms/public-key-loader.ts';
-import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
+import { DependencyUnavailableError } from '../../core/errors.ts';
+import { derToJoseSignature } from '../../core/ecdsa-signature.ts';
+import type { TokenSigner } from '../../core/ports.ts';
+import type { SigningAlgorithm } from '../../core/token-model.ts';
+import { loadPublicKey, type PublishedKey } from './public-key-loader.ts';
+import { sdkGetPublicKey } from './sdk-get-public-key.ts';
 
 const KMS_ALGORITHM: Readonly<Record<SigningAlgorithm, SigningAlgorithmSpec>> = {
   ES256: 'ECDSA_SHA_256',

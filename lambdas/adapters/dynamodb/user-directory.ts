@@ -9,9 +9,9 @@ import {
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { UserDirectory, UserRecord, UserStatus } from '../core/ports.ts';
-import { conditional, dynamo } from './dynamodb-errors.ts';
-import { N, S, str, strList, strListValue, type Item } from './dynamodb-items.ts';
+import type { UserDirectory, UserRecord, UserStatus } from '../../core/ports.ts';
+import { conditional, dynamo } from './errors.ts';
+import { N, S, str, strList, strListValue, type Item } from './items.ts';
 
 const userKey = (username: string): Item => ({ pk: S(`USER#${username}`), sk: S('USER') });
 

@@ -13,9 +13,9 @@
  * device are ever checked between correct passwords.
  */
 import { PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { TrustedDevices } from '../core/ports.ts';
-import { conditional, dynamo } from './dynamodb-errors.ts';
-import { N, S, type Item } from './dynamodb-items.ts';
+import type { TrustedDevices } from '../../core/ports.ts';
+import { conditional, dynamo } from './errors.ts';
+import { N, S, type Item } from './items.ts';
 
 const deviceKey = (hash: string): Item => ({ pk: S(`DEVICE#${hash}`), sk: S('DEVICE') });
 
