@@ -8,7 +8,7 @@ export default defineConfig({
     // Fixtures that test/infra/test-output.test.ts runs on their own (one fails on purpose).
     exclude: [...configDefaults.exclude, 'test/fixtures/**'],
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 180_000,
     reporters: ['default'],
