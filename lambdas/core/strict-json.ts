@@ -1,12 +1,11 @@
 /**
- * A strict, duplicate-aware JSON parser for input from outside: request bodies (every handler
- * reads them through `lambdas/http/request.ts`), JOSE headers and JWT claim sets, and settings.
+ * A strict, duplicate-aware JSON parser for request bodies (every handler reads them through
+ * `lambdas/http/request.ts`) and the operator CLI's state file. Hand-written because no
+ * maintained JSON library refuses duplicate member names: `JSON.parse` (and every library built
+ * on it) silently keeps the last of two members with the same name. Access tokens are not parsed
+ * here: `jose` parses them, and RFC 7515 §4 / RFC 7519 §4 allow "last member wins" for JOSE.
  *
- * `JSON.parse` silently keeps the last of two members with the same name. RFC 7515 §4 and
- * RFC 7519 §4 say a JOSE Header / claim set with duplicate names MUST either be rejected or
- * parsed with the last one winning; a verifier that lets a library choose invites disagreement
- * between components (RFC 8725 §3.7 "Use UTF-8", §2.4 "Multiplicity of JSON Encodings"). We
- * reject. The same holds for request bodies: `{"username":"a","username":"b"}` means "a" to a
+ * Request bodies name each member once (as RFC 6749 §3.2 asks of OAuth parameters): `{"username":"a","username":"b"}` means "a" to a
  * log line, proxy or WAF that keeps the first member and "b" to `JSON.parse` (RFC 8259 §4: names
  * "SHOULD be unique", and behaviour otherwise is unpredictable). Names are compared after
  * unescaping, so `"user\u006eame"` and `"username"` are the same name.
@@ -16,8 +15,7 @@
  * and it caps nesting depth so a deeply nested input cannot exhaust the stack.
  *
  * Member names such as `__proto__` end up as plain own properties and never touch
- * `Object.prototype` (`JSON.parse` defines members as data properties; the full parser builds
- * null-prototype objects). The result is `unknown`: callers narrow it.
+ * `Object.prototype` (the parser builds null-prototype objects). The result is `unknown`: callers narrow it.
  */
 
 export class StrictJsonError extends Error {
@@ -40,77 +38,12 @@ export const DEFAULT_MAX_DEPTH = 16;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
- * Parses `text` as one JSON value (RFC 8259), rejecting duplicate member names.
- *
- * Fast path (the hot path of every request): the engine's `JSON.parse` does the grammar, and
- * duplicates are detected by counting. In valid JSON a `:` outside a string occurs exactly once
- * per object member, so the text has a duplicate exactly when that count exceeds the number of
- * own keys in the parsed result. Texts with `\u` escapes (which could hide lone surrogates) or
- * deeper nesting than allowed take the slow path, a full strict parse. Both paths accept and
- * reject the same texts; a property test holds them together.
+ * Parses `text` as one JSON value (RFC 8259), rejecting duplicate member names: a recursive
+ * descent with duplicate detection. Bodies are capped in size before they get here
+ * (`lambdas/http/request.ts`), so speed is not a concern; a property test holds it to
+ * `JSON.parse` on every text without duplicates.
  */
 export function parseStrictJson(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): unknown {
-  if (text.indexOf('\\u') !== -1) return parseStrictJsonSlow(text, maxDepth);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new StrictJsonError('invalid JSON');
-  }
-  const members = countMembers(value, maxDepth, 0);
-  if (members < 0) return parseStrictJsonSlow(text, maxDepth);
-  if (members !== countColonsOutsideStrings(text)) throw new DuplicateMemberNameError();
-  return value;
-}
-
-/** Own keys of every object in `value`; -1 when nested deeper than `maxDepth`. */
-function countMembers(value: unknown, maxDepth: number, depth: number): number {
-  if (typeof value !== 'object' || value === null) return 0;
-  if (depth >= maxDepth) return -1;
-  let count = 0;
-  if (Array.isArray(value)) {
-    for (const element of value) {
-      const inner = countMembers(element, maxDepth, depth + 1);
-      if (inner < 0) return -1;
-      count += inner;
-    }
-    return count;
-  }
-  for (const key in value) {
-    count++;
-    const inner = countMembers((value as Record<string, unknown>)[key], maxDepth, depth + 1);
-    if (inner < 0) return -1;
-    count += inner;
-  }
-  return count;
-}
-
-/** `:` characters outside string literals of a text `JSON.parse` has already accepted. */
-function countColonsOutsideStrings(text: string): number {
-  let count = 0;
-  let pos = 0;
-  for (;;) {
-    const quote = text.indexOf('"', pos);
-    const stop = quote === -1 ? text.length : quote;
-    for (let colon = text.indexOf(':', pos); colon !== -1 && colon < stop; colon = text.indexOf(':', colon + 1)) {
-      count++;
-    }
-    if (quote === -1) return count;
-    // Skip the string literal: its closing quote is the first one not preceded by an odd
-    // number of backslashes.
-    let close = quote;
-    for (;;) {
-      close = text.indexOf('"', close + 1);
-      let backslashes = 0;
-      while (text.charCodeAt(close - 1 - backslashes) === 0x5c) backslashes++;
-      if ((backslashes & 1) === 0) break;
-    }
-    pos = close + 1;
-  }
-}
-
-/** The full strict parser: a recursive descent over RFC 8259 with duplicate detection. */
-export function parseStrictJsonSlow(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): unknown {
   const parser = new Parser(text, maxDepth);
   parser.skipWhitespace();
   const value = parser.parseValue(0);
@@ -226,7 +159,7 @@ class Parser {
     }
     this.pos = pos + 1;
     if (!escaped) return text.slice(start, pos);
-    // Slow path, only for strings with escapes: let the engine decode the escapes of this one
+    // Only for strings with escapes: let the engine decode the escapes of this one
     // literal (its grammar is already bounded by the scan above), then refuse lone surrogates.
     let decoded: unknown;
     try {
