@@ -46,6 +46,8 @@ export const FUNCTION_ACCESS = {
   },
   refresh: {
     tableActions: [
+      // Reuse revokes the family: read-modify-write of the user's revocation item.
+      'dynamodb:GetItem',
       'dynamodb:UpdateItem',
       'dynamodb:PutItem',
       // Reuse with REUSE_POLICY=user lists the user's families.
@@ -55,6 +57,8 @@ export const FUNCTION_ACCESS = {
   },
   revoke: {
     tableActions: [
+      // Read-modify-write of the user's revocation item (optimistic lock on its version).
+      'dynamodb:GetItem',
       'dynamodb:UpdateItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
@@ -66,8 +70,8 @@ export const FUNCTION_ACCESS = {
     keyAccess: 'read-public-keys',
   },
   authorizer: {
-    // One round trip for the denylist (token, session, user): BatchGetItem. Never kms:Sign.
-    tableActions: ['dynamodb:BatchGetItem'],
+    // One GetItem of the user's revocation item (token, session, user). Never kms:Sign.
+    tableActions: ['dynamodb:GetItem'],
     keyAccess: 'read-public-keys',
   },
 } as const satisfies Record<FunctionName, FunctionAccess>;

@@ -12,7 +12,7 @@ import { ConfigurationError } from '../core/errors.ts';
 import { CountingLoginThrottle } from '../core/login-throttle.ts';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../core/passwords.ts';
 import type { Clock, RandomSource } from '../core/ports.ts';
-import { DynamoDbTokenDenylist } from './dynamodb/denylist.ts';
+import { DynamoDbRevocations } from './dynamodb/denylist.ts';
 import { DynamoDbSessionStore } from './dynamodb/session-store.ts';
 import { DynamoDbThrottleCounters } from './dynamodb/throttle-counters.ts';
 import { DynamoDbTrustedDevices } from './dynamodb/trusted-devices.ts';
@@ -59,7 +59,7 @@ export interface Stores {
   readonly dynamo: DynamoDBClient;
   readonly sessions: DynamoDbSessionStore;
   readonly users: DynamoDbUserDirectory;
-  readonly denylist: DynamoDbTokenDenylist;
+  readonly denylist: DynamoDbRevocations;
   readonly throttleCounters: DynamoDbThrottleCounters;
   readonly trustedDevices: DynamoDbTrustedDevices;
 }
@@ -71,7 +71,7 @@ export function createStores(env: EnvRecord, dynamo: DynamoDBClient = createDyna
     dynamo,
     sessions: new DynamoDbSessionStore(dynamo, tableName),
     users: new DynamoDbUserDirectory(dynamo, tableName),
-    denylist: new DynamoDbTokenDenylist(dynamo, tableName),
+    denylist: new DynamoDbRevocations(dynamo, tableName),
     throttleCounters: new DynamoDbThrottleCounters(dynamo, tableName),
     trustedDevices: new DynamoDbTrustedDevices(dynamo, tableName),
   };

@@ -7,7 +7,7 @@
 import type { PolicyDocument, Statement } from 'aws-lambda';
 import { AccessTokenVerifier, UnknownKeyIdError } from '../core/access-token-verifier.ts';
 import type { KeyLookup } from '../core/access-token-verifier.ts';
-import { denylistKeysFor, revocationReason } from '../core/denylist-policy.ts';
+import { revocationReason } from '../core/denylist-policy.ts';
 import { AuthError, DependencyUnavailableError } from '../core/errors.ts';
 import {
   grantedScopes,
@@ -107,7 +107,7 @@ export class Authorizer {
     let claims: AccessTokenClaims;
     try {
       claims = await this.verify(token, now);
-      const revoked = revocationReason(claims, await this.deps.denylist.read(denylistKeysFor(claims)), now);
+      const revoked = revocationReason(claims, await this.deps.denylist.read(claims.sub), now);
       if (revoked !== undefined) return this.deny(request, unauthorized(revoked));
     } catch (error) {
       return this.deny(request, this.failure(error));

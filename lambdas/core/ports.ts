@@ -140,8 +140,8 @@ export type FamilyCreation =
   | { readonly outcome: 'logged_out_everywhere'; readonly atMs: number; readonly atSeconds: number };
 
 export interface TokenDenylist {
-  /** Denies one access token until its expiry. */
-  denyToken(jti: string, expiresAt: number): Promise<void>;
+  /** Denies one access token of `sub` until its expiry (in the user's revocation item). */
+  denyToken(sub: string, jti: string, expiresAt: number): Promise<void>;
 }
 
 export interface PasswordHasher {

@@ -34,7 +34,7 @@ export async function revokeToken(token: string, deps: RevocationDeps): Promise<
   }
   const claims = await deps.verifyAccessToken(token, nowSeconds);
   if (claims === undefined) return 'nothing_to_revoke';
-  await deps.denylist.denyToken(claims.jti, claims.exp + deps.config.clockSkewSeconds);
+  await deps.denylist.denyToken(claims.sub, claims.jti, claims.exp + deps.config.clockSkewSeconds);
   return 'access_token_revoked';
 }
 

@@ -42,10 +42,10 @@ export interface AccessTokenClaims {
   readonly auth_time: number;
 }
 
-/** Denylist keys, one item each in the table (see README "Table design"). */
-export const denylistKey = {
-  token: (jti: string) => `DENY#JTI#${jti}`,
-  session: (sid: string) => `DENY#SID#${sid}`,
-  user: (sub: string) => `DENY#SUB#${sub}`,
-} as const;
+/**
+ * The one revocation item of a user (see README "Table design" and core/denylist-policy.ts):
+ * pk `DENY#SUB#<sub>`, sk `DENY`. The key of the earlier logout-everywhere item, so those items
+ * keep applying after an upgrade.
+ */
+export const revocationKey = (sub: string): string => `DENY#SUB#${sub}`;
 export const DENYLIST_SK = 'DENY';

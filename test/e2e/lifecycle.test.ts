@@ -547,12 +547,14 @@ describe('operator actions (the admin CLI operations) against the running servic
     const revokedAt = Math.floor(Date.now() / 1000);
     expect(await ops.revokeSession(deps, 'dave', sidA)).toBe(true);
     expect((await whoami(a['access_token'])).status).toBe(401);
-    // The operator's shell does not know the deployment's token lifetime: the session's denylist
-    // entry must outlive the longest access token any deployment can issue (60 min + 5 min skew).
+    // The operator's shell does not know the deployment's token lifetime: the session's entry in
+    // the user's revocation item must outlive the longest access token any deployment can issue
+    // (60 min + 5 min skew).
+    const daveSub = String((await whoami(b['access_token'])).body['sub']);
     const entry = await new DynamoDBClient({ endpoint: service.dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }).send(
-      new GetItemCommand({ TableName: service.tableName, Key: { pk: { S: `DENY#SID#${sidA}` }, sk: { S: 'DENY' } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: service.tableName, Key: { pk: { S: `DENY#SUB#${daveSub}` }, sk: { S: 'DENY' } }, ConsistentRead: true }),
     );
-    expect(Number(entry.Item?.['expiresAt']?.N)).toBeGreaterThanOrEqual(revokedAt + 3600 + 300);
+    expect(Number(entry.Item?.['sids']?.M?.[sidA]?.N)).toBeGreaterThanOrEqual(revokedAt + 3600 + 300);
     expect((await whoami(b['access_token'])).status).toBe(200);
     await expect(ops.createUser(deps, 'dave', 'another-password', [])).rejects.toThrow(/already exists/);
   });
@@ -625,7 +627,7 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
       expect((await refresh(tokens['refresh_token'])).status).toBe(200);
       expect((await refresh(tokens['refresh_token'])).status).toBe(401);
     });
-    expect(seen.dynamo).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:PutItem']));
+    expect(seen.dynamo).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem']));
     expectWithin(seen, granted('refresh'));
   });
 
@@ -636,7 +638,7 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
       expect((await call('POST', '/revoke', { json: { token: one['refresh_token'] } })).status).toBe(200);
       expect((await call('POST', '/revoke', { json: { token: two['access_token'] } })).status).toBe(200);
     });
-    expect(seen.dynamo).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:PutItem']));
+    expect(seen.dynamo).toEqual(new Set(['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem']));
     expect(seen.kms).not.toContain('kms:Sign');
     expectWithin(seen, granted('revoke'));
 
@@ -645,9 +647,8 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
       const res = await call('POST', '/logout-all', { headers: { authorization: `Bearer ${String(three['access_token'])}` } });
       expect(res.status).toBe(200);
     });
-    // The route runs the authorizer first, then the revoke function.
-    logoutAll.dynamo.delete('dynamodb:BatchGetItem');
-    expect(logoutAll.dynamo).toEqual(new Set(['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']));
+    // The route runs the authorizer first (GetItem), then the revoke function.
+    expect(logoutAll.dynamo).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']));
     expectWithin(logoutAll, granted('revoke'));
     await new Promise((resolve) => setTimeout(resolve, 1_100));
   });
@@ -657,7 +658,7 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
     const authorizer = await observe(async () => {
       expect((await whoami(tokens['access_token'])).status).toBe(200);
     });
-    expect(authorizer.dynamo).toEqual(new Set(['dynamodb:BatchGetItem']));
+    expect(authorizer.dynamo).toEqual(new Set(['dynamodb:GetItem']));
     expectWithin(authorizer, granted('authorizer'));
     const jwks = await observe(async () => {
       expect((await call('GET', '/.well-known/jwks.json')).status).toBe(200);

@@ -5,18 +5,21 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../../lambdas/authorizer/handler.ts';
 import type { Authorizer } from '../../lambdas/authorizer/handler.ts';
 import { readAuthorizerConfig } from '../../lambdas/authorizer/config.ts';
 import { derToJoseSignature } from '../../lambdas/core/ecdsa-signature.ts';
-import { denylistKey, DENYLIST_SK } from '../../lambdas/core/token-model.ts';
+import { DynamoDbRevocations } from '../../lambdas/adapters/dynamodb/denylist.ts';
+import { MAX_REVOKED_ENTRIES } from '../../lambdas/core/denylist-policy.ts';
+import { DENYLIST_SK, revocationKey } from '../../lambdas/core/token-model.ts';
 import { verificationKeyFromSpki } from '../../lambdas/core/verification-key.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.ts';
 import { startKmsStandin, type KmsStandin } from '../../local/kms-standin/server.ts';
 import { createServiceTable } from '../../local/table.ts';
+import { startCountingProxy } from '../support/counting-proxy.ts';
 
 const TABLE = 'authorizer-test';
 const ISS = 'https://auth.local.test';
@@ -56,20 +59,7 @@ function event(path: '/whoami' | '/admin', token: string): unknown {
   return e;
 }
 
-async function deny(pk: string, expiresAt: number, notBefore?: number): Promise<void> {
-  await ddb.send(
-    new PutItemCommand({
-      TableName: TABLE,
-      Item: {
-        pk: { S: pk },
-        sk: { S: DENYLIST_SK },
-        expiresAt: { N: String(expiresAt) },
-        ttl: { N: String(expiresAt) },
-        ...(notBefore === undefined ? {} : { notBefore: { N: String(notBefore) } }),
-      },
-    }),
-  );
-}
+const revocations = () => new DynamoDbRevocations(ddb, TABLE);
 
 beforeAll(async () => {
   [ddbLocal, kmsLocal] = await Promise.all([startDynamoDbLocal(), startKmsStandin({ region: 'eu-west-1' })]);
@@ -113,6 +103,48 @@ describe('authorizer against DynamoDB Local and the KMS stand-in', () => {
     expect(kmsLocal.calls().GetPublicKey).toBe(1);
   });
 
+  it('reads the revocation state (token, session, user) with exactly one GetItem per decision', async () => {
+    const proxy = await startCountingProxy();
+    proxy.setUpstream(ddbLocal.endpoint);
+    try {
+      const proxied = { ...env, AWS_ENDPOINT_URL_DYNAMODB: proxy.url };
+      const authorizer = createAuthorizer(readAuthorizerConfig(proxied), proxied);
+      const token = await mint();
+      proxy.reset();
+      expect((await authorizer.decide(event('/whoami', token))).effect).toBe('allow');
+      expect(proxy.counts()).toEqual({ GetItem: 1 });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('reads one read unit even with the revocation item at its cap of sessions and tokens', async () => {
+    const sub = `user-${randomUUID()}`;
+    const writer = revocations();
+    const t = now();
+    await writer.apply(sub, { kind: 'user', atSeconds: t - 100, atMs: (t - 100) * 1000, until: t + 3_000_000, reason: 'user_disabled' });
+    // Our real ids: a UUID jti (36 characters) and a 22-character sid; all tokens, the larger case.
+    for (let i = 0; i < MAX_REVOKED_ENTRIES; i++) await writer.denyToken(sub, randomUUID(), t + 3600 + i);
+    const read = await ddb.send(
+      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: revocationKey(sub) }, sk: { S: DENYLIST_SK } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    );
+    expect(Object.keys(read.Item?.jtis?.M ?? {})).toHaveLength(MAX_REVOKED_ENTRIES);
+    expect(read.Item?.issuedBy).toBeUndefined();
+    expect(read.ConsumedCapacity?.CapacityUnits).toBe(1);
+    // The measurement can fail: the same read of an item past 4 KB costs two units.
+    await ddb.send(new PutItemCommand({ TableName: TABLE, Item: { pk: { S: `big-${sub}` }, sk: { S: DENYLIST_SK }, pad: { S: 'x'.repeat(4200) } } }));
+    const big = await ddb.send(
+      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `big-${sub}` }, sk: { S: DENYLIST_SK } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    );
+    expect(big.ConsumedCapacity?.CapacityUnits).toBe(2);
+    // One more entry: the fallback, not a larger item.
+    await writer.apply(sub, { kind: 'session', sid: 'A'.repeat(22), until: t + 900 });
+    const after = await ddb.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: revocationKey(sub) }, sk: { S: DENYLIST_SK } }, ConsistentRead: true }));
+    expect(after.Item?.jtis).toBeUndefined();
+    expect(after.Item?.issuedBy?.N).toBeDefined();
+    expect(Object.keys(after.Item?.sids?.M ?? {})).toEqual(['A'.repeat(22)]);
+  });
+
   it('answers 403 on /admin for a token without the admin scope', async () => {
     expect(await fresh().decide(event('/admin', await mint()))).toMatchObject({ status: 403, error: 'insufficient_scope' });
   });
@@ -122,29 +154,31 @@ describe('authorizer against DynamoDB Local and the KMS stand-in', () => {
     const jti = randomUUID();
     const token = await mint({ jti });
     expect((await authorizer.decide(event('/whoami', token))).effect).toBe('allow');
-    await deny(denylistKey.token(jti), now() + 900);
+    await revocations().denyToken('u1', jti, now() + 900);
     expect(await authorizer.decide(event('/whoami', token))).toMatchObject({ status: 401, description: 'token revoked' });
   });
 
   it('stops every token of a revoked session at once', async () => {
     const sid = randomUUID();
-    await deny(denylistKey.session(sid), now() + 900);
+    await revocations().apply('u1', { kind: 'session', sid, until: now() + 900 });
     expect(await fresh().decide(event('/whoami', await mint({ sid })))).toMatchObject({ status: 401, description: 'session revoked' });
   });
 
   it('stops tokens from before a logout-everywhere, and not those from a later login', async () => {
     const sub = `user-${randomUUID()}`;
     const t = now();
-    await deny(denylistKey.user(sub), t + 900, t - 10);
+    await revocations().apply(sub, { kind: 'user', atSeconds: t - 10, atMs: (t - 10) * 1000, until: t + 900, reason: 'logout_all' });
     const authorizer = fresh();
     expect(await authorizer.decide(event('/whoami', await mint({ sub, auth_time: t - 10 })))).toMatchObject({ status: 401 });
     expect((await authorizer.decide(event('/whoami', await mint({ sub, auth_time: t - 9 })))).effect).toBe('allow');
   });
 
-  it('ignores a denylist item whose expiresAt has passed but that TTL has not deleted yet', async () => {
+  it('ignores a revoked session whose until has passed but that is still in the item', async () => {
+    const sub = `user-${randomUUID()}`;
     const sid = randomUUID();
-    await deny(denylistKey.session(sid), now() - 1);
-    expect((await fresh().decide(event('/whoami', await mint({ sid })))).effect).toBe('allow');
+    await revocations().apply(sub, { kind: 'session', sid, until: now() + 1 });
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect((await fresh().decide(event('/whoami', await mint({ sub, sid })))).effect).toBe('allow');
   });
 
   it('fails closed (503) when the denylist table cannot be read', async () => {

@@ -65,6 +65,9 @@ const revocation = (nowMs = Date.now()) => {
   const nowSeconds = Math.floor(nowMs / 1000);
   return { reason: 'logout' as const, nowMs, nowSeconds, denyUntil: nowSeconds + 960, userDenyUntil: nowSeconds + 9000 };
 };
+/** The user's revocation item, read strongly consistent. */
+const revocationItemOf = async (sub: string) =>
+  (await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `DENY#SUB#${sub}` }, sk: { S: 'DENY' } }, ConsistentRead: true }))).Item;
 /** The check of a login that begins now. */
 const loginNow = (loginStartedMs = Date.now()) => ({ nowSeconds: Math.floor(loginStartedMs / 1000), loginStartedMs });
 
@@ -155,16 +158,63 @@ describe('DynamoDbSessionStore', () => {
     expect((await sessions.rotate(rotationOf(family))).outcome).toBe('rotated');
   });
 
-  it('revokes a family and writes the session denylist entry; a revoked family is inactive', async () => {
+  it('revokes a family and adds its sid to the user\'s revocation item; a revoked family is inactive', async () => {
     const family = newFamily();
     await sessions.createFamily(family, loginNow());
     expect(await sessions.revokeFamily(family.sub, family.fid, revocation())).toBe(true);
     expect((await sessions.rotate(rotationOf(family))).outcome).toBe('inactive');
-    const deny = await client.send(
-      new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `DENY#SID#${family.sid}` }, sk: { S: 'DENY' } }, ConsistentRead: true }),
+    const item = await revocationItemOf(family.sub);
+    const until = Number(item?.['sids']?.M?.[family.sid]?.N);
+    expect(until).toBeGreaterThan(now());
+    expect(Number(item?.['ttl']?.N)).toBeGreaterThanOrEqual(until);
+  });
+
+  it('lands every one of 30 concurrent session revocations of one user in the one item', async () => {
+    const sub = randomUUID();
+    const families = Array.from({ length: 30 }, () => newFamily({ sub }));
+    for (const family of families) await sessions.createFamily(family, loginNow());
+    const results = await Promise.all(families.map((family) => sessions.revokeFamily(sub, family.fid, revocation())));
+    expect(results.every(Boolean)).toBe(true);
+    const item = await revocationItemOf(sub);
+    expect(Object.keys(item?.['sids']?.M ?? {}).sort()).toEqual(families.map((f) => f.sid).sort());
+  });
+
+  it('never moves notBefore backwards when concurrent logouts land out of order', async () => {
+    const sub = randomUUID();
+    const base = Date.now() - 20_000;
+    // 12 logouts one second apart, written all at once in shuffled order.
+    const instants = Array.from({ length: 12 }, (_, i) => base + i * 1000).sort(() => Math.random() - 0.5);
+    await Promise.all(instants.map((atMs) => sessions.revokeAllFamilies(sub, { ...revocation(atMs), reason: 'logout_all' })));
+    const item = await revocationItemOf(sub);
+    expect(Number(item?.['notBeforeMs']?.N)).toBe(base + 11_000);
+    expect(Number(item?.['notBefore']?.N)).toBe(Math.floor((base + 11_000) / 1000));
+  });
+
+  it('lets a login through when the user\'s item holds only revoked sessions, no logout everywhere', async () => {
+    const sub = randomUUID();
+    const first = newFamily({ sub });
+    await sessions.createFamily(first, loginNow());
+    await sessions.revokeFamily(sub, first.fid, revocation());
+    expect(await sessions.createFamily(newFamily({ sub, authTime: now() }), loginNow())).toEqual({ outcome: 'created' });
+  });
+
+  it('takes over a logout entry written by the previous release (no version) and keeps its logout', async () => {
+    const sub = randomUUID();
+    const t = now();
+    await client.send(
+      new PutItemCommand({
+        TableName: TABLE,
+        Item: { pk: { S: `DENY#SUB#${sub}` }, sk: { S: 'DENY' }, notBefore: { N: String(t - 5) }, notBeforeMs: { N: String((t - 5) * 1000) }, expiresAt: { N: String(t + 9999) }, ttl: { N: String(t + 9999) } },
+      }),
     );
-    expect(Number(deny.Item?.['expiresAt']?.N)).toBeGreaterThan(now());
-    expect(deny.Item?.['ttl']?.N).toBe(deny.Item?.['expiresAt']?.N);
+    const family = newFamily({ sub, authTime: t });
+    await sessions.createFamily(family, loginNow());
+    await sessions.revokeFamily(sub, family.fid, revocation());
+    const item = await revocationItemOf(sub);
+    expect(item?.['notBefore']?.N).toBe(String(t - 5));
+    expect(item?.['expiresAt']?.N).toBe(String(t + 9999));
+    expect(item?.['sids']?.M?.[family.sid]).toBeDefined();
+    expect(item?.['version']?.N).toBe('1');
   });
 
   it('revokes with a refresh token only when it is the current one', async () => {

@@ -99,7 +99,9 @@ export class AwsJsonClient {
     }
     let parsed: unknown;
     try {
-      parsed = text.length === 0 ? {} : JSON.parse(text);
+      // A 200 always carries a JSON object (a GetItem that found nothing answers `{}`), so an empty
+      // 200 is unreadable, never "no item"; an error may come without a body.
+      parsed = text.length === 0 && status !== 200 ? {} : JSON.parse(text);
     } catch (cause) {
       throw new AwsCallError(`${this.options.service} answered with invalid JSON`, undefined, status, { cause });
     }

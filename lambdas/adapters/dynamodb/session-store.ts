@@ -7,7 +7,6 @@
  * live" in the DynamoDB Developer Guide), and every condition re-checks the expiry itself.
  */
 import {
-  PutItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -24,7 +23,8 @@ import type {
   SessionRevocation,
   SessionStore,
 } from '../../core/ports.ts';
-import { DENYLIST_SK, denylistKey } from '../../core/token-model.ts';
+import { DENYLIST_SK, revocationKey } from '../../core/token-model.ts';
+import { DynamoDbRevocations } from './denylist.ts';
 import { cancellationCodes, cancellationItem, conditional, dynamo } from './errors.ts';
 import { N, S, num, str, type Item } from './items.ts';
 
@@ -66,13 +66,18 @@ function isActive(family: { revokedAt: number | undefined; expiresAt: number; ab
 }
 
 export class DynamoDbSessionStore implements SessionStore {
+  private readonly revocations: DynamoDbRevocations;
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
-  ) {}
+    nowMs: () => number = Date.now,
+  ) {
+    this.revocations = new DynamoDbRevocations(client, tableName, nowMs);
+  }
 
   async createFamily(family: NewFamily, check: FamilyCreationCheck): Promise<FamilyCreation> {
-    const userDeny = denylistKey.user(family.sub);
+    const userDeny = revocationKey(family.sub);
     try {
       await this.client.send(
         new TransactWriteItemsCommand({
@@ -84,11 +89,13 @@ export class DynamoDbSessionStore implements SessionStore {
               // Transactions: How it works"), so either the logout's entry is visible here, or
               // this family exists before the logout's Query and gets revoked by it. Entries
               // written before `notBeforeMs` existed count as the last millisecond of their second.
+              // The item also holds revoked sessions and tokens (core/denylist-policy.ts), so
+              // "no logout" is a missing `notBefore`, not a missing item.
               ConditionCheck: {
                 TableName: this.tableName,
                 Key: { pk: S(userDeny), sk: S(DENYLIST_SK) },
                 ConditionExpression:
-                  'attribute_not_exists(pk) OR expiresAt <= :now OR (notBefore < :authTime AND ' +
+                  'attribute_not_exists(notBefore) OR expiresAt <= :now OR (notBefore < :authTime AND ' +
                   '(notBeforeMs < :startedMs OR (attribute_not_exists(notBeforeMs) AND notBefore < :startedSecond)))',
                 ExpressionAttributeValues: {
                   ':authTime': N(family.authTime),
@@ -131,8 +138,8 @@ export class DynamoDbSessionStore implements SessionStore {
           return { outcome: 'logged_out_everywhere', atSeconds, atMs: num(entry, 'notBeforeMs') ?? atSeconds * 1000 + 999 };
         }
       }
-      // A concurrent write to the entry or the family (a logout under way), or an entry we
-      // cannot read: a true race, which the logout wins.
+      // A concurrent write to the item or the family (a logout or another revocation under way),
+      // or an item we cannot read: a true race, which the revocation wins.
       if (codes !== undefined && codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict')) {
         throw new RetryableConflictError('The user logged out everywhere while this login ran; log in again.', error);
       }
@@ -219,32 +226,23 @@ export class DynamoDbSessionStore implements SessionStore {
     if (before === undefined) return false;
     // Written even when the family was already revoked: a retry after a failure between the two
     // writes completes the revocation (both writes are idempotent).
-    await this.denySession(before.sid, revocation);
+    await this.denySession(sub, before.sid, revocation);
     return isActive(before, revocation.nowSeconds);
   }
 
   async revokeAllFamilies(sub: string, revocation: SessionRevocation): Promise<number> {
-    // First the user entry, so every access token already issued stops at once; then each family,
-    // so none can be refreshed. If a family update fails the caller gets 503 and retries; until
-    // then the user entry denies whatever that family could mint (auth_time <= notBefore).
-    await dynamo(() =>
-      this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: S(denylistKey.user(sub)),
-            sk: S(DENYLIST_SK),
-            notBefore: N(revocation.nowSeconds),
-            // The same instant in milliseconds: a login that began after it may proceed (see
-            // createFamily); the authorizer compares whole seconds (`notBefore`).
-            notBeforeMs: N(revocation.nowMs),
-            reason: S(revocation.reason),
-            expiresAt: N(revocation.userDenyUntil),
-            ttl: N(revocation.userDenyUntil),
-          },
-        }),
-      ),
-    );
+    // First the user's logout, so every access token already issued stops at once; then each
+    // family, so none can be refreshed. If a family update fails the caller gets 503 and retries;
+    // until then the logout denies whatever that family could mint (auth_time <= notBefore).
+    // `notBeforeMs` is the same instant in milliseconds: a login that began after it may proceed
+    // (see createFamily); the authorizer compares whole seconds.
+    await this.revocations.apply(sub, {
+      kind: 'user',
+      atSeconds: revocation.nowSeconds,
+      atMs: revocation.nowMs,
+      until: revocation.userDenyUntil,
+      reason: revocation.reason,
+    });
     // Only the sessions that began by the logout's second: the ones whose tokens the entry denies
     // (auth_time <= notBefore). A family with a later auth_time belongs to a login that began after
     // this logout (core/login.ts) and landed before this Query; ending it here would leave its
@@ -292,20 +290,7 @@ export class DynamoDbSessionStore implements SessionStore {
     return out;
   }
 
-  private async denySession(sid: string, revocation: SessionRevocation): Promise<void> {
-    await dynamo(() =>
-      this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: S(denylistKey.session(sid)),
-            sk: S(DENYLIST_SK),
-            reason: S(revocation.reason),
-            expiresAt: N(revocation.denyUntil),
-            ttl: N(revocation.denyUntil),
-          },
-        }),
-      ),
-    );
+  private denySession(sub: string, sid: string, revocation: SessionRevocation): Promise<void> {
+    return this.revocations.apply(sub, { kind: 'session', sid, until: revocation.denyUntil });
   }
 }

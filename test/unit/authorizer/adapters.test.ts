@@ -1,6 +1,6 @@
 /**
  * The authorizer's AWS adapters against a local HTTP server that plays DynamoDB/KMS: one
- * BatchGetItem per token, UnprocessedKeys, throttling, timeouts.
+ * GetItem per token, unreadable answers, throttling, timeouts.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -11,6 +11,7 @@ import { withDeadline } from '../../../lambdas/adapters/aws/deadline.ts';
 import type { Deadline } from '../../../lambdas/adapters/aws/deadline.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../../../lambdas/adapters/dynamodb/denylist-reader.ts';
 import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../../../lambdas/adapters/kms/public-key-source.ts';
+import { NO_REVOCATIONS } from '../../../lambdas/core/denylist-policy.ts';
 import { ConfigurationError, DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
 import { loadPublicKey } from '../../../lambdas/adapters/kms/public-key-loader.ts';
 import { generateTestKey } from '../verifier/token-factory.ts';
@@ -45,53 +46,53 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
 const client = (endpoint: string, service: 'dynamodb' | 'kms' = 'dynamodb') =>
   new AwsJsonClient({ service, region: 'eu-west-1', endpoint: new URL(endpoint), credentials });
-const KEYS = ['DENY#JTI#j', 'DENY#SID#s', 'DENY#SUB#u'];
+const KEYS = 'u';
 
 describe('DynamoDB denylist reader', () => {
-  it('checks token, session and user in one strongly consistent BatchGetItem', async () => {
-    const aws = await fakeAws((_t, _b, _q, res) => json(res, 200, { Responses: { auth: [] }, UnprocessedKeys: {} }));
-    await new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS);
+  it('reads the user\'s revocation item in one strongly consistent GetItem', async () => {
+    const aws = await fakeAws((_t, _b, _q, res) => json(res, 200, {}));
+    expect(await new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS)).toEqual(NO_REVOCATIONS);
     expect(aws.requests).toHaveLength(1);
-    expect(aws.requests[0]?.target).toBe('DynamoDB_20120810.BatchGetItem');
-    expect(aws.requests[0]?.headers['content-type']).toBe('application/x-amz-json-1.0');
-    expect(aws.requests[0]?.body).toMatchObject({
-      RequestItems: { auth: { ConsistentRead: true, Keys: KEYS.map((pk) => ({ pk: { S: pk }, sk: { S: 'DENY' } })) } },
+    expect(aws.requests[0]?.target).toBe('DynamoDB_20120810.GetItem');
+    expect(aws.requests[0]?.body).toEqual({ TableName: 'auth', Key: { pk: { S: 'DENY#SUB#u' }, sk: { S: 'DENY' } }, ConsistentRead: true });
+  });
+
+  it('reads logout, sessions, tokens and the cutoff from the item', async () => {
+    const aws = await fakeAws((_t, _b, _q, res) =>
+      json(res, 200, {
+        Item: {
+          pk: { S: 'DENY#SUB#u' }, sk: { S: 'DENY' }, version: { N: '3' },
+          notBefore: { N: '1000' }, notBeforeMs: { N: '1000250' }, expiresAt: { N: '2000' }, reason: { S: 'logout_all' },
+          issuedBy: { N: '900' }, issuedByUntil: { N: '1900' },
+          sids: { M: { s1: { N: '1500' } } }, jtis: { M: { j1: { N: '1600' } } },
+        },
+      }),
+    );
+    expect(await new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS)).toEqual({
+      logout: { atSeconds: 1000, atMs: 1000250, until: 2000, reason: 'logout_all' },
+      cutoff: { iatSeconds: 900, until: 1900 },
+      sessions: new Map([['s1', 1500]]),
+      tokens: new Map([['j1', 1600]]),
     });
   });
 
-  it('returns the items found, with numbers parsed', async () => {
-    const aws = await fakeAws((_t, _b, _q, res) =>
-      json(res, 200, { Responses: { auth: [{ pk: { S: 'DENY#SUB#u' }, expiresAt: { N: '2000' }, notBefore: { N: '1000' } }] } }),
-    );
-    const entries = await new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS);
-    expect(entries.get('DENY#SUB#u')).toEqual({ pk: 'DENY#SUB#u', expiresAt: 2000, notBefore: 1000 });
-  });
-
-  it('retries UnprocessedKeys once within the same call', async () => {
-    let calls = 0;
-    const aws = await fakeAws((_t, body, _q, res) => {
-      calls++;
-      if (calls === 1) {
-        json(res, 200, { Responses: { auth: [{ pk: { S: 'DENY#JTI#j' }, expiresAt: { N: '9' } }] }, UnprocessedKeys: { auth: { Keys: [{ pk: { S: 'DENY#SID#s' }, sk: { S: 'DENY' } }] } } });
-      } else {
-        expect(body).toMatchObject({ RequestItems: { auth: { Keys: [{ pk: { S: 'DENY#SID#s' } }] } } });
-        json(res, 200, { Responses: { auth: [{ pk: { S: 'DENY#SID#s' }, expiresAt: { N: '9' } }] } });
-      }
-    });
-    const entries = await new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS);
-    expect([...entries.keys()].sort()).toEqual(['DENY#JTI#j', 'DENY#SID#s']);
-  });
-
-  it('fails closed when keys are still unprocessed after the retry', async () => {
-    const aws = await fakeAws((_t, _b, _q, res) =>
-      json(res, 200, { Responses: { auth: [] }, UnprocessedKeys: { auth: { Keys: [{ pk: { S: 'DENY#SID#s' }, sk: { S: 'DENY' } }] } } }),
-    );
-    await expect(new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS)).rejects.toBeInstanceOf(DependencyUnavailableError);
-    expect(aws.requests).toHaveLength(2);
+  it('reads a garbled item as unreadable (the policy then denies)', async () => {
+    for (const item of [
+      { sids: { L: [] } },
+      { sids: { M: { s1: { S: 'soon' } } } },
+      { notBefore: { N: '1000' } },
+      { notBefore: { S: '1000' }, expiresAt: { N: '2000' } },
+      { issuedBy: { N: '1000' } },
+      { version: { N: 'x' } },
+      { reason: { N: '1' }, notBefore: { N: '1' }, expiresAt: { N: '2' } },
+    ]) {
+      const aws = await fakeAws((_t, _b, _q, res) => json(res, 200, { Item: { pk: { S: 'DENY#SUB#u' }, sk: { S: 'DENY' }, ...item } }));
+      expect(await new DynamoDbDenylistReader(client(aws.endpoint), 'auth').read(KEYS), JSON.stringify(item)).toBe('unreadable');
+    }
   });
 
   it('fails closed on a 200 it cannot read, never reading it as "nothing revoked"', async () => {
-    for (const body of ['', '{}', '{"Responses":{}}', '{"Responses":{"other":[]}}', '{"Responses":{"auth":{}}}', '{"Responses":{"auth":[]},"UnprocessedKeys":[]}', '{"Responses":{"auth":[]},"UnprocessedKeys":{"auth":{"Keys":"x"}}}']) {
+    for (const body of ['', '[]', 'null', '"x"']) {
       const aws = await fakeAws((_t, _b, _q, res) => {
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
         res.end(body);
@@ -119,8 +120,8 @@ describe('DynamoDB denylist reader', () => {
     await expect(new DynamoDbDenylistReader(client('http://127.0.0.1:1'), 'auth').read(KEYS)).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 
-  it('with the optional cache, serves a repeated token from memory until the TTL passes', async () => {
-    const aws = await fakeAws((_t, _b, _q, res) => json(res, 200, { Responses: { auth: [] } }));
+  it('with the optional cache, serves a repeated user from memory until the TTL passes', async () => {
+    const aws = await fakeAws((_t, _b, _q, res) => json(res, 200, {}));
     let now = 0;
     const reader = new CachedDenylistReader(new DynamoDbDenylistReader(client(aws.endpoint), 'auth'), 5000, () => now);
     await reader.read(KEYS);
@@ -134,7 +135,7 @@ describe('DynamoDB denylist reader', () => {
 
   it('with the optional cache, never remembers an outage', async () => {
     let fail = true;
-    const aws = await fakeAws((_t, _b, _q, res) => (fail ? json(res, 500, { __type: 'InternalServerError' }) : json(res, 200, { Responses: { auth: [] } })));
+    const aws = await fakeAws((_t, _b, _q, res) => (fail ? json(res, 500, { __type: 'InternalServerError' }) : json(res, 200, {})));
     const reader = new CachedDenylistReader(new DynamoDbDenylistReader(client(aws.endpoint), 'auth'), 5000, () => 0);
     await expect(reader.read(KEYS)).rejects.toBeInstanceOf(DependencyUnavailableError);
     fail = false;

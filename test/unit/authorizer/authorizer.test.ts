@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { toResponse } from '../../../lambdas/authorizer/handler.ts';
-import { denylistKey } from '../../../lambdas/core/token-model.ts';
 import { generateTestKey, validToken, NOW } from '../verifier/token-factory.ts';
 import { event, makeHarness } from './harness.ts';
 import { AUTHORIZER_FAILURE_TERMS } from '../../../lib/auth-alarms.ts';
@@ -119,48 +118,48 @@ describe('REST API events', () => {
 describe('denylist', () => {
   it('answers 401 for a token whose jti is denied', async () => {
     const h = makeHarness([es]);
-    h.denylist.deny(denylistKey.token('jti-1'));
+    h.denylist.revoke('u1', { kind: 'token', jti: 'jti-1', until: NOW + 900 });
     expect(await h.authorizer.decide(event('http-v2-request-whoami', `Bearer ${validToken(es)}`))).toMatchObject({ status: 401, description: 'token revoked' });
   });
 
   it('answers 401 for a token whose session is revoked', async () => {
     const h = makeHarness([es]);
-    h.denylist.deny(denylistKey.session('sid-1'));
+    h.denylist.revoke('u1', { kind: 'session', sid: 'sid-1', until: NOW + 900 });
     expect(await h.authorizer.decide(event('http-v2-request-whoami', `Bearer ${validToken(es)}`))).toMatchObject({ status: 401, description: 'session revoked' });
   });
 
   it('answers 401 for a token issued before its user logged out everywhere', async () => {
     const h = makeHarness([es]);
-    h.denylist.deny(denylistKey.user('u1'), NOW + 900, NOW - 100);
+    h.denylist.revoke('u1', { kind: 'user', atSeconds: NOW - 100, atMs: (NOW - 100) * 1000, until: NOW + 900, reason: 'logout_all' });
     expect(await h.authorizer.decide(event('http-v2-request-whoami', `Bearer ${validToken(es)}`))).toMatchObject({ status: 401 });
   });
 
   it('allows a token from a session that started after the logout-everywhere', async () => {
     const h = makeHarness([es]);
-    h.denylist.deny(denylistKey.user('u1'), NOW + 900, NOW - 101);
+    h.denylist.revoke('u1', { kind: 'user', atSeconds: NOW - 101, atMs: (NOW - 101) * 1000, until: NOW + 900, reason: 'logout_all' });
     expect((await h.authorizer.decide(event('http-v2-request-whoami', `Bearer ${validToken(es)}`))).effect).toBe('allow');
   });
 
-  it('treats a denylist entry whose expiresAt has passed as absent', async () => {
+  it('treats a revocation entry whose until has passed as absent', async () => {
     const h = makeHarness([es]);
-    h.denylist.deny(denylistKey.session('sid-1'), NOW);
+    h.denylist.revoke('u1', { kind: 'session', sid: 'sid-1', until: NOW });
     expect((await h.authorizer.decide(event('http-v2-request-whoami', `Bearer ${validToken(es)}`))).effect).toBe('allow');
   });
 
-  it('treats a garbled denylist entry (no expiresAt) as revoking', async () => {
+  it('treats a garbled revocation item as revoking', async () => {
     const h = makeHarness([es]);
-    h.denylist.entries.set(denylistKey.token('jti-1'), { pk: denylistKey.token('jti-1'), expiresAt: undefined, notBefore: undefined });
+    h.denylist.states.set('u1', 'unreadable');
     expect(await h.authorizer.decide(event('http-v2-request-whoami', `Bearer ${validToken(es)}`))).toMatchObject({ status: 401 });
   });
 
   it('judges the token and its revocation entry at one instant, even when the denylist read straddles exp', async () => {
     const h = makeHarness([es]);
     // A revoked token whose entry lives exactly until the token's exp (CLOCK_SKEW_SECONDS=0).
-    h.denylist.deny(denylistKey.token('jti-1'), NOW + 5);
+    h.denylist.revoke('u1', { kind: 'token', jti: 'jti-1', until: NOW + 5 });
     const read = h.denylist.read.bind(h.denylist);
-    h.denylist.read = async (keys) => {
+    h.denylist.read = async (sub) => {
       h.clock.now = NOW + 6; // the read was slow: the clock has passed both exp and the entry
-      return read(keys);
+      return read(sub);
     };
     const decision = await h.authorizer.decide(event('http-v2-request-whoami', `Bearer ${validToken(es, { exp: NOW + 5 })}`));
     expect(decision).toMatchObject({ effect: 'deny', status: 401 });

@@ -7,7 +7,7 @@ import type { AuthorizerConfig } from '../../../lambdas/authorizer/config.ts';
 import type { DenylistReader } from '../../../lambdas/adapters/dynamodb/denylist-reader.ts';
 import { PublicKeyRing } from '../../../lambdas/adapters/kms/public-key-source.ts';
 import type { PublicKeySource } from '../../../lambdas/adapters/kms/public-key-source.ts';
-import type { DenylistEntry } from '../../../lambdas/core/denylist-policy.ts';
+import { NO_REVOCATIONS, withRevocation, type RevocationChange, type StoredRevocationState } from '../../../lambdas/core/denylist-policy.ts';
 import { DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
 import { parseRouteScopes } from '../../../lambdas/core/route-scopes.ts';
 import type { VerificationKey } from '../../../lambdas/core/verification-key.ts';
@@ -24,21 +24,19 @@ export class CountingKeySource implements PublicKeySource {
 }
 
 export class InMemoryDenylist implements DenylistReader {
-  readonly entries = new Map<string, DenylistEntry>();
+  readonly states = new Map<string, StoredRevocationState>();
   reads = 0;
   failure: Error | undefined;
-  read(keys: readonly string[]): Promise<ReadonlyMap<string, DenylistEntry>> {
+  read(sub: string): Promise<StoredRevocationState> {
     this.reads++;
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    const found = new Map<string, DenylistEntry>();
-    for (const key of keys) {
-      const entry = this.entries.get(key);
-      if (entry !== undefined) found.set(key, entry);
-    }
-    return Promise.resolve(found);
+    return Promise.resolve(this.states.get(sub) ?? NO_REVOCATIONS);
   }
-  deny(pk: string, expiresAt = NOW + 900, notBefore?: number): void {
-    this.entries.set(pk, { pk, expiresAt, notBefore });
+  /** Applies `change` to the user's state the way the writers do (core `withRevocation`). */
+  revoke(sub: string, change: RevocationChange, nowSeconds = NOW - 1): void {
+    const state = this.states.get(sub) ?? NO_REVOCATIONS;
+    if (state === 'unreadable') throw new Error('unreadable state');
+    this.states.set(sub, withRevocation(state, change, nowSeconds));
   }
   failWith(error: Error = new DependencyUnavailableError('DynamoDB')): void {
     this.failure = error;

@@ -250,7 +250,7 @@ export function fakeDenylist(calls: CallLog): TokenDenylist & { readonly denied:
   const denied: { jti: string; expiresAt: number }[] = [];
   return {
     denied,
-    denyToken(jti: string, expiresAt: number): Promise<void> {
+    denyToken(_sub: string, jti: string, expiresAt: number): Promise<void> {
       calls.push('denyToken');
       denied.push({ jti, expiresAt });
       return Promise.resolve();
