@@ -32,8 +32,6 @@ import { encode } from './base64url.ts';
 import { TooManyRequestsError } from './errors.ts';
 import type { CounterKind, CounterState, CountPlan, RandomSource, ThrottleCounters, ThrottleKey, TrustedDevices } from './ports.ts';
 
-export type { CounterKind, CounterState, ThrottleKey } from './ports.ts';
-
 export interface CounterRule {
   readonly threshold: number;
   readonly baseDelayMs: number;

@@ -1,9 +1,9 @@
 /**
- * A public key the access-token verifier may use: the `KeyObject`, its RFC 7638 `kid`, and the
- * one algorithm the KEY decides (RFC 8725 §3.1: never the header). Which keys are acceptable is
- * our policy, checked once when a key is loaded, not per token: P-256 for ES256, RSA of at least
- * 2048 bits with a sane exponent for RS256, no ROCA moduli, and for a JWKS delivered at deploy
- * time no private members and no `use`/`key_ops`/`alg`/`kid` that contradict the key.
+ * Builds and checks the access-token verifier's public keys (`VerificationKey`, declared with the
+ * ports). Which keys are acceptable is our policy, checked once when a key is loaded, not per
+ * token: P-256 for ES256, RSA of at least 2048 bits with a sane exponent for RS256, no ROCA
+ * moduli, and for a JWKS delivered at deploy time no private members and no
+ * `use`/`key_ops`/`alg`/`kid` that contradict the key.
  *
  * Loaded from a KMS `GetPublicKey` DER SubjectPublicKeyInfo (`adapters/kms/public-key-loader.ts`)
  * or from a JWKS (`verificationKeysFromJwks`); both end in `createVerificationKey`.
@@ -12,20 +12,13 @@ import { createPublicKey } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { ConfigurationError } from './errors.ts';
 import { jwkThumbprint } from './jwk-thumbprint.ts';
-import type { SigningAlgorithm } from './token-model.ts';
+import type { VerificationKey } from './ports.ts';
+
+/** `access-token-verifier.ts` takes these types from here. */
+export type { KeyLookup, VerificationKey } from './ports.ts';
 
 /** RFC 7518 §3.3: RSA keys of 2048 bits or larger MUST be used with RS256. */
 export const MIN_RSA_MODULUS_BITS = 2048;
-
-export interface VerificationKey {
-  /** RFC 7638 SHA-256 thumbprint, base64url: the `kid` our issuer puts in the header. */
-  readonly kid: string;
-  readonly alg: SigningAlgorithm;
-  readonly keyObject: KeyObject;
-}
-
-/** The lookup the verifier uses: a `Map`, never a plain object (`__proto__` must not be a kid). */
-export type KeyLookup = ReadonlyMap<string, VerificationKey>;
 
 /** Builds a verification key from a public `KeyObject`, deciding its one algorithm. */
 export function createVerificationKey(keyObject: KeyObject): VerificationKey {

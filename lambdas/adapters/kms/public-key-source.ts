@@ -11,15 +11,10 @@
  */
 import { ConfigurationError, DependencyUnavailableError } from '../../core/errors.ts';
 import { verificationKeysFromJwks } from '../../core/verification-key.ts';
-import type { KeyLookup, VerificationKey } from '../../core/verification-key.ts';
+import type { KeyLookup, PublicKeySource, VerificationKey, VerificationKeyRing } from '../../core/ports.ts';
 import type { AwsJsonClient } from '../aws/aws-json-client.ts';
 import { withDeadline } from '../aws/deadline.ts';
 import { loadPublicKey } from './public-key-loader.ts';
-
-export interface PublicKeySource {
-  /** All current keys by kid. Rejects with `DependencyUnavailableError` when KMS cannot answer. */
-  load(): Promise<Map<string, VerificationKey>>;
-}
 
 /**
  * Keys delivered at deploy time (env `PUBLIC_JWKS`, written by the CDK construct with
@@ -75,7 +70,7 @@ export const DEFAULT_KEY_RING_OPTIONS: PublicKeyRingOptions = {
   failureBackoffMs: 2_000,
   nowMs: Date.now,
 };
-export class PublicKeyRing {
+export class PublicKeyRing implements VerificationKeyRing {
   private keys: KeyLookup | undefined;
   private inFlight: Promise<KeyLookup> | undefined;
   private lastAttemptMs = Number.NEGATIVE_INFINITY;

@@ -10,11 +10,16 @@ import {
   planCount,
   THROTTLE_RULES,
   WINDOW_MS,
-  type CounterKind,
-  type CounterState,
-  type ThrottleKey,
 } from '../../../lambdas/core/login-throttle.ts';
-import type { CountPlan, CountResult, ThrottleCounters, TrustedDevices } from '../../../lambdas/core/ports.ts';
+import type {
+  CounterKind,
+  CounterState,
+  CountPlan,
+  CountResult,
+  ThrottleCounters,
+  ThrottleKey,
+  TrustedDevices,
+} from '../../../lambdas/core/ports.ts';
 
 const NOW = 1_800_000_000_000;
 const state = (attempts: number, lastAttemptAt = NOW, windowEndsAt = lastAttemptAt + WINDOW_MS): CounterState => ({
