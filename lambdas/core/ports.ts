@@ -124,7 +124,11 @@ export interface SessionStore {
    * `core/denylist-policy.ts`). Then nothing is stored and the answer carries that logout.
    */
   createFamily(family: NewFamily, check: FamilyCreationCheck): Promise<FamilyCreation>;
-  /** One conditional write: consumes `presentedHash` and makes `nextHash` current. */
+  /**
+   * One conditional write: consumes `presentedHash` and makes `nextHash` current. When the write's
+   * condition fails, the answer is `refusedRotation` (`core/refresh-classification.ts`) of the
+   * family as it read it back.
+   */
   rotate(rotation: Rotation): Promise<RotationResult>;
   /** Puts `presentedHash` back when the new tokens could not be issued (KMS failed). */
   undoRotation(rotation: Rotation): Promise<void>;
