@@ -7,7 +7,7 @@
  * - HTTP API payload 2.0 (`version: "2.0"`, `type: "REQUEST"`, `routeArn`, lower-cased `headers`)
  *   → simple response or IAM policy, per `AUTHORIZER_RESPONSE`.
  */
-export type EventKind = 'rest-token' | 'rest-request' | 'http-v2';
+type EventKind = 'rest-token' | 'rest-request' | 'http-v2';
 
 export interface AuthorizationRequest {
   readonly kind: EventKind;

@@ -32,7 +32,7 @@ import { encode } from './base64url.ts';
 import { TooManyRequestsError } from './errors.ts';
 import type { CounterKind, CounterState, CountPlan, RandomSource, ThrottleCounters, ThrottleKey, TrustedDevices } from './ports.ts';
 
-export interface CounterRule {
+interface CounterRule {
   readonly threshold: number;
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;

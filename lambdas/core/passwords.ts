@@ -12,7 +12,7 @@ import { argon2, timingSafeEqual } from 'node:crypto';
 import { decodeArgon2idPhc, encodeArgon2idPhc } from './argon2-phc.ts';
 import type { PasswordHasher } from './ports.ts';
 
-export interface Argon2Parameters {
+interface Argon2Parameters {
   readonly memoryKiB: number;
   readonly iterations: number;
   readonly parallelism: number;
@@ -28,8 +28,6 @@ export const OWASP_ARGON2ID: Argon2Parameters = {
   hashLength: 32,
   saltLength: 16,
 };
-
-export const MAX_PASSWORD_BYTES = 1024;
 
 interface Argon2Run {
   readonly memoryKiB: number;

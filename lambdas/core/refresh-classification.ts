@@ -30,7 +30,7 @@ export interface StoredFamily extends RefreshFamily {
   readonly revokedAt: number | undefined;
 }
 
-export type PresentedTokenClass =
+type PresentedTokenClass =
   /** No such family (or an item we cannot read as one): not a token of ours. */
   | 'unknown'
   /** The family is revoked or past its sliding or absolute expiry. */

@@ -20,7 +20,7 @@ const TOTAL_BYTES = 1 + SUB_BYTES + FID_BYTES + SECRET_BYTES;
 /** base64url length of TOTAL_BYTES, no padding. */
 export const REFRESH_TOKEN_LENGTH = Math.ceil((TOTAL_BYTES * 4) / 3);
 
-export interface ParsedRefreshToken {
+interface ParsedRefreshToken {
   readonly sub: string;
   readonly fid: string;
   readonly hash: string;

@@ -36,7 +36,7 @@ export interface RefreshDeps extends IssuerDeps {
   readonly onReuse: (event: ReuseEvent) => void;
 }
 
-export interface RefreshOutcome {
+interface RefreshOutcome {
   readonly response: TokenResponse;
   readonly family: RefreshFamily;
 }

@@ -18,7 +18,7 @@ import type { VerificationKey } from './ports.ts';
 export type { KeyLookup, VerificationKey } from './ports.ts';
 
 /** RFC 7518 §3.3: RSA keys of 2048 bits or larger MUST be used with RS256. */
-export const MIN_RSA_MODULUS_BITS = 2048;
+const MIN_RSA_MODULUS_BITS = 2048;
 
 /** Builds a verification key from a public `KeyObject`, deciding its one algorithm. */
 export function createVerificationKey(keyObject: KeyObject): VerificationKey {
@@ -126,7 +126,7 @@ export function verificationKeyFromJwk(jwk: unknown): VerificationKey {
  * 701 (2048) or 1427 (larger); checking the bound for the key size keeps the false-positive
  * rate far below 2^-100 for 2048-bit keys. Wycheproof JWK tcId 7 is such a key.
  */
-export function hasRocaFingerprint(modulus: Buffer, bits: number): boolean {
+function hasRocaFingerprint(modulus: Buffer, bits: number): boolean {
   const bound = bits < 992 ? 167 : bits < 1952 ? 353 : bits < 3936 ? 701 : 1427;
   const n = BigInt(`0x${modulus.toString('hex')}`);
   for (let r = 3; r <= bound; r += 2) {

@@ -27,7 +27,7 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
-export interface ErrorLogger {
+interface ErrorLogger {
   warn(message: string, extra: Record<string, unknown>): void;
   error(message: string, extra: Record<string, unknown>): void;
 }

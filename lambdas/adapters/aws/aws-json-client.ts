@@ -28,7 +28,7 @@ const CONTENT_TYPE: Record<AwsService, string> = {
 /** Responses larger than this are not ours to parse (a BatchGetItem of 3 small items is < 2 KB). */
 const MAX_RESPONSE_BYTES = 1 << 20;
 
-export interface AwsJsonClientOptions {
+interface AwsJsonClientOptions {
   readonly service: AwsService;
   readonly region: string;
   readonly endpoint: URL;
@@ -36,7 +36,7 @@ export interface AwsJsonClientOptions {
 }
 
 /** A failed call: an HTTP error with the AWS `__type`, a timeout, or a network error. */
-export class AwsCallError extends Error {
+class AwsCallError extends Error {
   constructor(
     message: string,
     readonly awsType: string | undefined,

@@ -5,7 +5,7 @@
  */
 import { DependencyUnavailableError } from '../../core/errors.ts';
 
-export function isNamed(error: unknown, name: string): error is Error & Record<string, unknown> {
+function isNamed(error: unknown, name: string): error is Error & Record<string, unknown> {
   return error instanceof Error && error.name === name;
 }
 

@@ -32,7 +32,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Checks one `GetPublicKey` answer and builds the key from it. */
-export function publishedKeyFromKms(keyId: string, answer: unknown): PublishedKey {
+function publishedKeyFromKms(keyId: string, answer: unknown): PublishedKey {
   if (!isRecord(answer)) throw new DependencyUnavailableError('KMS', new Error('unreadable GetPublicKey response'));
   const { KeySpec, KeyUsage, PublicKey } = answer;
   const alg = typeof KeySpec === 'string' ? ALG_FOR_KEY_SPEC[KeySpec] : undefined;

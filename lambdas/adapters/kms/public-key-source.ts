@@ -38,7 +38,7 @@ export class StaticJwksSource implements PublicKeySource {
   }
 }
 
-export const DEFAULT_KMS_BUDGET_MS = 3000;
+const DEFAULT_KMS_BUDGET_MS = 3000;
 
 export class KmsPublicKeySource implements PublicKeySource {
   constructor(
@@ -57,7 +57,7 @@ export class KmsPublicKeySource implements PublicKeySource {
   }
 }
 
-export interface PublicKeyRingOptions {
+interface PublicKeyRingOptions {
   /** Minimum time between two reloads triggered by unknown kids. */
   readonly reloadCooldownMs: number;
   /** After a failed load, requests fail fast (503) for this long before KMS is tried again. */
@@ -65,7 +65,7 @@ export interface PublicKeyRingOptions {
   readonly nowMs: () => number;
 }
 
-export const DEFAULT_KEY_RING_OPTIONS: PublicKeyRingOptions = {
+const DEFAULT_KEY_RING_OPTIONS: PublicKeyRingOptions = {
   reloadCooldownMs: 5 * 60_000,
   failureBackoffMs: 2_000,
   nowMs: Date.now,
