@@ -31,8 +31,6 @@ import { createAlias, createKeyRecord, handleOperation, OPERATIONS } from './ope
 import type { Input, Output } from './operations.ts';
 import type { SupportedKeySpec } from './signing.ts';
 
-export type { SupportedKeySpec } from './signing.ts';
-
 interface KmsStandinOptions {
   /** 0 or undefined: a random free port. */
   readonly port?: number;

@@ -17,9 +17,6 @@ import { HttpsTransport } from './https-transport.ts';
 import { SigV4Signer } from './sigv4.ts';
 import type { AwsCredentials } from './sigv4.ts';
 
-export type { AwsService } from './endpoints.ts';
-export type { AwsCredentials } from './sigv4.ts';
-
 const CONTENT_TYPE: Record<AwsService, string> = {
   dynamodb: 'application/x-amz-json-1.0',
   kms: 'application/x-amz-json-1.1',
