@@ -11,6 +11,7 @@
 import { createPublicKey } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { ConfigurationError } from './errors.ts';
+import { isRecord } from './is-record.ts';
 import { jwkThumbprint } from './jwk-thumbprint.ts';
 import type { VerificationKey } from './ports.ts';
 
@@ -149,8 +150,4 @@ function hasRocaFingerprint(modulus: Buffer, bits: number): boolean {
 function isSmallPrime(value: number): boolean {
   for (let d = 3; d * d <= value; d += 2) if (value % d === 0) return false;
   return true;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

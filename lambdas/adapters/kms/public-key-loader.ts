@@ -11,6 +11,7 @@
  * `DependencyUnavailableError`. Read once per container, never per request.
  */
 import { ConfigurationError, DependencyUnavailableError } from '../../core/errors.ts';
+import { isRecord } from '../../core/is-record.ts';
 import type { PublishedKey, PublishedKeySet } from '../../core/ports.ts';
 import type { SigningAlgorithm } from '../../core/token-model.ts';
 import { verificationKeyFromSpki } from '../../core/verification-key.ts';
@@ -26,10 +27,6 @@ const ALG_FOR_KEY_SPEC: Readonly<Record<string, SigningAlgorithm>> = {
   ECC_NIST_P256: 'ES256',
   RSA_2048: 'RS256',
 };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Checks one `GetPublicKey` answer and builds the key from it. */
 function publishedKeyFromKms(keyId: string, answer: unknown): PublishedKey {
