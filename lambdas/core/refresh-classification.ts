@@ -83,16 +83,16 @@ export function refusedRotation(family: StoredFamily | undefined, rotation: Pres
     case 'inactive':
       return { outcome: 'inactive' };
     case 'own_retry':
-      return { outcome: 'rotated', family: publicPart(family) };
+      return { outcome: 'rotated', family: toRefreshFamily(family) };
     case 'reuse':
-      return { outcome: 'reused', family: publicPart(family) };
+      return { outcome: 'reused', family: toRefreshFamily(family) };
     case 'current':
       throw new RetryableConflictError('The refresh token changed while it was presented; retry.');
   }
 }
 
 /** The family as the rest of the core sees it: no hashes, no revocation bookkeeping. */
-function publicPart(family: StoredFamily): RefreshFamily {
+export function toRefreshFamily(family: StoredFamily): RefreshFamily {
   const { sub, fid, sid, username, scope, clientId, authTime, expiresAt, absoluteExpiresAt, generation } = family;
   return { sub, fid, sid, username, scope, clientId, authTime, expiresAt, absoluteExpiresAt, generation };
 }

@@ -24,7 +24,7 @@ import type {
   SessionRevocation,
   SessionStore,
 } from '../../core/ports.ts';
-import { isFamilyActive, refusedRotation, type StoredFamily } from '../../core/refresh-classification.ts';
+import { isFamilyActive, refusedRotation, toRefreshFamily, type StoredFamily } from '../../core/refresh-classification.ts';
 import { DENYLIST_SK, denylistKey } from '../../core/token-model.ts';
 import { cancellationCodes, cancellationItem, conditional, dynamo } from './errors.ts';
 import { N, S, num, str, type Item } from './items.ts';
@@ -168,7 +168,7 @@ export class DynamoDbSessionStore implements SessionStore {
     if (result.ok) {
       const family = toFamily(result.value.Attributes);
       if (family === undefined) throw new DependencyUnavailableError('DynamoDB', new Error('Malformed family item.'));
-      return { outcome: 'rotated', family };
+      return { outcome: 'rotated', family: toRefreshFamily(family) };
     }
     // What the refusal means (unknown, inactive, our own retry, reuse) is the core's rule.
     return refusedRotation(toFamily(result.oldItem as Item | undefined), rotation);
