@@ -22,7 +22,7 @@ export interface LocalEndpoints {
   readonly signingKeyArn: string;
 }
 
-export class LocalStateError extends Error {
+class LocalStateError extends Error {
   override readonly name = 'LocalStateError';
 }
 
@@ -32,7 +32,7 @@ export function localStateDir(env: EnvRecord): string {
   return dir !== undefined && dir !== '' ? dir : '.local-state';
 }
 
-export function localStateFile(env: EnvRecord): string {
+function localStateFile(env: EnvRecord): string {
   return join(localStateDir(env), LOCAL_STATE_FILE);
 }
 

@@ -22,14 +22,14 @@ export interface OperatorDeps {
 
 const now = (): number => Math.floor(systemClock.nowMs() / 1000);
 
-export function normalizeUsername(username: string): string {
+function normalizeUsername(username: string): string {
   if (username.length === 0 || username.length > USERNAME_RULE.maxLength || !USERNAME_RULE.pattern.test(username)) {
     throw new InvalidRequestError(`Username ${USERNAME_RULE.patternHint}, 1–${USERNAME_RULE.maxLength} characters.`);
   }
   return username.toLowerCase();
 }
 
-export function validateScopes(scopes: readonly string[]): string[] {
+function validateScopes(scopes: readonly string[]): string[] {
   for (const scope of scopes) if (!isScopeToken(scope)) throw new InvalidRequestError(`Invalid scope name "${scope}".`);
   return [...new Set(scopes)];
 }

@@ -30,10 +30,10 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 
 const execFileAsync = promisify(execFile);
 
-export const DYNAMODB_LOCAL_PACKAGE = 'amplify-dynamodb-simulator';
-export const DYNAMODB_LOCAL_VERSION = '2.9.30';
+const DYNAMODB_LOCAL_PACKAGE = 'amplify-dynamodb-simulator';
+const DYNAMODB_LOCAL_VERSION = '2.9.30';
 /** sha256 of `package/emulator/DynamoDBLocal.jar` in amplify-dynamodb-simulator@2.9.30. */
-export const DYNAMODB_LOCAL_JAR_SHA256 =
+const DYNAMODB_LOCAL_JAR_SHA256 =
   '454305e9bc3e6ebcca5b62569869e31563b8d7e346474e94557b2600702146c7';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -48,7 +48,7 @@ export interface DynamoDbLocal {
   stop(): Promise<void>;
 }
 
-export interface StartDynamoDbLocalOptions {
+interface StartDynamoDbLocalOptions {
   /** 0 or undefined: a free port picked at start. */
   readonly port?: number;
   /** Keep tables on disk in this folder (`-dbPath`) instead of in memory (`-inMemory`). */
@@ -60,7 +60,7 @@ export class DynamoDbLocalError extends Error {
 }
 
 /** Cache root; the emulator lives in `<root>/dynamodb-local-<version>/`. */
-export function dynamoDbLocalCacheDir(): string {
+function dynamoDbLocalCacheDir(): string {
   const root = process.env['KMS_JWT_AUTH_CACHE'];
   const base = root !== undefined && root !== '' ? root : join(homedir(), '.cache', 'kms-jwt-auth');
   return join(base, `dynamodb-local-${DYNAMODB_LOCAL_VERSION}`);
@@ -178,14 +178,14 @@ export function ensureDynamoDbLocal(): Promise<string> {
 }
 
 /** DynamoDB Local 2.x is built for Java 17 ("Deploying DynamoDB locally on your computer"). */
-export const MINIMUM_JAVA_MAJOR = 17;
+const MINIMUM_JAVA_MAJOR = 17;
 const INSTALL_HINT = 'install a JRE 17 or later (e.g. apt-get install -y openjdk-17-jre-headless) and put its java on PATH';
 
 /**
  * The major version in `java -version` output: `openjdk version "17.0.15"` → 17, and the old
  * scheme `java version "1.8.0_392"` → 8. Undefined when the output has no version in quotes.
  */
-export function javaMajorVersion(output: string): number | undefined {
+function javaMajorVersion(output: string): number | undefined {
   const match = /version "(\d+)(?:\.(\d+))?[^"]*"/.exec(output);
   if (match === null) return undefined;
   const first = Number(match[1]);

@@ -30,7 +30,7 @@ import type {
   Context,
 } from 'aws-lambda';
 
-export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
+type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
 export type RouteTarget = LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
 export type AuthorizerTarget = LambdaHandler<APIGatewayRequestAuthorizerEventV2, unknown>;
 
@@ -48,7 +48,7 @@ export interface CorsConfig {
   readonly maxAgeSeconds: number;
 }
 
-export interface GatewayOptions {
+interface GatewayOptions {
   readonly routes: Readonly<Record<string, Route>>;
   /** Read per request, so it can be set once the service knows its configuration. */
   readonly cors?: () => CorsConfig | undefined;
@@ -65,7 +65,7 @@ export interface GatewayOptions {
 }
 
 /** Room for oversized-token attacks (a 1 MiB kid is a ~1.4 MB token), for the authorizer to refuse. */
-export const MAX_HEADER_BYTES = 4 * 1024 * 1024;
+const MAX_HEADER_BYTES = 4 * 1024 * 1024;
 
 const API_ID = 'localapi';
 const ACCOUNT_ID = '111122223333';

@@ -17,12 +17,12 @@ import { createServiceTable } from './table.ts';
 import { parseCookieConfig } from '../lambdas/http/cookie-mode.ts';
 import { LOCAL_STATE_FILE, type LocalEndpoints } from '../cli/local-state.ts';
 
-export const LOCAL_TABLE = 'kms-jwt-auth-local';
-export const LOCAL_KEY_ALIAS = 'alias/kms-jwt-auth-local';
+const LOCAL_TABLE = 'kms-jwt-auth-local';
+const LOCAL_KEY_ALIAS = 'alias/kms-jwt-auth-local';
 export const DEMO_USERNAME = 'demo';
 export const DEMO_SCOPES = ['profile', 'read'] as const;
 
-export interface LocalServiceOptions {
+interface LocalServiceOptions {
   /** 0 = any free port. */
   readonly port: number;
   readonly host?: string;

@@ -1,5 +1,6 @@
 /**
- * Production wiring, built once per container at module scope (outside the handler, STYLE.md §3).
+ * Production wiring, built once per container at module scope (outside the handler, so every warm
+ * invocation reuses the clients and their open connections).
  * The SDK clients take their endpoints from the standard settings: `AWS_ENDPOINT_URL_DYNAMODB` /
  * `AWS_ENDPOINT_URL_KMS` ("Service-specific endpoints" in the AWS SDKs and Tools Reference Guide),
  * which is how `npm start` points the unchanged code at DynamoDB Local and the KMS stand-in.

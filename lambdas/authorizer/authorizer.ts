@@ -15,9 +15,9 @@ import {
   requiredScopesFor,
   unsatisfiedRules,
 } from '../core/route-scopes.ts';
+import type { VerificationKeyRing } from '../core/ports.ts';
 import type { AccessTokenClaims } from '../core/token-model.ts';
-import type { DenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
-import type { PublicKeyRing } from '../adapters/kms/public-key-source.ts';
+import type { DenylistReader } from '../core/ports.ts';
 import type { AuthorizerConfig } from './config.ts';
 import { bearerToken, parseExecuteApiArn, toAuthorizationRequest } from './events.ts';
 import type { AuthorizationRequest, ParsedArn } from './events.ts';
@@ -60,7 +60,7 @@ export interface Evaluation {
 
 export interface AuthorizerDeps {
   readonly config: AuthorizerConfig;
-  readonly keyRing: PublicKeyRing;
+  readonly keyRing: VerificationKeyRing;
   readonly denylist: DenylistReader;
   readonly nowSeconds: () => number;
   /** One structured line per denial or failure; never given a token or a key. */

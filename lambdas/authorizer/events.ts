@@ -7,7 +7,9 @@
  * - HTTP API payload 2.0 (`version: "2.0"`, `type: "REQUEST"`, `routeArn`, lower-cased `headers`)
  *   → simple response or IAM policy, per `AUTHORIZER_RESPONSE`.
  */
-export type EventKind = 'rest-token' | 'rest-request' | 'http-v2';
+import { isRecord } from '../core/is-record.ts';
+
+type EventKind = 'rest-token' | 'rest-request' | 'http-v2';
 
 export interface AuthorizationRequest {
   readonly kind: EventKind;
@@ -15,10 +17,6 @@ export interface AuthorizationRequest {
   readonly authorization: string | undefined;
   /** `methodArn` or `routeArn`. */
   readonly arn: string | undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Case-insensitive header lookup (RFC 9110 §5.1); more than one `Authorization` is refused. */

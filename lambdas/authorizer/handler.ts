@@ -39,7 +39,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { awsJsonClientFromEnv } from '../adapters/aws/aws-json-client.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
-import type { DenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
+import type { DenylistReader } from '../core/ports.ts';
 import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../adapters/kms/public-key-source.ts';
 import { Authorizer } from './authorizer.ts';
 import type { AuthorizerContext, AuthorizerDecision, Evaluation } from './authorizer.ts';

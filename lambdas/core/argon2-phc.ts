@@ -10,7 +10,7 @@
  * keep a damaged or tampered item from making one login allocate gigabytes or run for minutes.
  */
 
-export interface Argon2idPhc {
+interface Argon2idPhc {
   readonly memoryKiB: number;
   readonly iterations: number;
   readonly parallelism: number;

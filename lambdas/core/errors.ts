@@ -6,7 +6,7 @@
  * password, a token or a key. Detail for operators goes in `cause`, which is never sent.
  */
 
-export const ERROR_CODES = [
+const ERROR_CODES = [
   'invalid_request',
   'invalid_grant',
   'invalid_scope',
@@ -19,7 +19,7 @@ export const ERROR_CODES = [
   'server_error',
 ] as const;
 
-export type ErrorCode = (typeof ERROR_CODES)[number];
+type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class AuthError extends Error {
   readonly code: ErrorCode;

@@ -27,14 +27,12 @@
  * longer trusted (OWASP: "lock out the device cookie") and the device is an untrusted source again.
  * An unknown, expired, malformed or foreign device token is simply an untrusted source.
  */
-import { createHash } from 'node:crypto';
 import { encode } from './base64url.ts';
 import { TooManyRequestsError } from './errors.ts';
+import { hashBearerToken } from './token-hash.ts';
 import type { CounterKind, CounterState, CountPlan, RandomSource, ThrottleCounters, ThrottleKey, TrustedDevices } from './ports.ts';
 
-export type { CounterKind, CounterState, ThrottleKey } from './ports.ts';
-
-export interface CounterRule {
+interface CounterRule {
   readonly threshold: number;
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
@@ -82,10 +80,6 @@ export function planCount(kind: CounterKind, state: CounterState | undefined, no
 /** Device tokens: 32 random bytes, base64url (43 characters). */
 const DEVICE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
-export function hashDeviceToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
-}
-
 export interface LoginAttempt extends ThrottleKey {
   /** The device token the client presented, if any; never logged. */
   readonly deviceToken?: string;
@@ -121,7 +115,7 @@ export class CountingLoginThrottle implements LoginThrottle {
   async admit(attempt: LoginAttempt, nowMs: number): Promise<Admission> {
     const token = attempt.deviceToken;
     if (token !== undefined && DEVICE_TOKEN.test(token)) {
-      const deviceHash = hashDeviceToken(token);
+      const deviceHash = hashBearerToken(token);
       if (await this.devices.countAttempt(deviceHash, attempt.username, DEVICE_MAX_ATTEMPTS, nowMs)) {
         return { via: 'device', deviceHash, deviceToken: token };
       }
@@ -138,7 +132,7 @@ export class CountingLoginThrottle implements LoginThrottle {
     const token = encode(this.random.bytes(32));
     const key = { username: attempt.username, sourceIp: attempt.sourceIp };
     await Promise.all([
-      this.devices.remember(hashDeviceToken(token), attempt.username, expiresAt),
+      this.devices.remember(hashBearerToken(token), attempt.username, expiresAt),
       ...(admission.via === 'limits'
         ? [this.counters.clear(key, 'user_ip'), this.counters.uncount(key, 'user'), this.counters.uncount(key, 'ip')]
         : []),

@@ -35,7 +35,7 @@ export interface LoginDeps extends IssuerDeps {
   readonly throttle: LoginThrottle;
 }
 
-export interface LoginOutcome {
+interface LoginOutcome {
   readonly response: TokenResponse;
   readonly sub: string;
   readonly sid: string;

@@ -12,7 +12,7 @@ import { argon2, timingSafeEqual } from 'node:crypto';
 import { decodeArgon2idPhc, encodeArgon2idPhc } from './argon2-phc.ts';
 import type { PasswordHasher } from './ports.ts';
 
-export interface Argon2Parameters {
+interface Argon2Parameters {
   readonly memoryKiB: number;
   readonly iterations: number;
   readonly parallelism: number;
@@ -29,15 +29,8 @@ export const OWASP_ARGON2ID: Argon2Parameters = {
   saltLength: 16,
 };
 
-export const MAX_PASSWORD_BYTES = 1024;
-
-interface Argon2Run {
-  readonly memoryKiB: number;
-  readonly iterations: number;
-  readonly parallelism: number;
-  readonly hashLength: number;
-  readonly salt: Uint8Array;
-}
+/** One Argon2id computation: the parameters, with the salt itself instead of its length. */
+type Argon2Run = Omit<Argon2Parameters, 'saltLength'> & { readonly salt: Uint8Array };
 
 function argon2idTag(password: string, run: Argon2Run): Promise<Buffer> {
   return new Promise((resolve, reject) => {

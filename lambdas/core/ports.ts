@@ -1,9 +1,16 @@
 /**
- * The collaborators the domain needs, as interfaces. Production implementations live in
- * `lambdas/adapters/` (the only code that talks to AWS); tests pass fakes or the same adapters
- * pointed at DynamoDB Local and the KMS stand-in.
+ * Every port: the collaborators the domain and the handlers need, as interfaces, with the plain
+ * records they exchange. Production implementations live in `lambdas/adapters/` (the only code
+ * that talks to AWS); tests pass fakes or the same adapters pointed at DynamoDB Local and the KMS
+ * stand-in. Grouped by concern; each port says who implements it.
  */
+import type { JsonWebKey, KeyObject } from 'node:crypto';
+import type { StoredRevocationState } from './denylist-policy.ts';
 import type { SigningAlgorithm } from './token-model.ts';
+
+// --- Time, randomness and signing (login, refresh) ---
+
+/** Implemented by `systemClock` (`adapters/runtime.ts`). */
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -12,11 +19,15 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/** Implemented by `systemRandom` (`adapters/runtime.ts`, node:crypto `randomBytes`). */
 export interface RandomSource {
   bytes(length: number): Uint8Array;
 }
 
-/** Signs a JWS signing input (RFC 7515 §5.1 step 5) and returns the JWS signature bytes. */
+/**
+ * Signs a JWS signing input (RFC 7515 §5.1 step 5) and returns the JWS signature bytes.
+ * Implemented by `KmsSigner` (`adapters/kms/signer.ts`, KMS `Sign`).
+ */
 export interface TokenSigner {
   readonly alg: SigningAlgorithm;
   /** RFC 7638 thumbprint of the public key; resolved once per container. */
@@ -24,6 +35,8 @@ export interface TokenSigner {
   /** Returns the JWS Signature: for ES256 the 64-byte R||S (RFC 7518 §3.4), not DER. */
   sign(signingInput: Uint8Array): Promise<Uint8Array>;
 }
+
+// --- Users and passwords (login, operator CLI) ---
 
 export type UserStatus = 'active' | 'disabled';
 
@@ -36,12 +49,15 @@ export interface UserRecord {
   readonly status: UserStatus;
 }
 
+/** Implemented by `DynamoDbUserDirectory` (`adapters/dynamodb/user-directory.ts`). */
 export interface UserDirectory {
   /** Strongly consistent read; `undefined` when there is no such user. */
   findUser(username: string): Promise<UserRecord | undefined>;
   /** Replaces the hash only if it is still `previousHash` (a concurrent change wins). */
   replacePasswordHash(username: string, previousHash: string, nextHash: string): Promise<void>;
 }
+
+// --- Refresh-token families (login, refresh, revoke, operator CLI) ---
 
 /** A refresh-token family: one login session and its chain of rotated refresh tokens. */
 export interface RefreshFamily {
@@ -100,6 +116,7 @@ export interface SessionRevocation {
   readonly userDenyUntil: number;
 }
 
+/** Implemented by `DynamoDbSessionStore` (`adapters/dynamodb/session-store.ts`). */
 export interface SessionStore {
   /**
    * Stores a new family in one atomic step, unless the user has an unexpired logout-everywhere
@@ -108,7 +125,11 @@ export interface SessionStore {
    * `core/denylist-policy.ts`). Then nothing is stored and the answer carries that logout.
    */
   createFamily(family: NewFamily, check: FamilyCreationCheck): Promise<FamilyCreation>;
-  /** One conditional write: consumes `presentedHash` and makes `nextHash` current. */
+  /**
+   * One conditional write: consumes `presentedHash` and makes `nextHash` current. When the write's
+   * condition fails, the answer is `refusedRotation` (`core/refresh-classification.ts`) of the
+   * family as it read it back.
+   */
   rotate(rotation: Rotation): Promise<RotationResult>;
   /** Puts `presentedHash` back when the new tokens could not be issued (KMS failed). */
   undoRotation(rotation: Rotation): Promise<void>;
@@ -144,6 +165,10 @@ export interface TokenDenylist {
   denyToken(sub: string, jti: string, expiresAt: number): Promise<void>;
 }
 
+/**
+ * Implemented in the core by `Argon2idHasher` (`core/passwords.ts`, pure computation): a port all
+ * the same, so tests can pass a cheap hasher.
+ */
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   /** Constant work whatever the outcome; false for a malformed hash. */
@@ -153,6 +178,8 @@ export interface PasswordHasher {
   /** A valid hash of a random password, so an unknown user costs the same work as a known one. */
   readonly decoyHash: Promise<string>;
 }
+
+// --- Login throttling (login; policy in `core/login-throttle.ts`) ---
 
 /** Who is guessing: the username tried and the address it came from. */
 export interface ThrottleKey {
@@ -189,6 +216,7 @@ export type CountResult =
   /** The condition failed: the counter as it is now (undefined: absent). */
   | { readonly counted: false; readonly current: CounterState | undefined };
 
+/** Implemented by `DynamoDbThrottleCounters` (`adapters/dynamodb/throttle-counters.ts`). */
 export interface ThrottleCounters {
   /** Strongly consistent read of the three counters of `key`. */
   read(key: ThrottleKey): Promise<Readonly<Partial<Record<CounterKind, CounterState>>>>;
@@ -198,7 +226,10 @@ export interface ThrottleCounters {
   clear(key: ThrottleKey, kind: CounterKind): Promise<void>;
 }
 
-/** Devices that signed in before (OWASP "Slow Down Online Guessing Attacks with Device Cookies"). */
+/**
+ * Devices that signed in before (OWASP "Slow Down Online Guessing Attacks with Device Cookies").
+ * Implemented by `DynamoDbTrustedDevices` (`adapters/dynamodb/trusted-devices.ts`).
+ */
 export interface TrustedDevices {
   /**
    * Counts one attempt on the device whose token hashes to `hash`, only if it is bound to
@@ -210,4 +241,70 @@ export interface TrustedDevices {
   renew(hash: string, username: string, nowMs: number, expiresAtMs: number): Promise<boolean>;
   /** Stores a new device (its token's hash only) bound to `username`. */
   remember(hash: string, username: string, expiresAtMs: number): Promise<void>;
+}
+
+// --- Verification keys (authorizer, /revoke, JWKS) ---
+
+/**
+ * A public key the access-token verifier may use: the `KeyObject`, its RFC 7638 `kid`, and the
+ * one algorithm the KEY decides (RFC 8725 §3.1: never the header). Built only by
+ * `core/verification-key.ts`, which checks the key once when it is loaded.
+ */
+export interface VerificationKey {
+  /** RFC 7638 SHA-256 thumbprint, base64url: the `kid` our issuer puts in the header. */
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly keyObject: KeyObject;
+}
+
+/** The lookup the verifier uses: a `Map`, never a plain object (`__proto__` must not be a kid). */
+export type KeyLookup = ReadonlyMap<string, VerificationKey>;
+
+/**
+ * Where the authorizer's keys come from, read once per container. Implemented by
+ * `StaticJwksSource` (a JWKS delivered at deploy time) and `KmsPublicKeySource` (KMS
+ * `GetPublicKey` over SigV4), both in `adapters/kms/public-key-source.ts`.
+ */
+export interface PublicKeySource {
+  /** All current keys by kid. Rejects with `DependencyUnavailableError` when KMS cannot answer. */
+  load(): Promise<Map<string, VerificationKey>>;
+}
+
+/**
+ * The authorizer's current keys, with a rate-limited reload for a kid it does not hold.
+ * Implemented by `PublicKeyRing` (`adapters/kms/public-key-source.ts`) over a `PublicKeySource`.
+ */
+export interface VerificationKeyRing {
+  /** The current keys; rejects with `DependencyUnavailableError` while they cannot be loaded. */
+  current(): Promise<KeyLookup>;
+  /** Reloads for an unknown kid, at most once per cooldown; `undefined` when no reload was allowed. */
+  reloadForUnknownKid(): Promise<KeyLookup | undefined>;
+}
+
+/** A verification key read from KMS, with its KMS key id and its public JWK as published. */
+export interface PublishedKey extends VerificationKey {
+  readonly keyId: string;
+  /** The public JWK as published (RFC 7517), with `kid`, `alg` and `use`. */
+  readonly jwk: JsonWebKey & { readonly kid: string; readonly alg: SigningAlgorithm; readonly use: 'sig' };
+}
+
+/**
+ * The keys the JWKS endpoint publishes and /revoke verifies access tokens with. Implemented by
+ * `KmsPublicKeySet` (`adapters/kms/public-key-loader.ts`, KMS `GetPublicKey` over the SDK).
+ */
+export interface PublishedKeySet {
+  /** Every listed key, loaded once; concurrent callers share the load, a failure is retried next time. */
+  keys(): Promise<readonly PublishedKey[]>;
+}
+
+// --- Revocation state (authorizer; policy in `core/denylist-policy.ts`) ---
+
+/**
+ * The authorizer's one read of a user's revocation state. Implemented by `DynamoDbDenylistReader`
+ * (`adapters/dynamodb/denylist-reader.ts`: one strongly consistent GetItem over SigV4) and
+ * `CachedDenylistReader` (an optional in-container cache in front of it, off by default).
+ */
+export interface DenylistReader {
+  /** The revocation state of `sub` (no item: nothing revoked). */
+  read(sub: string): Promise<StoredRevocationState>;
 }

@@ -1,16 +1,15 @@
 /**
  * Refresh tokens are opaque to clients and random: a version byte, the user's `sub` (16 bytes of
  * a UUID, to address the user's partition without a read), the secret family id (16 bytes) and
- * 32 random bytes (256 bits of entropy; RFC 6749 §10.10: at most 2^-160 to guess). The server stores only their SHA-256: the token
- * itself is high-entropy, so a fast hash is enough (no salt or stretching is needed, unlike
- * passwords) and a table dump yields nothing usable.
+ * 32 random bytes (256 bits of entropy; RFC 6749 §10.10: at most 2^-160 to guess). The server
+ * stores only their hash (`token-hash.ts`).
  *
  * The family id is secret on purpose: access tokens carry the *session* id (`sid`), which may be
  * logged by any API behind the authorizer; if the family id were the sid, anyone holding an access
  * token could forge a "reused" refresh token and kill the session.
  */
-import { createHash } from 'node:crypto';
 import { decodeCanonical, encode } from './base64url.ts';
+import { hashBearerToken } from './token-hash.ts';
 
 const VERSION = 1;
 const SUB_BYTES = 16;
@@ -20,14 +19,10 @@ const TOTAL_BYTES = 1 + SUB_BYTES + FID_BYTES + SECRET_BYTES;
 /** base64url length of TOTAL_BYTES, no padding. */
 export const REFRESH_TOKEN_LENGTH = Math.ceil((TOTAL_BYTES * 4) / 3);
 
-export interface ParsedRefreshToken {
+interface ParsedRefreshToken {
   readonly sub: string;
   readonly fid: string;
   readonly hash: string;
-}
-
-export function hashRefreshToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
 }
 
 /** Renders a 16-byte sub as the canonical lowercase UUID form, or back. */
@@ -58,7 +53,7 @@ export function mintRefreshToken(
   const secret = random(SECRET_BYTES);
   if (secret.length !== SECRET_BYTES) throw new Error('Random source returned the wrong length.');
   const token = encode(Buffer.concat([Buffer.of(VERSION), subBytes, fidBytes, secret]));
-  return { token, hash: hashRefreshToken(token) };
+  return { token, hash: hashBearerToken(token) };
 }
 
 /** `undefined` for anything that is not a well-formed, canonically encoded refresh token. */
@@ -69,6 +64,6 @@ export function parseRefreshToken(token: string): ParsedRefreshToken | undefined
   return {
     sub: bytesToSub(bytes.subarray(1, 1 + SUB_BYTES)),
     fid: encode(bytes.subarray(1 + SUB_BYTES, 1 + SUB_BYTES + FID_BYTES)),
-    hash: hashRefreshToken(token),
+    hash: hashBearerToken(token),
   };
 }

@@ -9,6 +9,9 @@
  *   t1  UpdateItem IF current = H(A) AND active AND not expired  SET current = H(B)
  *   t2  a second request presenting A fails the condition: current is H(B) ≠ H(A) → reuse
  *
+ * What a failed condition means (unknown, inactive, our own retried write, reuse) is the rule in
+ * `refresh-classification.ts`, applied to the family the write read back.
+ *
  * DynamoDB applies conditional writes to one item one at a time, so of two racing refreshes of A
  * exactly one passes the condition: the family never forks.
  *
@@ -33,7 +36,7 @@ export interface RefreshDeps extends IssuerDeps {
   readonly onReuse: (event: ReuseEvent) => void;
 }
 
-export interface RefreshOutcome {
+interface RefreshOutcome {
   readonly response: TokenResponse;
   readonly family: RefreshFamily;
 }

@@ -25,7 +25,7 @@ const LITERAL_SEGMENT = /^[A-Za-z0-9\-._~!$&'()+,;=:@%]+$/;
 const PARAM_SEGMENT = /^\{[A-Za-z0-9_.\-]+\}$/;
 const GREEDY_SEGMENT = /^(?:\{[A-Za-z0-9_.\-]+\+\}|\*)$/;
 
-export interface RouteScopeRule {
+interface RouteScopeRule {
   /** As written in the configuration, for logs and docs. */
   readonly route: string;
   readonly requiredScopes: readonly string[];

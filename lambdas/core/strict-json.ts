@@ -33,7 +33,7 @@ export class DuplicateMemberNameError extends StrictJsonError {
   }
 }
 
-export const DEFAULT_MAX_DEPTH = 16;
+const DEFAULT_MAX_DEPTH = 16;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 

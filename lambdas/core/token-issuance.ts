@@ -24,7 +24,7 @@ export interface TokenResponse {
   readonly scope: string;
 }
 
-export interface IssuedAccessToken {
+interface IssuedAccessToken {
   readonly token: string;
   readonly jti: string;
   readonly expiresIn: number;

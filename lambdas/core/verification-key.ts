@@ -1,9 +1,9 @@
 /**
- * A public key the access-token verifier may use: the `KeyObject`, its RFC 7638 `kid`, and the
- * one algorithm the KEY decides (RFC 8725 §3.1: never the header). Which keys are acceptable is
- * our policy, checked once when a key is loaded, not per token: P-256 for ES256, RSA of at least
- * 2048 bits with a sane exponent for RS256, no ROCA moduli, and for a JWKS delivered at deploy
- * time no private members and no `use`/`key_ops`/`alg`/`kid` that contradict the key.
+ * Builds and checks the access-token verifier's public keys (`VerificationKey`, declared with the
+ * ports). Which keys are acceptable is our policy, checked once when a key is loaded, not per
+ * token: P-256 for ES256, RSA of at least 2048 bits with a sane exponent for RS256, no ROCA
+ * moduli, and for a JWKS delivered at deploy time no private members and no
+ * `use`/`key_ops`/`alg`/`kid` that contradict the key.
  *
  * Loaded from a KMS `GetPublicKey` DER SubjectPublicKeyInfo (`adapters/kms/public-key-loader.ts`)
  * or from a JWKS (`verificationKeysFromJwks`); both end in `createVerificationKey`.
@@ -11,21 +11,15 @@
 import { createPublicKey } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { ConfigurationError } from './errors.ts';
+import { isRecord } from './is-record.ts';
 import { jwkThumbprint } from './jwk-thumbprint.ts';
-import type { SigningAlgorithm } from './token-model.ts';
+import type { VerificationKey } from './ports.ts';
+
+/** `access-token-verifier.ts` takes these types from here. */
+export type { KeyLookup, VerificationKey } from './ports.ts';
 
 /** RFC 7518 §3.3: RSA keys of 2048 bits or larger MUST be used with RS256. */
-export const MIN_RSA_MODULUS_BITS = 2048;
-
-export interface VerificationKey {
-  /** RFC 7638 SHA-256 thumbprint, base64url: the `kid` our issuer puts in the header. */
-  readonly kid: string;
-  readonly alg: SigningAlgorithm;
-  readonly keyObject: KeyObject;
-}
-
-/** The lookup the verifier uses: a `Map`, never a plain object (`__proto__` must not be a kid). */
-export type KeyLookup = ReadonlyMap<string, VerificationKey>;
+const MIN_RSA_MODULUS_BITS = 2048;
 
 /** Builds a verification key from a public `KeyObject`, deciding its one algorithm. */
 export function createVerificationKey(keyObject: KeyObject): VerificationKey {
@@ -133,7 +127,7 @@ export function verificationKeyFromJwk(jwk: unknown): VerificationKey {
  * 701 (2048) or 1427 (larger); checking the bound for the key size keeps the false-positive
  * rate far below 2^-100 for 2048-bit keys. Wycheproof JWK tcId 7 is such a key.
  */
-export function hasRocaFingerprint(modulus: Buffer, bits: number): boolean {
+function hasRocaFingerprint(modulus: Buffer, bits: number): boolean {
   const bound = bits < 992 ? 167 : bits < 1952 ? 353 : bits < 3936 ? 701 : 1427;
   const n = BigInt(`0x${modulus.toString('hex')}`);
   for (let r = 3; r <= bound; r += 2) {
@@ -156,8 +150,4 @@ export function hasRocaFingerprint(modulus: Buffer, bits: number): boolean {
 function isSmallPrime(value: number): boolean {
   for (let d = 3; d * d <= value; d += 2) if (value % d === 0) return false;
   return true;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

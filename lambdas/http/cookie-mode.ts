@@ -17,8 +17,8 @@ import type { EnvRecord } from '../core/config.ts';
 import { ConfigurationError, InvalidRequestError } from '../core/errors.ts';
 import { header } from './request.ts';
 
-export const REFRESH_COOKIE = '__Secure-refresh_token';
-export const DEVICE_COOKIE = '__Secure-device_token';
+const REFRESH_COOKIE = '__Secure-refresh_token';
+const DEVICE_COOKIE = '__Secure-device_token';
 
 export interface CookieConfig {
   readonly enabled: boolean;

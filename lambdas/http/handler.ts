@@ -19,7 +19,7 @@ import { errorResponse, type HttpResponse } from './respond.ts';
  */
 const SECURITY_HEADERS = { poweredBy: false, reportingEndpoints: false } as const;
 
-export type RouteHandler = (event: APIGatewayProxyEventV2, log: Logger) => Promise<HttpResponse>;
+type RouteHandler = (event: APIGatewayProxyEventV2, log: Logger) => Promise<HttpResponse>;
 
 export function createLogger(serviceName: string): Logger {
   return new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? serviceName });

@@ -3,7 +3,7 @@
  * and sentence (RFC 6749 §5.2 body shape); anything else is a bare 500 whose detail goes only to
  * the log (the middy `http-error-handler` rule). Token responses are never cached (RFC 6749 §5.1).
  */
-import type { APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AuthError } from '../core/errors.ts';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
@@ -27,7 +27,7 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
-export interface ErrorLogger {
+interface ErrorLogger {
   warn(message: string, extra: Record<string, unknown>): void;
   error(message: string, extra: Record<string, unknown>): void;
 }
@@ -59,5 +59,3 @@ export function errorResponse(error: unknown, log: ErrorLogger): HttpResponse {
   log.error('unexpected error', { event: 'unexpected_error', cause: describeCause(error) });
   return json(500, { error: 'server_error', error_description: 'The server failed to handle the request.' });
 }
-
-export type { APIGatewayProxyResultV2 };

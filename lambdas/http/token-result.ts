@@ -8,7 +8,7 @@ import { json, type HttpResponse } from './respond.ts';
 export type Delivery = 'body' | 'cookie';
 
 /** The login's device token and how long it stays trusted, delivered like the refresh token. */
-export interface DeviceTokenDelivery {
+interface DeviceTokenDelivery {
   readonly token: string;
   readonly maxAgeSeconds: number;
 }

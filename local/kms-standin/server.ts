@@ -31,9 +31,7 @@ import { createAlias, createKeyRecord, handleOperation, OPERATIONS } from './ope
 import type { Input, Output } from './operations.ts';
 import type { SupportedKeySpec } from './signing.ts';
 
-export type { SupportedKeySpec } from './signing.ts';
-
-export interface KmsStandinOptions {
+interface KmsStandinOptions {
   /** 0 or undefined: a random free port. */
   readonly port?: number;
   /** Loopback address to listen on; default 127.0.0.1. */
@@ -45,7 +43,7 @@ export interface KmsStandinOptions {
 }
 
 /** A failure (or delay) to inject into the next matching KMS requests. */
-export interface KmsFault {
+interface KmsFault {
   /** KMS error code to answer with, e.g. `ThrottlingException`; omit for a delay-only fault. */
   readonly errorType?: KmsErrorCode;
   /** HTTP status; default 500 for server faults (KMSInternalException...), else 400. */
@@ -95,7 +93,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Narrows an admin request body into a KmsFault; throws a message for the 400 answer. */
-export function parseFault(value: unknown): KmsFault {
+function parseFault(value: unknown): KmsFault {
   if (!isRecord(value)) throw new Error('fault must be a JSON object');
   const { errorType, status, message, delayMs, count, operations } = value;
   const fault: {

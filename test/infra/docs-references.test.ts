@@ -27,6 +27,7 @@ const THIS_FILE = 'test/infra/docs-references.test.ts';
 /** Wording that points the reader at something they do not have. */
 const UNREACHABLE = [
   { what: 'a specification file the repository does not have', pattern: /\bSPEC\.md\b/ },
+  { what: 'a style guide the repository does not have', pattern: /\bSTYLE\.md\b/ },
   { what: '"the issue" (docs speak to users)', pattern: /\bthe issue\b|\bissue's\b|\bissue \d/i },
   { what: 'an attack corpus outside the repository', pattern: /jwt-attacks|shared\/corpora/ },
 ];

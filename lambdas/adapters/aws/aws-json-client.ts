@@ -17,9 +17,6 @@ import { HttpsTransport } from './https-transport.ts';
 import { SigV4Signer } from './sigv4.ts';
 import type { AwsCredentials } from './sigv4.ts';
 
-export type { AwsService } from './endpoints.ts';
-export type { AwsCredentials } from './sigv4.ts';
-
 const CONTENT_TYPE: Record<AwsService, string> = {
   dynamodb: 'application/x-amz-json-1.0',
   kms: 'application/x-amz-json-1.1',
@@ -28,7 +25,7 @@ const CONTENT_TYPE: Record<AwsService, string> = {
 /** Responses larger than this are not ours to parse (a BatchGetItem of 3 small items is < 2 KB). */
 const MAX_RESPONSE_BYTES = 1 << 20;
 
-export interface AwsJsonClientOptions {
+interface AwsJsonClientOptions {
   readonly service: AwsService;
   readonly region: string;
   readonly endpoint: URL;
@@ -36,7 +33,7 @@ export interface AwsJsonClientOptions {
 }
 
 /** A failed call: an HTTP error with the AWS `__type`, a timeout, or a network error. */
-export class AwsCallError extends Error {
+class AwsCallError extends Error {
   constructor(
     message: string,
     readonly awsType: string | undefined,

@@ -30,7 +30,7 @@ export interface HttpResponse {
   readonly body: Buffer;
 }
 
-export class TransportError extends Error {
+class TransportError extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
@@ -41,7 +41,7 @@ export class TransportError extends Error {
   }
 }
 
-export interface HttpsTransportOptions {
+interface HttpsTransportOptions {
   /** A response body larger than this is refused (and its connection dropped). */
   readonly maxResponseBytes: number;
   /** Concurrent connections to the endpoint; an authorizer container serves one event at a time. */

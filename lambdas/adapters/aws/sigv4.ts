@@ -13,7 +13,7 @@ export interface AwsCredentials {
   readonly sessionToken: string | undefined;
 }
 
-export interface SigningScope {
+interface SigningScope {
   readonly service: string;
   readonly region: string;
   readonly credentials: AwsCredentials;

@@ -10,17 +10,14 @@
  * answer becomes `DependencyUnavailableError`; an item that is there but malformed is
  * `'unreadable'`, which the policy treats as revoked.
  */
+import { isRecord } from '../../core/is-record.ts';
 import { DependencyUnavailableError } from '../../core/errors.ts';
 import type { StoredRevocationState } from '../../core/denylist-policy.ts';
+import type { DenylistReader } from '../../core/ports.ts';
 import { DENYLIST_SK, revocationKey } from '../../core/token-model.ts';
 import type { AwsJsonClient } from '../aws/aws-json-client.ts';
 import { withDeadline } from '../aws/deadline.ts';
 import { parseRevocationItem } from './revocation-item.ts';
-
-export interface DenylistReader {
-  /** The revocation state of `sub` (no item: nothing revoked). */
-  read(sub: string): Promise<StoredRevocationState>;
-}
 
 /** The whole call must finish within this budget (API Gateway waits 10 s at most). */
 export const DEFAULT_DENYLIST_BUDGET_MS = 1500;
@@ -52,9 +49,6 @@ export class DynamoDbDenylistReader implements DenylistReader {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Optional in-process cache (env `DENYLIST_CACHE_SECONDS`, default 0 = off). A revocation can

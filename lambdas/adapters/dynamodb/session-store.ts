@@ -2,7 +2,7 @@
  * Refresh-token families in DynamoDB. Item: pk `SUB#<sub>`, sk `FAMILY#<fid>` (one partition per
  * user, so logout-everywhere is a strongly consistent Query, not an eventually consistent index).
  * Attributes: sid, username, scope, clientId, currentHash, prevHash, generation, authTime,
- * expiresAt (sliding), prevExpiresAt, absoluteExpiresAt, revokedAt?, revokeReason?, ttl.
+ * expiresAt (sliding), prevExpiresAt, rotatedAt, absoluteExpiresAt, revokedAt?, revokeReason?, ttl.
  * `ttl` = absoluteExpiresAt: DynamoDB deletes the item eventually (TTL deletes lag, "Using time to
  * live" in the DynamoDB Developer Guide), and every condition re-checks the expiry itself.
  */
@@ -23,6 +23,7 @@ import type {
   SessionRevocation,
   SessionStore,
 } from '../../core/ports.ts';
+import { isFamilyActive, refusedRotation, toRefreshFamily, type StoredFamily } from '../../core/refresh-classification.ts';
 import { DENYLIST_SK, revocationKey } from '../../core/token-model.ts';
 import { DynamoDbRevocations } from './denylist.ts';
 import { cancellationCodes, cancellationItem, conditional, dynamo } from './errors.ts';
@@ -30,7 +31,8 @@ import { N, S, num, str, type Item } from './items.ts';
 
 const familyKey = (sub: string, fid: string): Item => ({ pk: S(`SUB#${sub}`), sk: S(`FAMILY#${fid}`) });
 
-function toFamily(item: Item | undefined): (RefreshFamily & { currentHash: string; revokedAt: number | undefined }) | undefined {
+/** Reads a family item (`unknown` until narrowed); `undefined` when it is absent or malformed. */
+function toFamily(item: Item | undefined): StoredFamily | undefined {
   const pk = str(item, 'pk');
   const sk = str(item, 'sk');
   const fields = {
@@ -57,12 +59,10 @@ function toFamily(item: Item | undefined): (RefreshFamily & { currentHash: strin
     sub: pk.slice('SUB#'.length),
     fid: sk.slice('FAMILY#'.length),
     sid, username, scope, clientId, currentHash, authTime, expiresAt, absoluteExpiresAt, generation,
+    prevHash: str(item, 'prevHash'),
+    supersededAt: num(item, 'rotatedAt'),
     revokedAt: num(item, 'revokedAt'),
   };
-}
-
-function isActive(family: { revokedAt: number | undefined; expiresAt: number; absoluteExpiresAt: number }, now: number): boolean {
-  return family.revokedAt === undefined && family.expiresAt > now && family.absoluteExpiresAt > now;
 }
 
 export class DynamoDbSessionStore implements SessionStore {
@@ -154,7 +154,8 @@ export class DynamoDbSessionStore implements SessionStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: familyKey(rotation.sub, rotation.fid),
-          // Right-hand sides read the values before the update, so prev* keep what undo needs.
+          // Right-hand sides read the values before the update, so prev* keep what undo needs. The
+          // condition is the core's "current" class (`core/refresh-classification.ts`) in DynamoDB's words.
           UpdateExpression:
             'SET currentHash = :next, prevHash = currentHash, prevExpiresAt = expiresAt, expiresAt = :exp, generation = generation + :one, rotatedAt = :now',
           ConditionExpression:
@@ -174,18 +175,10 @@ export class DynamoDbSessionStore implements SessionStore {
     if (result.ok) {
       const family = toFamily(result.value.Attributes);
       if (family === undefined) throw new DependencyUnavailableError('DynamoDB', new Error('Malformed family item.'));
-      return { outcome: 'rotated', family };
+      return { outcome: 'rotated', family: toRefreshFamily(family) };
     }
-    const old = toFamily(result.oldItem as Item | undefined);
-    if (old === undefined) return { outcome: 'unknown' };
-    if (!isActive(old, rotation.nowSeconds)) return { outcome: 'inactive' };
-    // Our own write, already applied: the SDK retried an UpdateItem whose response was lost
-    // (timeout, 5xx). `nextHash` is fresh randomness, so no other request can have written it;
-    // calling this reuse would revoke an honest client's session.
-    if (old.currentHash === rotation.nextHash) return { outcome: 'rotated', family: old };
-    // The family is alive and the presented token carries its secret id, but it is not the
-    // current token: a rotated-out token presented again (RFC 9700 §4.14.2).
-    return { outcome: 'reused', family: old };
+    // What the refusal means (unknown, inactive, our own retry, reuse) is the core's rule.
+    return refusedRotation(toFamily(result.oldItem as Item | undefined), rotation);
   }
 
   async undoRotation(rotation: Rotation): Promise<void> {
@@ -227,7 +220,7 @@ export class DynamoDbSessionStore implements SessionStore {
     // Written even when the family was already revoked: a retry after a failure between the two
     // writes completes the revocation (both writes are idempotent).
     await this.denySession(sub, before.sid, revocation);
-    return isActive(before, revocation.nowSeconds);
+    return isFamilyActive(before, revocation.nowSeconds);
   }
 
   async revokeAllFamilies(sub: string, revocation: SessionRevocation): Promise<number> {
@@ -283,7 +276,7 @@ export class DynamoDbSessionStore implements SessionStore {
       );
       for (const item of page.Items ?? []) {
         const family = toFamily(item);
-        if (family !== undefined && isActive(family, nowSeconds)) out.push(family);
+        if (family !== undefined && isFamilyActive(family, nowSeconds)) out.push(family);
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);

@@ -10,11 +10,11 @@
  * `ConfigurationError`. KMS not answering (or answering without a key) is an outage:
  * `DependencyUnavailableError`. Read once per container, never per request.
  */
-import type { JsonWebKey } from 'node:crypto';
 import { ConfigurationError, DependencyUnavailableError } from '../../core/errors.ts';
+import { isRecord } from '../../core/is-record.ts';
+import type { PublishedKey, PublishedKeySet } from '../../core/ports.ts';
 import type { SigningAlgorithm } from '../../core/token-model.ts';
 import { verificationKeyFromSpki } from '../../core/verification-key.ts';
-import type { VerificationKey } from '../../core/verification-key.ts';
 
 /**
  * One `GetPublicKey` call; resolves to the response as `unknown`. `PublicKey` is bytes from the
@@ -22,24 +22,14 @@ import type { VerificationKey } from '../../core/verification-key.ts';
  */
 export type GetPublicKey = (keyId: string) => Promise<unknown>;
 
-export interface PublishedKey extends VerificationKey {
-  readonly keyId: string;
-  /** The public JWK as published (RFC 7517), with `kid`, `alg` and `use`. */
-  readonly jwk: JsonWebKey & { readonly kid: string; readonly alg: SigningAlgorithm; readonly use: 'sig' };
-}
-
 /** KMS key specs we sign with, and the JWS algorithm each implies. */
 const ALG_FOR_KEY_SPEC: Readonly<Record<string, SigningAlgorithm>> = {
   ECC_NIST_P256: 'ES256',
   RSA_2048: 'RS256',
 };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Checks one `GetPublicKey` answer and builds the key from it. */
-export function publishedKeyFromKms(keyId: string, answer: unknown): PublishedKey {
+function publishedKeyFromKms(keyId: string, answer: unknown): PublishedKey {
   if (!isRecord(answer)) throw new DependencyUnavailableError('KMS', new Error('unreadable GetPublicKey response'));
   const { KeySpec, KeyUsage, PublicKey } = answer;
   const alg = typeof KeySpec === 'string' ? ALG_FOR_KEY_SPEC[KeySpec] : undefined;
@@ -68,7 +58,7 @@ export async function loadPublicKey(getPublicKey: GetPublicKey, keyId: string): 
 }
 
 /** Loads every listed key once; concurrent callers share the same promise. A failure is retried next time. */
-export class KmsPublicKeySet {
+export class KmsPublicKeySet implements PublishedKeySet {
   private loading: Promise<readonly PublishedKey[]> | undefined;
 
   constructor(

@@ -11,15 +11,10 @@
  */
 import { ConfigurationError, DependencyUnavailableError } from '../../core/errors.ts';
 import { verificationKeysFromJwks } from '../../core/verification-key.ts';
-import type { KeyLookup, VerificationKey } from '../../core/verification-key.ts';
+import type { KeyLookup, PublicKeySource, VerificationKey, VerificationKeyRing } from '../../core/ports.ts';
 import type { AwsJsonClient } from '../aws/aws-json-client.ts';
 import { withDeadline } from '../aws/deadline.ts';
 import { loadPublicKey } from './public-key-loader.ts';
-
-export interface PublicKeySource {
-  /** All current keys by kid. Rejects with `DependencyUnavailableError` when KMS cannot answer. */
-  load(): Promise<Map<string, VerificationKey>>;
-}
 
 /**
  * Keys delivered at deploy time (env `PUBLIC_JWKS`, written by the CDK construct with
@@ -43,7 +38,7 @@ export class StaticJwksSource implements PublicKeySource {
   }
 }
 
-export const DEFAULT_KMS_BUDGET_MS = 3000;
+const DEFAULT_KMS_BUDGET_MS = 3000;
 
 export class KmsPublicKeySource implements PublicKeySource {
   constructor(
@@ -62,7 +57,7 @@ export class KmsPublicKeySource implements PublicKeySource {
   }
 }
 
-export interface PublicKeyRingOptions {
+interface PublicKeyRingOptions {
   /** Minimum time between two reloads triggered by unknown kids. */
   readonly reloadCooldownMs: number;
   /** After a failed load, requests fail fast (503) for this long before KMS is tried again. */
@@ -70,12 +65,12 @@ export interface PublicKeyRingOptions {
   readonly nowMs: () => number;
 }
 
-export const DEFAULT_KEY_RING_OPTIONS: PublicKeyRingOptions = {
+const DEFAULT_KEY_RING_OPTIONS: PublicKeyRingOptions = {
   reloadCooldownMs: 5 * 60_000,
   failureBackoffMs: 2_000,
   nowMs: Date.now,
 };
-export class PublicKeyRing {
+export class PublicKeyRing implements VerificationKeyRing {
   private keys: KeyLookup | undefined;
   private inFlight: Promise<KeyLookup> | undefined;
   private lastAttemptMs = Number.NEGATIVE_INFINITY;

@@ -7,9 +7,9 @@
 import { SignCommand, type KMSClient, type SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { DependencyUnavailableError } from '../../core/errors.ts';
 import { derToJoseSignature } from '../../core/ecdsa-signature.ts';
-import type { TokenSigner } from '../../core/ports.ts';
+import type { PublishedKey, TokenSigner } from '../../core/ports.ts';
 import type { SigningAlgorithm } from '../../core/token-model.ts';
-import { loadPublicKey, type PublishedKey } from './public-key-loader.ts';
+import { loadPublicKey } from './public-key-loader.ts';
 import { sdkGetPublicKey } from './sdk-get-public-key.ts';
 
 const KMS_ALGORITHM: Readonly<Record<SigningAlgorithm, SigningAlgorithmSpec>> = {

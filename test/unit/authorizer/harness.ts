@@ -4,13 +4,12 @@
  */
 import { Authorizer } from '../../../lambdas/authorizer/authorizer.ts';
 import type { AuthorizerConfig } from '../../../lambdas/authorizer/config.ts';
-import type { DenylistReader } from '../../../lambdas/adapters/dynamodb/denylist-reader.ts';
+import type { DenylistReader } from '../../../lambdas/core/ports.ts';
 import { PublicKeyRing } from '../../../lambdas/adapters/kms/public-key-source.ts';
-import type { PublicKeySource } from '../../../lambdas/adapters/kms/public-key-source.ts';
 import { NO_REVOCATIONS, withRevocation, type RevocationChange, type StoredRevocationState } from '../../../lambdas/core/denylist-policy.ts';
 import { DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
 import { parseRouteScopes } from '../../../lambdas/core/route-scopes.ts';
-import type { VerificationKey } from '../../../lambdas/core/verification-key.ts';
+import type { PublicKeySource, VerificationKey } from '../../../lambdas/core/ports.ts';
 import { AUD, ISS, NOW, policyFor } from '../verifier/token-factory.ts';
 import type { TestKey } from '../verifier/token-factory.ts';
 

@@ -6,15 +6,20 @@ import {
   CountingLoginThrottle,
   DEVICE_MAX_ATTEMPTS,
   DEVICE_TRUST_MS,
-  hashDeviceToken,
   planCount,
   THROTTLE_RULES,
   WINDOW_MS,
-  type CounterKind,
-  type CounterState,
-  type ThrottleKey,
 } from '../../../lambdas/core/login-throttle.ts';
-import type { CountPlan, CountResult, ThrottleCounters, TrustedDevices } from '../../../lambdas/core/ports.ts';
+import { hashBearerToken } from '../../../lambdas/core/token-hash.ts';
+import type {
+  CounterKind,
+  CounterState,
+  CountPlan,
+  CountResult,
+  ThrottleCounters,
+  ThrottleKey,
+  TrustedDevices,
+} from '../../../lambdas/core/ports.ts';
 
 const NOW = 1_800_000_000_000;
 const state = (attempts: number, lastAttemptAt = NOW, windowEndsAt = lastAttemptAt + WINDOW_MS): CounterState => ({
@@ -274,7 +279,7 @@ describe('CountingLoginThrottle: untrusted sources', () => {
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(counters.states.user_ip).toBeUndefined();
     expect([counters.states.user?.attempts, counters.states.ip?.attempts]).toEqual([7, 9]);
-    expect(devices.devices.get(hashDeviceToken(token))).toEqual({ username: 'alice', attempts: 0, expiresAt: NOW + DEVICE_TRUST_MS });
+    expect(devices.devices.get(hashBearerToken(token))).toEqual({ username: 'alice', attempts: 0, expiresAt: NOW + DEVICE_TRUST_MS });
   });
 });
 
@@ -304,7 +309,7 @@ describe('CountingLoginThrottle: trusted devices', () => {
     const attempt = { ...KEY, deviceToken: token };
     await throttle.admit(attempt, NOW);
     expect(await throttle.passed(attempt, await throttle.admit(attempt, NOW + 1), NOW + 1)).toBe(token);
-    expect(devices.devices.get(hashDeviceToken(token))).toEqual({ username: 'alice', attempts: 0, expiresAt: NOW + 1 + DEVICE_TRUST_MS });
+    expect(devices.devices.get(hashBearerToken(token))).toEqual({ username: 'alice', attempts: 0, expiresAt: NOW + 1 + DEVICE_TRUST_MS });
     expect(counters.log).toEqual([]);
   });
 

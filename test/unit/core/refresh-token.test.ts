@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  hashRefreshToken,
   mintRefreshToken,
   newFamilyId,
   parseRefreshToken,
   REFRESH_TOKEN_LENGTH,
 } from '../../../lambdas/core/refresh-token.ts';
+import { hashBearerToken } from '../../../lambdas/core/token-hash.ts';
 import { countingRandom, SUB } from './fakes.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -34,7 +34,7 @@ describe('minting and parsing a refresh token', () => {
     const { token, hash } = mint();
     const expected = createHash('sha256').update(token, 'utf8').digest('base64url');
     expect(hash).toBe(expected);
-    expect(hashRefreshToken(token)).toBe(expected);
+    expect(hashBearerToken(token)).toBe(expected);
     expect(parseRefreshToken(token)?.hash).toBe(expected);
   });
 

@@ -5,7 +5,7 @@
 import { generateKeyPairSync, sign as cryptoSign, constants } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { createVerificationKey } from '../../../lambdas/core/verification-key.ts';
-import type { VerificationKey } from '../../../lambdas/core/verification-key.ts';
+import type { VerificationKey } from '../../../lambdas/core/ports.ts';
 import type { VerificationPolicy } from '../../../lambdas/core/access-token-verifier.ts';
 
 export const ISS = 'https://auth.example.test';

@@ -8,7 +8,7 @@ import { compactVerify } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { assertCompactShape, DEFAULT_MAX_TOKEN_LENGTH } from '../../../lambdas/core/access-token-verifier.ts';
 import { verificationKeyFromJwk, verificationKeyFromSpki, verificationKeysFromJwks } from '../../../lambdas/core/verification-key.ts';
-import type { VerificationKey } from '../../../lambdas/core/verification-key.ts';
+import type { VerificationKey } from '../../../lambdas/core/ports.ts';
 import { AccessTokenVerifier } from '../../../lambdas/core/access-token-verifier.ts';
 import { InvalidTokenError } from '../../../lambdas/core/errors.ts';
 

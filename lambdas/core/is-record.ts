@@ -1,0 +1,4 @@
+/** Narrows parsed input (`unknown`) to a plain object whose members are still `unknown`: not null, not an array. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
