@@ -21,20 +21,25 @@
  *  calls  DynamoDB requests and read units per decision, ours with keys from KMS (the stand-in),
  *         so a KMS call on the warm path would show.
  *  argon2 Argon2id (login): node:crypto against hash-wasm, CPU per hash and per verification.
+ *  parts  (only when named) the CPU of each stage of a warm decision alone, ours and the reference's.
  */
 import { execFile } from 'node:child_process';
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { JwtVerifier } from 'aws-jwt-verify';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { build } from 'esbuild';
 import type { BuildOptions } from 'esbuild';
 import { argon2id as wasmArgon2id, argon2Verify as wasmArgon2Verify } from 'hash-wasm';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../lambdas/core/passwords.ts';
+import { AccessTokenVerifier } from '../lambdas/core/access-token-verifier.ts';
+import { AwsJsonClient } from '../lambdas/adapters/aws/aws-json-client.ts';
+import { withDeadline } from '../lambdas/adapters/aws/deadline.ts';
 import { verificationKeyFromSpki } from '../lambdas/core/verification-key.ts';
 import { DynamoDbSessionStore } from '../lambdas/adapters/dynamodb/session-store.ts';
 import { startDynamoDbLocal } from '../local/dynamodb-local.ts';
@@ -44,7 +49,7 @@ import { createServiceTable } from '../local/table.ts';
 import { generateTestKey, validToken, AUD, ISS } from '../test/unit/verifier/token-factory.ts';
 import type { TestKey } from '../test/unit/verifier/token-factory.ts';
 import { BUNDLE_TARGET } from '../lib/bundling.ts';
-import { learnReadShape, PROBE_CLAIMS } from './read-shape.ts';
+import { fillReadShape, learnReadShape, PROBE_CLAIMS } from './read-shape.ts';
 import type { ReadShape } from './read-shape.ts';
 import { startRecordingProxy } from './dynamodb-proxy.ts';
 
@@ -344,6 +349,56 @@ async function calls(): Promise<void> {
   }
 }
 
+// ---- 5. parts (opt-in: `npm run bench -- parts`) ----------------------------------------------------
+/**
+ * Where a warm decision's CPU goes: each stage alone, RS256, from the sources (not the bundles),
+ * in interleaved rounds like the warm section. The reads go to DynamoDB Local with the learnt read.
+ */
+async function parts(): Promise<void> {
+  const ddb = await dynamodb();
+  const read = await readShape();
+  const key = generateTestKey('RS256');
+  const token = validToken(key, claimsOf(1));
+  const [h, p, sig] = token.split('.') as [string, string, string];
+  const signingInput = Buffer.from(`${h}.${p}`);
+  const signature = Buffer.from(sig, 'base64url');
+  const verifier = new AccessTokenVerifier(
+    { algorithms: ['RS256'], issuer: ISS, audience: AUD, typ: 'at+jwt', clockSkewSeconds: 60, expiryLeewaySeconds: 0, maxTokenLength: 4096 },
+    new Map([[key.verificationKey.kid, key.verificationKey]]),
+  );
+  const ajv = JwtVerifier.create({ issuer: ISS, audience: AUD, jwksUri: `${ISS}/.well-known/jwks.json` });
+  ajv.cacheJwks(JSON.parse(jwksOf(key)) as Parameters<typeof ajv.cacheJwks>[0]);
+  const ours = new AwsJsonClient({ service: 'dynamodb', region: REGION, endpoint: new URL(ddb.endpoint), credentials: { ...credentials, sessionToken: undefined } });
+  const sdk = new DynamoDBClient({ endpoint: ddb.endpoint, region: REGION, credentials });
+  const request = fillReadShape(read.template, claimsOf(1));
+  const body = JSON.stringify(request);
+  const target = `DynamoDB_20120810.${read.operation}`;
+  if (read.operation !== 'BatchGetItem' && read.operation !== 'GetItem') throw new Error(`parts: no SDK command wired for ${read.operation}`);
+  const sdkSend = read.operation === 'BatchGetItem' ? () => sdk.send(new BatchGetItemCommand(request as never)) : () => sdk.send(new GetItemCommand(request as never));
+  const stages: { name: string; run: () => unknown; times: number[] }[] = [
+    { name: 'crypto.verify (RS256, raw buffers)', run: () => cryptoVerify('sha256', signingInput, { key: key.publicKey, padding: constants.RSA_PKCS1_PADDING }, signature), times: [] },
+    { name: 'ours: AccessTokenVerifier.verify (jose jwtVerify under our policy)', run: () => verifier.verify(token, now), times: [] },
+    { name: 'reference: aws-jwt-verify verifySync', run: () => ajv.verifySync(token), times: [] },
+    { name: 'ours: SigV4 signature of the read', run: () => ours.sign(target, body), times: [] },
+    { name: 'ours: the read (SigV4 + node:http keep-alive + JSON)', run: () => withDeadline(1500, (deadline) => ours.call(target, request, deadline)), times: [] },
+    { name: 'reference: the read (SDK DynamoDBClient.send)', run: sdkSend, times: [] },
+  ];
+  const batch = 150;
+  const rounds = 11;
+  const measure = async (stage: (typeof stages)[number]): Promise<number> => {
+    const t = cpuMicros();
+    for (let i = 0; i < batch; i++) await stage.run();
+    return (cpuMicros() - t) / batch;
+  };
+  for (const stage of stages) await measure(stage);
+  for (let r = 0; r < rounds; r++) for (let i = 0; i < stages.length; i++) {
+    const stage = stages[(r + i) % stages.length] as (typeof stages)[number];
+    stage.times.push(await measure(stage));
+  }
+  for (const stage of stages) rows.push({ measure: `part: ${stage.name}, CPU µs (awaited)`, ours: spread(stage.times), reference: '', floor: '', ratio: '', target: '', verdict: '' });
+  sdk.destroy();
+}
+
 // ---- 4. Argon2id ---------------------------------------------------------------------------------
 async function argon2(): Promise<void> {
   const params = OWASP_ARGON2ID;
@@ -401,6 +456,7 @@ try {
   if (wanted('cold')) await cold();
   if (wanted('calls')) await calls();
   if (wanted('argon2')) await argon2();
+  if (sections.has('parts')) await parts();
 } finally {
   await ddbLocal?.stop();
 }
