@@ -86,7 +86,7 @@ export async function startRecordingProxy(upstream: string): Promise<RecordingPr
   return proxy;
 }
 
-function unitsByRule(operation: string, body: Record<string, unknown>): number {
+export function unitsByRule(operation: string, body: Record<string, unknown>): number {
   const perKey = (consistent: unknown) => (consistent === true ? 1 : 0.5);
   if (operation === 'GetItem') return perKey(body.ConsistentRead);
   if (operation === 'TransactGetItems') return 2 * (Array.isArray(body.TransactItems) ? body.TransactItems.length : 0);
