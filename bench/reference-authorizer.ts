@@ -1,10 +1,14 @@
 /**
- * Bench-only reference: an HTTP API simple authorizer built the usual way: aws-jwt-verify (the JWKS handed over with `cacheJwks`, so neither side fetches
- * keys) plus the full `@aws-sdk/client-dynamodb` `BatchGetItemCommand`, doing the same checks
- * as ours: signature, issuer, audience, `typ`, the denylist in one round trip.
+ * Bench-only reference: an HTTP API simple authorizer built the usual way, aws-jwt-verify (the
+ * JWKS handed over with `cacheJwks`, so neither side fetches keys) plus `@aws-sdk/client-dynamodb`,
+ * doing the same checks as ours (signature with the expected algorithm, issuer, audience, `typ`)
+ * and the same revocation read: env `REFERENCE_READ` is the operation and request our authorizer
+ * sends (bench/read-shape.ts), sent here through the SDK's command for it.
  */
-import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, QueryCommand, TransactGetItemsCommand } from '@aws-sdk/client-dynamodb';
 import { JwtVerifier } from 'aws-jwt-verify';
+import { fillReadShape, itemsOf, revokes } from './read-shape.ts';
+import type { ReadShape } from './read-shape.ts';
 
 const client = new DynamoDBClient({});
 const verifier = JwtVerifier.create({
@@ -13,11 +17,23 @@ const verifier = JwtVerifier.create({
   jwksUri: `${process.env.ISSUER ?? ''}/.well-known/jwks.json`,
   customJwtCheck: ({ header }) => {
     if (header.typ !== 'at+jwt') throw new Error('wrong typ');
+    if (header.alg !== process.env.SIGNING_ALG) throw new Error('unexpected alg');
   },
 });
 verifier.cacheJwks(JSON.parse(process.env.PUBLIC_JWKS ?? '{}') as Parameters<typeof verifier.cacheJwks>[0]);
+const read = JSON.parse(process.env.REFERENCE_READ ?? '{}') as ReadShape;
+
+type AnyCommand = new (input: never) => Parameters<typeof client.send>[0];
+const COMMANDS: Record<string, AnyCommand> = {
+  BatchGetItem: BatchGetItemCommand as unknown as AnyCommand,
+  GetItem: GetItemCommand as unknown as AnyCommand,
+  Query: QueryCommand as unknown as AnyCommand,
+  TransactGetItems: TransactGetItemsCommand as unknown as AnyCommand,
+};
+const Command = COMMANDS[read.operation];
 
 export async function handler(event: { headers?: Record<string, string | undefined> }): Promise<{ isAuthorized: boolean; context: Record<string, string> }> {
+  if (Command === undefined) throw new Error(`REFERENCE_READ: no SDK command for ${String(read.operation)}`);
   const token = (event.headers?.authorization ?? '').slice(7);
   let payload;
   try {
@@ -25,16 +41,11 @@ export async function handler(event: { headers?: Record<string, string | undefin
   } catch {
     throw new Error('Unauthorized');
   }
-  for (const claim of ['jti', 'sid', 'sub', 'iat'] as const) if (payload[claim] === undefined) throw new Error('Unauthorized');
-  const table = process.env.TABLE_NAME ?? '';
-  const keys = [`DENY#JTI#${String(payload.jti)}`, `DENY#SID#${String(payload.sid)}`, `DENY#SUB#${String(payload.sub)}`];
-  const result = await client.send(
-    new BatchGetItemCommand({
-      RequestItems: { [table]: { Keys: keys.map((pk) => ({ pk: { S: pk }, sk: { S: 'DENY' } })), ConsistentRead: true } },
-    }),
-  );
+  const { jti, sid, sub, auth_time: authTime } = payload;
+  if (typeof jti !== 'string' || typeof sid !== 'string' || typeof sub !== 'string' || typeof authTime !== 'number') throw new Error('Unauthorized');
+  const input = fillReadShape(read.template, { jti, sid, sub }) as never;
+  const result = await client.send(new Command(input));
   const now = Math.floor(Date.now() / 1000);
-  const revoked = (result.Responses?.[table] ?? []).some((item) => Number(item.expiresAt?.N ?? '0') > now);
-  if (revoked) throw new Error('Unauthorized');
-  return { isAuthorized: true, context: { sub: String(payload.sub), scope: String(payload.scope), sid: String(payload.sid), jti: String(payload.jti) } };
+  if (itemsOf(read.operation, result).some((item) => revokes(item, authTime, now))) throw new Error('Unauthorized');
+  return { isAuthorized: true, context: { sub, scope: String(payload.scope), sid, jti } };
 }
