@@ -209,7 +209,8 @@ async function callsPerRequest(): Promise<void> {
   const key = generateTestKey('ES256');
   const stub = await startAwsStub(new Map([['alias/bench', key.publicKey]]), 'auth');
   try {
-    Object.assign(process.env, {
+    // The authorizer built by its factory from plain settings: nothing here touches process.env.
+    const settings = {
       TABLE_NAME: 'auth',
       ISSUER: ISS,
       AUDIENCE: AUD,
@@ -221,9 +222,10 @@ async function callsPerRequest(): Promise<void> {
       AWS_SECRET_ACCESS_KEY: 'bench-secret',
       AWS_ENDPOINT_URL_DYNAMODB: stub.endpoint,
       AWS_ENDPOINT_URL_KMS: stub.endpoint,
-    });
-    delete process.env.PUBLIC_JWKS;
-    const { handler } = await import('../lambdas/authorizer/handler.ts');
+    };
+    const { authorizerClientsFromEnv, createAuthorizerHandler } = await import('../lambdas/authorizer/authorizer-handler.ts');
+    const { parseAuthorizerConfig } = await import('../lambdas/config/authorizer.ts');
+    const handler = createAuthorizerHandler(parseAuthorizerConfig(settings), authorizerClientsFromEnv(settings));
     const now = Math.floor(Date.now() / 1000);
     const event = JSON.parse(readFileSync(join(root, 'test/fixtures/events/http-v2-request-whoami.json'), 'utf8')) as { headers: Record<string, string> };
     const ask = async (jti: string) => {

@@ -14,7 +14,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { parseCookieConfig } from '../lambdas/http/cookie-mode.ts';
+import { parseCookieConfig } from '../lambdas/config/cookie.ts';
 import { AuthAlarms } from './auth-alarms.ts';
 import { AuthFunction } from './auth-function.ts';
 import {

@@ -18,7 +18,7 @@ import {
 import type { AccessTokenClaims } from '../core/token-model.ts';
 import type { DenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
 import type { PublicKeyRing } from '../adapters/kms/public-key-source.ts';
-import type { AuthorizerConfig } from './config.ts';
+import type { AuthorizerConfig } from '../config/authorizer.ts';
 import { bearerToken, parseExecuteApiArn, toAuthorizationRequest } from './events.ts';
 import type { AuthorizationRequest, ParsedArn } from './events.ts';
 

@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KmsJwtAuth, type KmsJwtAuthProps } from '../../lib/kms-jwt-auth.ts';
 import { KmsJwtAuthStack } from '../../lib/kms-jwt-auth-stack.ts';
-import { parseCookieConfig } from '../../lambdas/http/cookie-mode.ts';
+import { parseCookieConfig } from '../../lambdas/config/cookie.ts';
 import { SYNTH_TIMEOUT_MS, asArray, isObject, logicalIdOf, nagFindings, rolesGranted, testApp } from './support.ts';
 
 /** All option stacks live in one app so esbuild bundles each handler once for the whole file. */
