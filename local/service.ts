@@ -32,6 +32,32 @@ export const LOCAL_KEY_ALIAS = 'alias/kms-jwt-auth-local';
 export const DEMO_USERNAME = 'demo';
 export const DEMO_SCOPES = ['profile', 'read'] as const;
 
+/**
+ * The functions' settings a developer may set in the shell for `npm start` (README, cookie mode;
+ * docs/deploy.md for the lifetimes). The rest (table, issuer, keys) belong to the local service.
+ */
+const SHELL_SETTINGS = [
+  'COOKIE_MODE',
+  'CORS_ORIGINS',
+  'REFRESH_COOKIE_PATH',
+  'REUSE_POLICY',
+  'ACCESS_TOKEN_TTL_SECONDS',
+  'REFRESH_TOKEN_TTL_SECONDS',
+  'REFRESH_ABSOLUTE_TTL_SECONDS',
+  'CLOCK_SKEW_SECONDS',
+  'DENYLIST_CACHE_SECONDS',
+] as const;
+
+/** The settings for `LocalServiceOptions.env` that the shell sets, from `process.env` in `npm start`. */
+export function shellSettings(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(
+    SHELL_SETTINGS.flatMap((name) => {
+      const value = env[name];
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+}
+
 export interface LocalServiceOptions {
   /** 0 = any free port. */
   readonly port: number;

@@ -5,6 +5,7 @@ import { parseIssuerConfig, parseIssuingFunctionConfig, parseRevokeFunctionConfi
 import { parseJwksFunctionConfig } from '../../../lambdas/config/jwks.ts';
 import { ConfigurationError } from '../../../lambdas/core/errors.ts';
 import { createJwksHandler } from '../../../lambdas/jwks/jwks-handler.ts';
+import { shellSettings } from '../../../local/service.ts';
 
 const ISSUING = {
   ISSUER: 'https://auth.example.com',
@@ -58,5 +59,13 @@ describe('handlers built by factories', () => {
     expect(bodyA).toMatchObject({ issuer: 'https://a.example', access_token_signing_alg_values_supported: ['RS256'] });
     expect(bodyB).toMatchObject({ issuer: 'https://b.example', access_token_signing_alg_values_supported: ['ES256'] });
     expect(process.env['ISSUER']).toBeUndefined();
+  });
+});
+
+describe('npm start', () => {
+  it("passes the shell's cookie, CORS and lifetime settings to the functions, and nothing the service owns", () => {
+    expect(
+      shellSettings({ CORS_ORIGINS: 'https://app.example', COOKIE_MODE: 'on', REUSE_POLICY: 'user', TABLE_NAME: 'mine', ISSUER: 'https://x', PATH: '/bin' }),
+    ).toEqual({ CORS_ORIGINS: 'https://app.example', COOKIE_MODE: 'on', REUSE_POLICY: 'user' });
   });
 });
