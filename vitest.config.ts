@@ -1,7 +1,7 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// 2-core machines: at most two test files at a time, each in its own process (handlers read their
-// environment at import, so files must not share a module graph or process.env).
+// 2-core machines: at most two test files at a time, each in its own process. (Handlers are built by
+// factories from plain settings, so no test needs the process environment of its own.)
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

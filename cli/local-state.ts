@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import type { EnvRecord } from '../lambdas/core/config.ts';
+import type { EnvRecord } from '../lambdas/config/env.ts';
 import { parseStrictJson, StrictJsonError } from '../lambdas/core/strict-json.ts';
 
 export const LOCAL_STATE_FILE = 'endpoints.json';

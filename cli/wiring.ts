@@ -1,14 +1,17 @@
 /** Builds the operator's dependencies from the environment (the same settings the Lambdas read). */
 import { randomBytes } from 'node:crypto';
-import type { EnvRecord } from '../lambdas/core/config.ts';
-import { LONGEST_LIFETIMES } from '../lambdas/core/config.ts';
+import type { EnvRecord } from '../lambdas/config/env.ts';
+import { LONGEST_LIFETIMES } from '../lambdas/config/issuer.ts';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../lambdas/core/passwords.ts';
-import { createStores } from '../lambdas/adapters/runtime.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoDbClient, createStores } from '../lambdas/adapters/runtime.ts';
+import { requireString } from '../lambdas/config/env.ts';
 import type { OperatorDeps } from './operations.ts';
 
-export function createOperatorDeps(env: EnvRecord): OperatorDeps {
+/** `dynamo`: a client of the caller's (`npm start` and tests point it at DynamoDB Local). */
+export function createOperatorDeps(env: EnvRecord, dynamo: DynamoDBClient = createDynamoDbClient()): OperatorDeps {
   return {
-    stores: createStores(env),
+    stores: createStores(requireString(env, 'TABLE_NAME'), dynamo),
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
     // Denylist entries must outlive every token they stop, and the operator's shell does not know
     // the deployment's lifetimes: use the longest any deployment may configure (entries then

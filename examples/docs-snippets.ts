@@ -17,7 +17,7 @@ import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
-import type { AuthorizerContext, AuthorizerDecision } from '../lambdas/authorizer/handler.ts';
+import type { AuthorizerContext, AuthorizerDecision } from '../lambdas/authorizer/authorizer-handler.ts';
 import { KmsJwtAuth } from '../lib/kms-jwt-auth.ts';
 
 /** docs/deploy.md, "The construct": the service in a stack of your own app. */

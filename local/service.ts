@@ -8,13 +8,23 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { startKmsStandin, type KmsStandin } from './kms-standin/server.ts';
 import { createGateway, type AuthorizerTarget, type CorsConfig, type Route, type RouteTarget } from './gateway.ts';
 import { admin, whoami } from './sample-routes.ts';
 import { createServiceTable } from './table.ts';
-import { parseCookieConfig } from '../lambdas/http/cookie-mode.ts';
+import { parseAuthorizerConfig } from '../lambdas/config/authorizer.ts';
+import { parseIssuingFunctionConfig, parseRevokeFunctionConfig } from '../lambdas/config/issuer.ts';
+import { parseJwksFunctionConfig } from '../lambdas/config/jwks.ts';
+import { createAwsClients, createDynamoDbClient, createIssuerRuntime, createKmsClient, createVerifyKeySet } from '../lambdas/adapters/runtime.ts';
+import { authorizerClientsFromEnv, createAuthorizerHandler, type AuthorizerHandler } from '../lambdas/authorizer/authorizer-handler.ts';
+import { createJwksHandler } from '../lambdas/jwks/jwks-handler.ts';
+import { createLoginHandler } from '../lambdas/login/login-handler.ts';
+import { createRefreshHandler } from '../lambdas/refresh/refresh-handler.ts';
+import { createRevokeHandler } from '../lambdas/revoke/revoke-handler.ts';
+import { createOperatorDeps } from '../cli/wiring.ts';
+import { createUser } from '../cli/operations.ts';
+import type { OperatorDeps } from '../cli/operations.ts';
 import { LOCAL_STATE_FILE, type LocalEndpoints } from '../cli/local-state.ts';
 
 const LOCAL_TABLE = 'kms-jwt-auth-local';
@@ -22,13 +32,39 @@ const LOCAL_KEY_ALIAS = 'alias/kms-jwt-auth-local';
 export const DEMO_USERNAME = 'demo';
 export const DEMO_SCOPES = ['profile', 'read'] as const;
 
-interface LocalServiceOptions {
+/**
+ * The functions' settings a developer may set in the shell for `npm start` (README, cookie mode;
+ * docs/deploy.md for the lifetimes). The rest (table, issuer, keys) belong to the local service.
+ */
+const SHELL_SETTINGS = [
+  'COOKIE_MODE',
+  'CORS_ORIGINS',
+  'REFRESH_COOKIE_PATH',
+  'REUSE_POLICY',
+  'ACCESS_TOKEN_TTL_SECONDS',
+  'REFRESH_TOKEN_TTL_SECONDS',
+  'REFRESH_ABSOLUTE_TTL_SECONDS',
+  'CLOCK_SKEW_SECONDS',
+  'DENYLIST_CACHE_SECONDS',
+] as const;
+
+/** The settings for `LocalServiceOptions.env` that the shell sets, from `process.env` in `npm start`. */
+export function shellSettings(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(
+    SHELL_SETTINGS.flatMap((name) => {
+      const value = env[name];
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+}
+
+export interface LocalServiceOptions {
   /** 0 = any free port. */
   readonly port: number;
   readonly host?: string;
   readonly demoPassword?: string;
   readonly signingAlg?: 'ES256' | 'RS256';
-  /** Extra environment for the Lambdas (e.g. COOKIE_MODE, REUSE_POLICY). */
+  /** Extra settings for the Lambdas, as their environment variables (e.g. COOKIE_MODE, REUSE_POLICY). */
   readonly env?: Readonly<Record<string, string>>;
   /** Lets tests put a counting or failing proxy between the Lambdas and DynamoDB Local. */
   readonly wrapDynamoEndpoint?: (endpoint: string) => string;
@@ -48,7 +84,19 @@ export interface LocalService {
   readonly kms: KmsStandin;
   readonly tableName: string;
   readonly signingKeyArn: string;
+  /** The very handlers the gateway serves, built by their factories from the settings above. */
+  readonly handlers: LocalHandlers;
+  /** What the operator CLI runs on, against this service's table. */
+  operatorDeps(): OperatorDeps;
   stop(): Promise<void>;
+}
+
+export interface LocalHandlers {
+  readonly login: RouteTarget;
+  readonly refresh: RouteTarget;
+  readonly revoke: RouteTarget;
+  readonly jwks: RouteTarget;
+  readonly authorizer: AuthorizerHandler;
 }
 
 /** A failure to start that one sentence explains (port taken, no suitable Java): no stack needed. */
@@ -92,7 +140,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
   const region = 'us-east-1';
 
   // The gateway binds its port first: a port in use is reported before a JVM is started, and the
-  // issuer URL (which the Lambdas read at import) knows the real port. Until everything is ready
+  // issuer URL in the Lambdas' settings knows the real port. Until everything is ready
   // (tables, key, handlers, demo user, state file) it holds every request unanswered, so a client
   // that sees JWKS answer 200 can log in at once (SPEC: ready when JWKS answers 200).
   const routes: Record<string, Route> = {};
@@ -141,12 +189,22 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const signingAlg = options.signingAlg ?? 'RS256';
     const key = await kms.createKey(signingAlg === 'RS256' ? 'RSA_2048' : 'ECC_NIST_P256', LOCAL_KEY_ALIAS);
 
-    Object.assign(process.env, {
+    // The services' AWS settings, given to the clients explicitly: nothing here touches the
+    // process environment, so tests can run several services (or none) in one process.
+    const aws = {
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_ENDPOINT_URL_DYNAMODB: options.wrapDynamoEndpoint?.(dynamo.endpoint) ?? dynamo.endpoint,
       AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    };
+    const credentials = { accessKeyId: aws.AWS_ACCESS_KEY_ID, secretAccessKey: aws.AWS_SECRET_ACCESS_KEY };
+    const clients = {
+      dynamo: createDynamoDbClient({ region, credentials, endpoint: aws.AWS_ENDPOINT_URL_DYNAMODB }),
+      kms: createKmsClient({ region, credentials, endpoint: aws.AWS_ENDPOINT_URL_KMS }),
+    } satisfies ReturnType<typeof createAwsClients>;
+    // The functions' settings as the stack deploys them (lib/), parsed by the same parsers.
+    const settings: Readonly<Record<string, string>> = {
       TABLE_NAME: LOCAL_TABLE,
       ISSUER: url,
       AUDIENCE: 'kms-jwt-auth-local',
@@ -156,11 +214,14 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       VERIFY_KEY_IDS: key.arn,
       ROUTE_SCOPES: JSON.stringify({ 'GET /admin': ['admin'] }),
       AUTHORIZER_RESPONSE: 'simple',
-      POWERTOOLS_SERVICE_NAME: 'kms-jwt-auth-local',
       ...options.env,
-    });
-    // CORS as the stack configures it (lib/kms-jwt-auth.ts, corsPreflight): only with CORS_ORIGINS.
-    const cookieConfig = parseCookieConfig(process.env);
+    };
+    const issuing = parseIssuingFunctionConfig(settings);
+    const revokeConfig = parseRevokeFunctionConfig(settings);
+    const jwksConfig = parseJwksFunctionConfig(settings);
+    const authorizerConfig = parseAuthorizerConfig(settings);
+    // CORS as the stack configures it (lib/, corsPreflight): only with CORS_ORIGINS.
+    const cookieConfig = issuing.cookie;
     if (cookieConfig.allowedOrigins.length > 0) {
       cors = {
         allowOrigins: cookieConfig.allowedOrigins,
@@ -170,38 +231,35 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         maxAgeSeconds: 3600,
       };
     }
-    delete process.env['AWS_SESSION_TOKEN'];
-    delete process.env['AWS_PROFILE'];
 
-    await createServiceTable(new DynamoDBClient({ endpoint: dynamo.endpoint, region }), LOCAL_TABLE);
+    await createServiceTable(createDynamoDbClient({ region, credentials, endpoint: dynamo.endpoint }), LOCAL_TABLE);
 
-    // Imported only now: each handler reads its environment once, at module scope, like a cold start.
-    const [login, refresh, revoke, jwks, authorizerModule] = await Promise.all([
-      import('../lambdas/login/handler.ts'),
-      import('../lambdas/refresh/handler.ts'),
-      import('../lambdas/revoke/handler.ts'),
-      import('../lambdas/jwks/handler.ts'),
-      import('../lambdas/authorizer/handler.ts'),
-    ]);
-    authorizer = authorizerModule.handler as AuthorizerTarget;
+    const issuerRuntime = createIssuerRuntime(issuing, clients);
     const target = (handler: unknown): RouteTarget => handler as RouteTarget;
+    const handlers: LocalHandlers = {
+      login: target(createLoginHandler(issuing, issuerRuntime)),
+      refresh: target(createRefreshHandler(issuing, issuerRuntime)),
+      revoke: target(createRevokeHandler(revokeConfig, { ...issuerRuntime, keySet: createVerifyKeySet(revokeConfig.verifyKeyIds, clients.kms) })),
+      jwks: target(createJwksHandler(jwksConfig, { keySet: createVerifyKeySet(jwksConfig.verifyKeyIds, clients.kms) })),
+      authorizer: createAuthorizerHandler(authorizerConfig, authorizerClientsFromEnv(aws)),
+    };
+    authorizer = handlers.authorizer as AuthorizerTarget;
     Object.assign(routes, {
-      'POST /login': { target: target(login.handler) },
-      'POST /refresh': { target: target(refresh.handler) },
-      'POST /revoke': { target: target(revoke.handler) },
-      'POST /refresh/revoke': { target: target(revoke.handler) },
-      'POST /logout-all': { target: target(revoke.handler), protected: true },
-      'GET /.well-known/jwks.json': { target: target(jwks.handler) },
-      'GET /.well-known/openid-configuration': { target: target(jwks.handler) },
+      'POST /login': { target: handlers.login },
+      'POST /refresh': { target: handlers.refresh },
+      'POST /revoke': { target: handlers.revoke },
+      'POST /refresh/revoke': { target: handlers.revoke },
+      'POST /logout-all': { target: handlers.revoke, protected: true },
+      'GET /.well-known/jwks.json': { target: handlers.jwks },
+      'GET /.well-known/openid-configuration': { target: handlers.jwks },
       'GET /whoami': { target: whoami, protected: true },
       'GET /admin': { target: admin, protected: true },
     } satisfies Record<string, Route>);
+    const operatorDeps = (): OperatorDeps => createOperatorDeps(settings, clients.dynamo);
 
     const generated = options.demoPassword === undefined || options.demoPassword === '';
     const demoPassword = generated ? randomBytes(15).toString('base64url') : (options.demoPassword ?? '');
-    const { createOperatorDeps } = await import('../cli/wiring.ts');
-    const { createUser } = await import('../cli/operations.ts');
-    await createUser(createOperatorDeps(process.env), DEMO_USERNAME, demoPassword, [...DEMO_SCOPES]);
+    await createUser(operatorDeps(), DEMO_USERNAME, demoPassword, [...DEMO_SCOPES]);
 
     if (options.stateDir !== undefined) {
       await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
@@ -228,6 +286,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       kms: started.kms,
       tableName: LOCAL_TABLE,
       signingKeyArn: key.arn,
+      handlers,
+      operatorDeps,
       stop: async () => {
         await removeStateFile(stateFile);
         await closeServer();

@@ -5,7 +5,7 @@
  */
 import { localStateDir } from '../cli/local-state.ts';
 import { DynamoDbLocalError } from './dynamodb-local.ts';
-import { DEMO_SCOPES, DEMO_USERNAME, LocalStartError, startLocalService, type LocalService } from './service.ts';
+import { DEMO_SCOPES, DEMO_USERNAME, LocalStartError, shellSettings, startLocalService, type LocalService } from './service.ts';
 
 /** Past this, a stop that hangs (a JVM ignoring SIGTERM and SIGKILL) ends the process anyway. */
 const STOP_DEADLINE_MS = 15_000;
@@ -49,6 +49,7 @@ try {
     ...(process.env['DEMO_PASSWORD'] ? { demoPassword: process.env['DEMO_PASSWORD'] } : {}),
     ...(signingAlg !== undefined ? { signingAlg } : {}),
     stateDir: localStateDir(process.env),
+    env: shellSettings(process.env),
   });
 } catch (error) {
   if (error instanceof LocalStartError || error instanceof DynamoDbLocalError) {

@@ -1,15 +1,15 @@
 /**
- * Production wiring, built once per container at module scope (outside the handler, so every warm
- * invocation reuses the clients and their open connections).
+ * Production dependencies, built from parsed settings once per container at module scope
+ * (outside the handler, so every warm invocation reuses the clients and their open connections);
+ * tests and `npm start` build them the same way with clients of their own.
  * The SDK clients take their endpoints from the standard settings: `AWS_ENDPOINT_URL_DYNAMODB` /
  * `AWS_ENDPOINT_URL_KMS` ("Service-specific endpoints" in the AWS SDKs and Tools Reference Guide),
  * which is how `npm start` points the unchanged code at DynamoDB Local and the KMS stand-in.
  */
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { parseIssuerConfig, requireString, type EnvRecord, type IssuerConfig } from '../core/config.ts';
-import { ConfigurationError } from '../core/errors.ts';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
+import type { IssuingFunctionConfig } from '../config/issuer.ts';
 import { CountingLoginThrottle } from '../core/login-throttle.ts';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../core/passwords.ts';
 import type { Clock, RandomSource } from '../core/ports.ts';
@@ -38,21 +38,13 @@ const CLIENT_SETTINGS = {
   requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
 } as const;
 
-export function createDynamoDbClient(): DynamoDBClient {
-  return new DynamoDBClient(CLIENT_SETTINGS);
+/** `settings`: region, endpoint or credentials of the caller's (`npm start`: the local stand-ins). */
+export function createDynamoDbClient(settings: DynamoDBClientConfig = {}): DynamoDBClient {
+  return new DynamoDBClient({ ...CLIENT_SETTINGS, ...settings });
 }
 
-export function createKmsClient(): KMSClient {
-  return new KMSClient(CLIENT_SETTINGS);
-}
-
-export function parseKeyIds(env: EnvRecord, name: string): string[] {
-  const ids = requireString(env, name)
-    .split(',')
-    .map((id) => id.trim())
-    .filter((id) => id !== '');
-  if (ids.length === 0) throw new ConfigurationError(`${name} must list at least one KMS key.`);
-  return ids;
+export function createKmsClient(settings: KMSClientConfig = {}): KMSClient {
+  return new KMSClient({ ...CLIENT_SETTINGS, ...settings });
 }
 
 export interface Stores {
@@ -65,8 +57,7 @@ export interface Stores {
   readonly trustedDevices: DynamoDbTrustedDevices;
 }
 
-export function createStores(env: EnvRecord, dynamo: DynamoDBClient = createDynamoDbClient()): Stores {
-  const tableName = requireString(env, 'TABLE_NAME');
+export function createStores(tableName: string, dynamo: DynamoDBClient = createDynamoDbClient()): Stores {
   return {
     tableName,
     dynamo,
@@ -78,15 +69,27 @@ export function createStores(env: EnvRecord, dynamo: DynamoDBClient = createDyna
   };
 }
 
-export function createIssuerRuntime(env: EnvRecord, overrides: { dynamo?: DynamoDBClient; kms?: KMSClient } = {}) {
-  const config: IssuerConfig = parseIssuerConfig(env);
-  const kms = overrides.kms ?? createKmsClient();
-  const stores = createStores(env, overrides.dynamo);
+/** The SDK clients the issuing functions use; `npm start` passes its own (local endpoints). */
+export interface AwsClients {
+  readonly dynamo: DynamoDBClient;
+  readonly kms: KMSClient;
+}
+
+export function createAwsClients(): AwsClients {
+  return { dynamo: createDynamoDbClient(), kms: createKmsClient() };
+}
+
+export type IssuerRuntime = ReturnType<typeof createIssuerRuntime>;
+
+export function createIssuerRuntime(settings: IssuingFunctionConfig, clients: AwsClients = createAwsClients()) {
+  const config = settings.policy;
+  const { kms } = clients;
+  const stores = createStores(settings.tableName, clients.dynamo);
   return {
     config,
     kms,
     ...stores,
-    signer: new KmsSigner(kms, requireString(env, 'SIGNING_KEY_ID'), config.alg),
+    signer: new KmsSigner(kms, settings.signingKeyId, config.alg),
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
     throttle: new CountingLoginThrottle(stores.throttleCounters, stores.trustedDevices, systemRandom),
     clock: systemClock,
@@ -94,6 +97,6 @@ export function createIssuerRuntime(env: EnvRecord, overrides: { dynamo?: Dynamo
   };
 }
 
-export function createVerifyKeySet(env: EnvRecord, kms: KMSClient): KmsPublicKeySet {
-  return new KmsPublicKeySet(sdkGetPublicKey(kms), parseKeyIds(env, 'VERIFY_KEY_IDS'));
+export function createVerifyKeySet(verifyKeyIds: readonly string[], kms: KMSClient): KmsPublicKeySet {
+  return new KmsPublicKeySet(sdkGetPublicKey(kms), [...verifyKeyIds]);
 }

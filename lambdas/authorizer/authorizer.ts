@@ -18,7 +18,7 @@ import {
 import type { VerificationKeyRing } from '../core/ports.ts';
 import type { AccessTokenClaims } from '../core/token-model.ts';
 import type { DenylistReader } from '../core/ports.ts';
-import type { AuthorizerConfig } from './config.ts';
+import type { AuthorizerConfig } from '../config/authorizer.ts';
 import { bearerToken, parseExecuteApiArn, toAuthorizationRequest } from './events.ts';
 import type { AuthorizationRequest, ParsedArn } from './events.ts';
 

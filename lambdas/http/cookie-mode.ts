@@ -13,47 +13,12 @@
  * so that scripts cannot read it and it is sent only where it is used.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { EnvRecord } from '../core/config.ts';
-import { ConfigurationError, InvalidRequestError } from '../core/errors.ts';
+import type { CookieConfig } from '../config/cookie.ts';
+import { InvalidRequestError } from '../core/errors.ts';
 import { header } from './request.ts';
 
 const REFRESH_COOKIE = '__Secure-refresh_token';
 const DEVICE_COOKIE = '__Secure-device_token';
-
-export interface CookieConfig {
-  readonly enabled: boolean;
-  readonly path: string;
-  /** The login path as clients see it: `/login` beside the refresh path (`/auth/refresh` → `/auth/login`). */
-  readonly loginPath: string;
-  readonly allowedOrigins: readonly string[];
-}
-
-export function parseCookieConfig(env: EnvRecord): CookieConfig {
-  const enabled = (env['COOKIE_MODE'] ?? 'off').trim() === 'on';
-  const path = env['REFRESH_COOKIE_PATH']?.trim() || '/refresh';
-  // The cookie must reach both POST /refresh and POST /refresh/revoke: the path is `/refresh` as
-  // clients see it, possibly under a base path (`/auth/refresh` behind a mapping).
-  if (!/^\/[A-Za-z0-9/_.-]*$/.test(path) || !(path === '/refresh' || path.endsWith('/refresh'))) {
-    throw new ConfigurationError('REFRESH_COOKIE_PATH must be the URL path of /refresh as clients see it, e.g. /refresh or /auth/refresh.');
-  }
-  const origins = (env['CORS_ORIGINS'] ?? '')
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter((origin) => origin !== '');
-  for (const origin of origins) {
-    if (origin === '*') {
-      // Any origin may read responses (no credentials); none may use the cookie.
-      if (enabled) throw new ConfigurationError('CORS_ORIGINS "*" cannot be combined with COOKIE_MODE=on.');
-    } else if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(origin)) {
-      throw new ConfigurationError(`CORS_ORIGINS has an invalid origin "${origin}".`);
-    }
-  }
-  const allowedOrigins = origins.filter((origin) => origin !== '*');
-  if (enabled && allowedOrigins.length === 0) {
-    throw new ConfigurationError('COOKIE_MODE=on needs CORS_ORIGINS: the origins allowed to use the refresh cookie.');
-  }
-  return { enabled, path, loginPath: `${path.slice(0, -'/refresh'.length)}/login`, allowedOrigins };
-}
 
 export function setRefreshCookie(config: CookieConfig, token: string, maxAgeSeconds: number): string {
   return `${REFRESH_COOKIE}=${token}; Path=${config.path}; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Strict`;

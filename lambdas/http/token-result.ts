@@ -2,7 +2,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { InvalidRequestError } from '../core/errors.ts';
 import type { TokenResponse } from '../core/token-issuance.ts';
-import { assertAllowedOrigin, setDeviceCookie, setRefreshCookie, type CookieConfig } from './cookie-mode.ts';
+import type { CookieConfig } from '../config/cookie.ts';
+import { assertAllowedOrigin, setDeviceCookie, setRefreshCookie } from './cookie-mode.ts';
 import { json, type HttpResponse } from './respond.ts';
 
 export type Delivery = 'body' | 'cookie';

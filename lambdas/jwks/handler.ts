@@ -1,56 +1,8 @@
-/**
- * GET /.well-known/jwks.json (RFC 7517 §5) and GET /.well-known/openid-configuration (RFC 8414
- * field names). Public keys are read from KMS once per container; both answers are cacheable.
- */
-import { requireString } from '../core/config.ts';
-import { NotFoundError } from '../core/errors.ts';
-import { DEFAULT_SIGNING_ALGORITHM } from '../core/token-model.ts';
+/** The JWKS function's entry point: its settings parsed once per container, production dependencies. */
+import { parseJwksFunctionConfig } from '../config/jwks.ts';
 import { createKmsClient, createVerifyKeySet } from '../adapters/runtime.ts';
-import { createLogger, httpHandler } from '../http/handler.ts';
-import { json } from '../http/respond.ts';
+import { createJwksHandler } from './jwks-handler.ts';
 
-const log = createLogger('jwks');
-const keySet = createVerifyKeySet(process.env, createKmsClient());
-const issuer = requireString(process.env, 'ISSUER').replace(/\/+$/, '');
-const signingAlg = process.env['SIGNING_ALG']?.trim() || DEFAULT_SIGNING_ALGORITHM;
+const config = parseJwksFunctionConfig(process.env);
 
-/** Long enough to spare KMS, short enough that a newly added key is seen well before it signs. */
-const CACHEABLE = { 'Cache-Control': 'public, max-age=300' };
-
-/** The route: the routeKey, or for a `$default` route the method and path (all `unknown` until narrowed). */
-function routeOf(event: { routeKey?: unknown; rawPath?: unknown; requestContext?: unknown }): string {
-  if (event.routeKey !== '$default') return typeof event.routeKey === 'string' ? event.routeKey : '';
-  const context = event.requestContext;
-  const http = typeof context === 'object' && context !== null && 'http' in context ? context.http : undefined;
-  const method = typeof http === 'object' && http !== null && 'method' in http ? http.method : undefined;
-  return typeof method === 'string' && typeof event.rawPath === 'string' ? `${method} ${event.rawPath}` : '';
-}
-
-export const handler = httpHandler(log, async (event) => {
-  switch (routeOf(event)) {
-    case 'GET /.well-known/jwks.json': {
-      const keys = await keySet.keys();
-      return json(200, { keys: keys.map((key) => key.jwk) }, CACHEABLE);
-    }
-    case 'GET /.well-known/openid-configuration':
-      return json(
-        200,
-        {
-          issuer,
-          jwks_uri: `${issuer}/.well-known/jwks.json`,
-          token_endpoint: `${issuer}/login`,
-          refresh_endpoint: `${issuer}/refresh`,
-          revocation_endpoint: `${issuer}/revoke`,
-          logout_all_endpoint: `${issuer}/logout-all`,
-          grant_types_supported: ['password', 'refresh_token'],
-          token_endpoint_auth_methods_supported: ['none'],
-          revocation_endpoint_auth_methods_supported: ['none'],
-          response_types_supported: [],
-          access_token_signing_alg_values_supported: [signingAlg],
-        },
-        CACHEABLE,
-      );
-    default:
-      throw new NotFoundError();
-  }
-});
+export const handler = createJwksHandler(config, { keySet: createVerifyKeySet(config.verifyKeyIds, createKmsClient()) });

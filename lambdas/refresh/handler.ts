@@ -1,47 +1,8 @@
-/**
- * POST /refresh → token response with a NEW refresh token. The token comes in the body
- * (`refresh_token`, RFC 6749 §6) or, in cookie mode, in the refresh cookie.
- */
-import { InvalidRequestError } from '../core/errors.ts';
-import { refresh } from '../core/refresh.ts';
+/** The refresh function's entry point: its settings parsed once per container, production dependencies. */
+import { parseIssuingFunctionConfig } from '../config/issuer.ts';
 import { createIssuerRuntime } from '../adapters/runtime.ts';
-import { assertAllowedOrigin, parseCookieConfig, readRefreshCookie } from '../http/cookie-mode.ts';
-import { TOKEN_RULE } from '../http/fields.ts';
-import { createLogger, httpHandler } from '../http/handler.ts';
-import { jsonBody, onlyFields, optionalString, type JsonObject } from '../http/request.ts';
-import { tokenResult, type Delivery } from '../http/token-result.ts';
+import { createRefreshHandler } from './refresh-handler.ts';
 
-const log = createLogger('refresh');
-const runtime = createIssuerRuntime(process.env);
-const cookie = parseCookieConfig(process.env);
-const deps = {
-  ...runtime,
-  onReuse: (event: { sub: string; sid: string; revokedSessions: number }) =>
-    // The metric filter behind the reuse alarm matches this event name (lib/ alarms).
-    log.warn('refresh token reuse detected', { event: 'refresh_token_reuse', ...event }),
-};
+const config = parseIssuingFunctionConfig(process.env);
 
-export const handler = httpHandler(log, async (event) => {
-  const hasBody = typeof event.body === 'string' && event.body.length > 0;
-  let body: JsonObject = {};
-  if (hasBody) {
-    body = jsonBody(event);
-    onlyFields(body, ['refresh_token']);
-  }
-  const fromBody = optionalString(body, 'refresh_token', TOKEN_RULE);
-  let presented: string;
-  let delivery: Delivery;
-  if (fromBody !== undefined) {
-    presented = fromBody;
-    delivery = 'body';
-  } else {
-    const fromCookie = cookie.enabled ? readRefreshCookie(event) : undefined;
-    if (fromCookie === undefined) throw new InvalidRequestError('The field "refresh_token" is required.');
-    assertAllowedOrigin(cookie, event);
-    presented = fromCookie;
-    delivery = 'cookie';
-  }
-  const outcome = await refresh(presented, deps);
-  log.info('refreshed', { event: 'refresh', sub: outcome.family.sub, sid: outcome.family.sid, generation: outcome.family.generation });
-  return tokenResult(outcome.response, delivery, cookie);
-});
+export const handler = createRefreshHandler(config, createIssuerRuntime(config));

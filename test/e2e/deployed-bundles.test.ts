@@ -15,7 +15,6 @@ import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK, type JS
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOperatorDeps } from '../../cli/wiring.ts';
 import { createUser } from '../../cli/operations.ts';
-import { createStores } from '../../lambdas/adapters/runtime.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.ts';
 import { policyAllows } from '../../local/gateway.ts';
 import { startKmsStandin, type KmsStandin } from '../../local/kms-standin/server.ts';
@@ -85,7 +84,7 @@ beforeAll(async () => {
   fn.authorizer = stack.routeAuthorizer('POST /logout-all');
 
   // Users as the operator CLI creates them, in the deployed table.
-  const operator = { ...createOperatorDeps(fn.login.environment), stores: createStores(fn.login.environment, dynamo) };
+  const operator = createOperatorDeps(fn.login.environment, dynamo);
   await createUser(operator, USER, PASSWORD, ['profile', 'read']);
   await createUser(operator, LOGOUT_USER, PASSWORD, ['profile']);
 

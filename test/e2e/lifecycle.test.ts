@@ -369,9 +369,8 @@ async function inOneSecond<T>(before: () => Promise<void>, after: () => Promise<
 
 describe('a login right after the user was logged out everywhere (the same second) succeeds', () => {
   it('logout-all then login at once: the new access token works at the authorizer; one issued before the logout, in that second, is denied', async () => {
-    const { createOperatorDeps } = await import('../../cli/wiring.ts');
     const ops = await import('../../cli/operations.ts');
-    await ops.createUser(createOperatorDeps(process.env), 'judy', 'judy-password-1', ['read']);
+    await ops.createUser(service.operatorDeps(), 'judy', 'judy-password-1', ['read']);
     let before: Record<string, unknown> = {};
     let loggedOutAt = 0;
     const after = await inOneSecond(
@@ -409,9 +408,8 @@ describe('a login right after the user was logged out everywhere (the same secon
       await ops.setScopes(deps, 'ivan', ['read'], true);
     }],
   ])('the CLI\'s %s, then login at once: 200, and the token works', async (_name, username, operation) => {
-    const { createOperatorDeps } = await import('../../cli/wiring.ts');
     const ops = await import('../../cli/operations.ts');
-    const deps = createOperatorDeps(process.env);
+    const deps = service.operatorDeps();
     const password = `${username}-password-1`;
     await ops.createUser(deps, username, password, ['read']);
     const old = (await login(username, password)).body;
@@ -521,9 +519,8 @@ describe('dependencies down', () => {
 
 describe('operator actions (the admin CLI operations) against the running service', () => {
   it('creates a user who can log in, and disabling them ends their sessions at once', async () => {
-    const { createOperatorDeps } = await import('../../cli/wiring.ts');
     const ops = await import('../../cli/operations.ts');
-    const deps = createOperatorDeps(process.env);
+    const deps = service.operatorDeps();
     await ops.createUser(deps, 'Carol', 'carol-password-1', ['read', 'admin']);
     const tokens = (await login('carol', 'carol-password-1')).body;
     const adminRes = await call('GET', '/admin', { headers: { authorization: `Bearer ${String(tokens['access_token'])}` } });
@@ -537,9 +534,8 @@ describe('operator actions (the admin CLI operations) against the running servic
   });
 
   it('revokes one session by its sid and leaves the others', async () => {
-    const { createOperatorDeps } = await import('../../cli/wiring.ts');
     const ops = await import('../../cli/operations.ts');
-    const deps = createOperatorDeps(process.env);
+    const deps = service.operatorDeps();
     await ops.createUser(deps, 'dave', 'dave-password-1', ['read']);
     const a = (await login('dave', 'dave-password-1')).body;
     const b = (await login('dave', 'dave-password-1')).body;
@@ -562,9 +558,8 @@ describe('operator actions (the admin CLI operations) against the running servic
 
 describe('login throttling over HTTP', () => {
   it('answers 429 with Retry-After after repeated failures, even with the right password, and other users are unaffected', async () => {
-    const { createOperatorDeps } = await import('../../cli/wiring.ts');
     const ops = await import('../../cli/operations.ts');
-    await ops.createUser(createOperatorDeps(process.env), 'erin', 'erin-password-1', ['read']);
+    await ops.createUser(service.operatorDeps(), 'erin', 'erin-password-1', ['read']);
     for (let i = 0; i < 5; i += 1) expect((await login('erin', `wrong-${i}`)).status).toBe(401);
     const blocked = await login('erin', 'erin-password-1');
     expect(blocked.status).toBe(429);
@@ -586,9 +581,8 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
   const expectWithin = expectWithinGrants;
 
   it('login: failure counters, user read, family transaction, counter clear and Sign', async () => {
-    const { createOperatorDeps } = await import('../../cli/wiring.ts');
     const ops = await import('../../cli/operations.ts');
-    await ops.createUser(createOperatorDeps(process.env), 'iam-login', 'iam-login-password', ['read']);
+    await ops.createUser(service.operatorDeps(), 'iam-login', 'iam-login-password', ['read']);
     const seen = await observe(async () => {
       expect((await login('iam-login', 'wrong password')).status).toBe(401);
       expect((await login('nobody-iam', 'wrong password')).status).toBe(401);
@@ -603,10 +597,9 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
   });
 
   it('login: a hash made with older parameters is upgraded in place (one more UpdateItem)', async () => {
-    const { createOperatorDeps } = await import('../../cli/wiring.ts');
     const ops = await import('../../cli/operations.ts');
     const { Argon2idHasher, OWASP_ARGON2ID } = await import('../../lambdas/core/passwords.ts');
-    const deps = createOperatorDeps(process.env);
+    const deps = service.operatorDeps();
     await ops.createUser(deps, 'iam-rehash', 'iam-rehash-password', ['read']);
     const older = new Argon2idHasher({ ...OWASP_ARGON2ID, memoryKiB: 8_192, iterations: 1 }, (n) => randomBytes(n));
     const weak = await older.hash('iam-rehash-password');

@@ -10,7 +10,7 @@
  * every secret the run saw.
  */
 import { format } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startLocalService, type LocalService } from '../../local/service.ts';
 import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
 import { request, type Reply, type RequestOptions } from '../support/http-client.ts';
@@ -89,12 +89,15 @@ const bearer = (token: unknown) => ({ authorization: `Bearer ${String(token)}` }
 
 beforeAll(async () => {
   dynamo = await startCountingProxy();
+  // The Powertools logger reads its own settings from the environment. POWERTOOLS_DEV off: the
+  // lines checked are those Lambda writes (one JSON line each), not the pretty-printed form
+  // vitest.config.ts asks for elsewhere; DEBUG so that every line a handler can write is checked.
+  vi.stubEnv('POWERTOOLS_DEV', 'false');
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
   service = await startLocalService({
     port: 0,
     demoPassword: PASSWORD,
-    // POWERTOOLS_DEV off: the lines checked are those Lambda writes (one JSON line each), not the
-    // pretty-printed form vitest.config.ts asks for elsewhere.
-    env: { COOKIE_MODE: 'on', CORS_ORIGINS: ORIGIN, POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_DEV: 'false' },
+    env: { COOKIE_MODE: 'on', CORS_ORIGINS: ORIGIN },
     wrapDynamoEndpoint: (endpoint) => {
       dynamo.setUpstream(endpoint);
       return dynamo.url;
@@ -104,6 +107,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   restoreOutput();
+  vi.unstubAllEnvs();
   await service?.stop();
   await dynamo?.close();
 });

@@ -179,6 +179,25 @@ describe('readiness', () => {
   });
 });
 
+describe('settings from the shell', () => {
+  it('CORS_ORIGINS and COOKIE_MODE set in the shell reach the gateway and the functions', async () => {
+    const port = await freePort();
+    const origin = 'https://app.example';
+    const run = launch({ env: { PORT: String(port), CORS_ORIGINS: origin, COOKIE_MODE: 'on', KMS_JWT_AUTH_STATE_DIR: await tempDir() } });
+    await run.waitForStdout(READY, READY_MS);
+    const url = `http://127.0.0.1:${port}`;
+    const preflight = await fetch(`${url}/refresh`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
+    // Cookie mode is on in the functions too: a cookie logout is answered, not refused as disabled.
+    const logout = await fetch(`${url}/refresh/revoke`, { method: 'POST', headers: { origin } });
+    expect(logout.status).toBe(200);
+  });
+});
+
 describe('stopping', () => {
   it('SIGTERM to the npm process alone stops everything it started and removes the state file', async () => {
     const port = await freePort();

@@ -59,22 +59,15 @@ beforeAll(async () => {
     // Cookie mode on, so the cookie and Origin paths of /login and /refresh are fuzzed too.
     env: { COOKIE_MODE: 'on', CORS_ORIGINS: ORIGIN },
   });
-  // The same module instances the service imported after setting the environment.
-  const [login, refresh, revoke, jwks, authorizerModule] = await Promise.all([
-    import('../../lambdas/login/handler.ts'),
-    import('../../lambdas/refresh/handler.ts'),
-    import('../../lambdas/revoke/handler.ts'),
-    import('../../lambdas/jwks/handler.ts'),
-    import('../../lambdas/authorizer/handler.ts'),
-  ]);
+  // The very handlers the service serves, built by their factories from its settings.
   handlers = {
-    login: login.handler as unknown as HttpHandler,
-    refresh: refresh.handler as unknown as HttpHandler,
-    revoke: revoke.handler as unknown as HttpHandler,
-    jwks: jwks.handler as unknown as HttpHandler,
+    login: service.handlers.login as unknown as HttpHandler,
+    refresh: service.handlers.refresh as unknown as HttpHandler,
+    revoke: service.handlers.revoke as unknown as HttpHandler,
+    jwks: service.handlers.jwks as unknown as HttpHandler,
   };
-  authorizer = authorizerModule.handler;
-  decide = authorizerModule.decide;
+  authorizer = service.handlers.authorizer;
+  decide = service.handlers.authorizer.decide;
 
   const first = await demoLogin();
   const claims = JSON.parse(Buffer.from(String(first.access.split('.')[1]), 'base64url').toString('utf8')) as Record<string, unknown>;

@@ -19,6 +19,9 @@ const HANDLER_ENV = {
   POWERTOOLS_SERVICE_NAME: 'kms-jwt-auth',
   LOG_LEVEL: 'ERROR',
   AWS_REGION: 'eu-west-1',
+  // Lambda sets the function role's credentials in every container's environment.
+  AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'example-secret',
 };
 
 /**

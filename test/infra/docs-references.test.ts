@@ -50,8 +50,8 @@ describe('docs and comments', () => {
     expect(FILES).toContain('README.md');
     expect(FILES).toContain('docs/deploy.md');
     expect(FILES.filter((f) => f.startsWith('lambdas/')).length).toBeGreaterThan(10);
-    expect(repositoryPaths('see `lambdas/authorizer/{config,handler}.ts` and lib/bundling.ts.')).toEqual([
-      'lambdas/authorizer/config.ts',
+    expect(repositoryPaths('see `lambdas/authorizer/{authorizer,handler}.ts` and lib/bundling.ts.')).toEqual([
+      'lambdas/authorizer/authorizer.ts',
       'lambdas/authorizer/handler.ts',
       'lib/bundling.ts',
     ]);

@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KmsJwtAuth, type KmsJwtAuthProps } from '../../lib/kms-jwt-auth.ts';
 import { KmsJwtAuthStack } from '../../lib/kms-jwt-auth-stack.ts';
-import { parseCookieConfig } from '../../lambdas/http/cookie-mode.ts';
+import { parseCookieConfig } from '../../lambdas/config/cookie.ts';
 import { SYNTH_TIMEOUT_MS, asArray, isObject, logicalIdOf, nagFindings, rolesGranted, testApp } from './support.ts';
 
 /** All option stacks live in one app so esbuild bundles each handler once for the whole file. */
@@ -263,7 +263,7 @@ describe('invalid settings fail at synth, not at cold start', () => {
   });
 
   it('refuses a CORS origin with a path', () => {
-    expect(make({ corsOrigins: ['https://app.example.com/login'] })).toThrow(/CORS origin/);
+    expect(make({ corsOrigins: ['https://app.example.com/login'] })).toThrow(/corsOrigins.*CORS_ORIGINS has an invalid origin/);
   });
 
   it('checks cookie and CORS settings with the parser the handlers run at cold start', () => {
@@ -283,6 +283,34 @@ describe('invalid settings fail at synth, not at cold start', () => {
 
   it('refuses a scope with a space in it', () => {
     expect(make({ routeScopes: { 'GET /admin': ['admin users'] } })).toThrow(/scope tokens/);
+  });
+
+  // The authorizer refuses these at cold start (a `*` inside a literal segment is an IAM glob
+  // character; `{proxy+}` must be the last segment): synth must refuse them with its words.
+  it('refuses a route scope key with a "*" inside a segment, with the authorizer\'s message', () => {
+    expect(make({ routeScopes: { 'GET /a*b': ['admin'] } })).toThrow(/routeScopes.*ROUTE_SCOPES: "GET \/a\*b" has an unsupported path segment/);
+  });
+
+  it('refuses a route scope key with {proxy+} before the last segment, with the authorizer\'s message', () => {
+    expect(make({ routeScopes: { 'GET /x/{proxy+}/y': ['admin'] } })).toThrow(
+      /routeScopes.*ROUTE_SCOPES: "GET \/x\/\{proxy\+\}\/y" has an unsupported path segment/,
+    );
+  });
+
+  it('refuses lifetimes out of range with the login handler\'s message', () => {
+    expect(make({ refreshTokenTtl: Duration.days(91), refreshAbsoluteTtl: Duration.days(100) })).toThrow(
+      /refreshTokenTtl.*REFRESH_TOKEN_TTL_SECONDS must be between 300 and 7776000, got 7862400/,
+    );
+    expect(make({ accessTokenTtl: Duration.minutes(4) })).toThrow(/ACCESS_TOKEN_TTL_SECONDS must be between 300 and 3600, got 240/);
+    expect(make({ clockSkew: Duration.minutes(6) })).toThrow(/clockSkew.*CLOCK_SKEW_SECONDS must be between 0 and 300, got 360/);
+  });
+
+  it('refuses an issuer that is not a URL with the handlers\' message', () => {
+    expect(make({ issuer: 'auth.example.com' })).toThrow(/issuer.*ISSUER must be an http\(s\) URL/);
+  });
+
+  it('refuses cookie mode without origins with the handlers\' message', () => {
+    expect(make({ cookieMode: true })).toThrow(/cookieMode.*COOKIE_MODE=on needs CORS_ORIGINS/);
   });
 
   it('refuses a plain-http or trailing-slash issuer', () => {

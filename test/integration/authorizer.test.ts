@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthorizer } from '../../lambdas/authorizer/handler.ts';
-import type { Authorizer } from '../../lambdas/authorizer/handler.ts';
-import { readAuthorizerConfig } from '../../lambdas/authorizer/config.ts';
+import { authorizerClientsFromEnv, createAuthorizer } from '../../lambdas/authorizer/authorizer-handler.ts';
+import type { Authorizer } from '../../lambdas/authorizer/authorizer-handler.ts';
+import { parseAuthorizerConfig } from '../../lambdas/config/authorizer.ts';
 import { derToJoseSignature } from '../../lambdas/core/ecdsa-signature.ts';
 import { DynamoDbRevocations } from '../../lambdas/adapters/dynamodb/denylist.ts';
 import { MAX_REVOKED_ENTRIES } from '../../lambdas/core/denylist-policy.ts';
@@ -91,7 +91,7 @@ afterAll(async () => {
 
 const fresh = (): Authorizer => {
   kmsLocal.resetCalls();
-  return createAuthorizer(readAuthorizerConfig(env), env);
+  return createAuthorizer(parseAuthorizerConfig(env), authorizerClientsFromEnv(env));
 };
 
 describe('authorizer against DynamoDB Local and the KMS stand-in', () => {
@@ -108,7 +108,7 @@ describe('authorizer against DynamoDB Local and the KMS stand-in', () => {
     proxy.setUpstream(ddbLocal.endpoint);
     try {
       const proxied = { ...env, AWS_ENDPOINT_URL_DYNAMODB: proxy.url };
-      const authorizer = createAuthorizer(readAuthorizerConfig(proxied), proxied);
+      const authorizer = createAuthorizer(parseAuthorizerConfig(proxied), authorizerClientsFromEnv(proxied));
       const token = await mint();
       proxy.reset();
       expect((await authorizer.decide(event('/whoami', token))).effect).toBe('allow');
@@ -182,7 +182,7 @@ describe('authorizer against DynamoDB Local and the KMS stand-in', () => {
   });
 
   it('fails closed (503) when the denylist table cannot be read', async () => {
-    const authorizer = createAuthorizer(readAuthorizerConfig({ ...env, TABLE_NAME: 'no-such-table' }), { ...env, TABLE_NAME: 'no-such-table' });
+    const authorizer = createAuthorizer(parseAuthorizerConfig({ ...env, TABLE_NAME: 'no-such-table' }), authorizerClientsFromEnv(env));
     expect(await authorizer.decide(event('/whoami', await mint()))).toMatchObject({ status: 503, error: 'temporarily_unavailable' });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toResponse } from '../../../lambdas/authorizer/handler.ts';
+import { toResponse } from '../../../lambdas/authorizer/authorizer-handler.ts';
 import { generateTestKey, validToken, NOW } from '../verifier/token-factory.ts';
 import { event, makeHarness } from './harness.ts';
 import { AUTHORIZER_FAILURE_TERMS } from '../../../lib/auth-alarms.ts';

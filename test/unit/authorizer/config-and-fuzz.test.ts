@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readAuthorizerConfig } from '../../../lambdas/authorizer/config.ts';
-import { toResponse } from '../../../lambdas/authorizer/handler.ts';
+import { parseAuthorizerConfig } from '../../../lambdas/config/authorizer.ts';
+import { toResponse } from '../../../lambdas/authorizer/authorizer-handler.ts';
 import { ConfigurationError } from '../../../lambdas/core/errors.ts';
 import { generateTestKey, validToken } from '../verifier/token-factory.ts';
 import { event, makeHarness } from './harness.ts';
@@ -17,14 +17,14 @@ const baseEnv = {
 
 describe('configuration', () => {
   it('reads a complete environment with the documented defaults', () => {
-    const config = readAuthorizerConfig(baseEnv);
+    const config = parseAuthorizerConfig(baseEnv);
     expect(config.policy).toMatchObject({ algorithms: ['ES256'], typ: 'at+jwt', clockSkewSeconds: 60, expiryLeewaySeconds: 0 });
     expect(config.verifyKeyIds).toEqual(['arn:aws:kms:eu-west-1:123456789012:key/1', 'alias/next']);
     expect(config.responseMode).toBe('simple');
     expect(config.denylistCacheSeconds).toBe(0);
   });
   it('accepts a comma list of algorithms', () =>
-    expect(readAuthorizerConfig({ ...baseEnv, SIGNING_ALG: 'ES256, RS256' }).policy.algorithms).toEqual(['ES256', 'RS256']));
+    expect(parseAuthorizerConfig({ ...baseEnv, SIGNING_ALG: 'ES256, RS256' }).policy.algorithms).toEqual(['ES256', 'RS256']));
   for (const [name, env] of [
     ['a missing ISSUER', { ...baseEnv, ISSUER: undefined }],
     ['SIGNING_ALG HS256', { ...baseEnv, SIGNING_ALG: 'HS256' }],
@@ -36,7 +36,7 @@ describe('configuration', () => {
     ['CLOCK_SKEW_SECONDS 3600', { ...baseEnv, CLOCK_SKEW_SECONDS: '3600' }],
     ['DENYLIST_CACHE_SECONDS "soon"', { ...baseEnv, DENYLIST_CACHE_SECONDS: 'soon' }],
   ] as const) {
-    it(`fails fast on ${name}`, () => expect(() => readAuthorizerConfig(env)).toThrow(ConfigurationError));
+    it(`fails fast on ${name}`, () => expect(() => parseAuthorizerConfig(env)).toThrow(ConfigurationError));
   }
 });
 
@@ -45,8 +45,8 @@ describe('ROUTE_SCOPES as JSON', () => {
   // route in a hand-set value is read as ECMAScript JSON.parse reads it (RFC 8259 §4: names SHOULD
   // be unique; behaviour with duplicates is the parser's): the last occurrence.
   it('reads a hand-set duplicate route as its last occurrence', () => {
-    const config = readAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /a":["x"],"GET /a":["y"]}' });
-    expect(config.routeScopes).toEqual(readAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /a":["y"]}' }).routeScopes);
+    const config = parseAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /a":["x"],"GET /a":["y"]}' });
+    expect(config.routeScopes).toEqual(parseAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /a":["y"]}' }).routeScopes);
   });
 });
 

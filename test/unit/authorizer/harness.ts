@@ -3,7 +3,7 @@
  * denylist that counts reads (and can be told to fail), a pinned clock and captured logs.
  */
 import { Authorizer } from '../../../lambdas/authorizer/authorizer.ts';
-import type { AuthorizerConfig } from '../../../lambdas/authorizer/config.ts';
+import type { AuthorizerConfig } from '../../../lambdas/config/authorizer.ts';
 import type { DenylistReader } from '../../../lambdas/core/ports.ts';
 import { PublicKeyRing } from '../../../lambdas/adapters/kms/public-key-source.ts';
 import { NO_REVOCATIONS, withRevocation, type RevocationChange, type StoredRevocationState } from '../../../lambdas/core/denylist-policy.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseIssuerConfig, type EnvRecord } from '../../../lambdas/core/config.ts';
+import type { EnvRecord } from '../../../lambdas/config/env.ts';
+import { parseIssuerConfig } from '../../../lambdas/config/issuer.ts';
 import { ConfigurationError } from '../../../lambdas/core/errors.ts';
 
 const BASE = { ISSUER: 'https://auth.example.com', AUDIENCE: 'https://api.example.com' } as const;

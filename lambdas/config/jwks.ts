@@ -1,0 +1,18 @@
+/** Settings of the JWKS and discovery function. Pure, like every parser in this folder. */
+import { DEFAULT_SIGNING_ALGORITHM, type SigningAlgorithm } from '../core/token-model.ts';
+import { issuerUrl, keyIds, signingAlgorithm, type EnvRecord } from './env.ts';
+
+export interface JwksFunctionConfig {
+  /** Without a trailing slash, so that the discovery document's URLs join cleanly. */
+  readonly issuer: string;
+  readonly signingAlg: SigningAlgorithm;
+  readonly verifyKeyIds: readonly string[];
+}
+
+export function parseJwksFunctionConfig(env: EnvRecord): JwksFunctionConfig {
+  return {
+    issuer: issuerUrl(env).replace(/\/+$/, ''),
+    signingAlg: signingAlgorithm(env, DEFAULT_SIGNING_ALGORITHM),
+    verifyKeyIds: keyIds(env, 'VERIFY_KEY_IDS'),
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * GET /.well-known/jwks.json (RFC 7517 §5) and GET /.well-known/openid-configuration (RFC 8414
+ * field names). Public keys are read from KMS once per container; both answers are cacheable.
+ */
+import type { JwksFunctionConfig } from '../config/jwks.ts';
+import { NotFoundError } from '../core/errors.ts';
+import type { KmsPublicKeySet } from '../adapters/kms/public-key-loader.ts';
+import { createLogger, httpHandler } from '../http/handler.ts';
+import { json } from '../http/respond.ts';
+
+/** Long enough to spare KMS, short enough that a newly added key is seen well before it signs. */
+const CACHEABLE = { 'Cache-Control': 'public, max-age=300' };
+
+/** The route: the routeKey, or for a `$default` route the method and path (all `unknown` until narrowed). */
+function routeOf(event: { routeKey?: unknown; rawPath?: unknown; requestContext?: unknown }): string {
+  if (event.routeKey !== '$default') return typeof event.routeKey === 'string' ? event.routeKey : '';
+  const context = event.requestContext;
+  const http = typeof context === 'object' && context !== null && 'http' in context ? context.http : undefined;
+  const method = typeof http === 'object' && http !== null && 'method' in http ? http.method : undefined;
+  return typeof method === 'string' && typeof event.rawPath === 'string' ? `${method} ${event.rawPath}` : '';
+}
+
+export interface JwksHandlerDeps {
+  readonly keySet: Pick<KmsPublicKeySet, 'keys'>;
+}
+
+/** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */
+export function createJwksHandler(config: JwksFunctionConfig, deps: JwksHandlerDeps) {
+  const log = createLogger('jwks');
+  const { issuer, signingAlg } = config;
+  return httpHandler(log, async (event) => {
+    switch (routeOf(event)) {
+      case 'GET /.well-known/jwks.json': {
+        const keys = await deps.keySet.keys();
+        return json(200, { keys: keys.map((key) => key.jwk) }, CACHEABLE);
+      }
+      case 'GET /.well-known/openid-configuration':
+        return json(
+          200,
+          {
+            issuer,
+            jwks_uri: `${issuer}/.well-known/jwks.json`,
+            token_endpoint: `${issuer}/login`,
+            refresh_endpoint: `${issuer}/refresh`,
+            revocation_endpoint: `${issuer}/revoke`,
+            logout_all_endpoint: `${issuer}/logout-all`,
+            grant_types_supported: ['password', 'refresh_token'],
+            token_endpoint_auth_methods_supported: ['none'],
+            revocation_endpoint_auth_methods_supported: ['none'],
+            response_types_supported: [],
+            access_token_signing_alg_values_supported: [signingAlg],
+          },
+          CACHEABLE,
+        );
+      default:
+        throw new NotFoundError();
+    }
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * POST /refresh → token response with a NEW refresh token. The token comes in the body
+ * (`refresh_token`, RFC 6749 §6) or, in cookie mode, in the refresh cookie.
+ */
+import type { IssuingFunctionConfig } from '../config/issuer.ts';
+import { InvalidRequestError } from '../core/errors.ts';
+import { refresh, type RefreshDeps } from '../core/refresh.ts';
+import { assertAllowedOrigin, readRefreshCookie } from '../http/cookie-mode.ts';
+import { TOKEN_RULE } from '../http/fields.ts';
+import { createLogger, httpHandler } from '../http/handler.ts';
+import { jsonBody, onlyFields, optionalString, type JsonObject } from '../http/request.ts';
+import { tokenResult, type Delivery } from '../http/token-result.ts';
+
+/**
+ * The Lambda handler for parsed settings and dependencies (production: ./handler.ts). `onReuse`
+ * is the handler's own: it writes the log event the reuse alarm counts.
+ */
+export function createRefreshHandler(config: IssuingFunctionConfig, dependencies: Omit<RefreshDeps, 'onReuse'>) {
+  const log = createLogger('refresh');
+  const { cookie } = config;
+  const deps: RefreshDeps = {
+    ...dependencies,
+    onReuse: (event: { sub: string; sid: string; revokedSessions: number }) =>
+      // The metric filter behind the reuse alarm matches this event name (lib/ alarms).
+      log.warn('refresh token reuse detected', { event: 'refresh_token_reuse', ...event }),
+  };
+  return httpHandler(log, async (event) => {
+    const hasBody = typeof event.body === 'string' && event.body.length > 0;
+    let body: JsonObject = {};
+    if (hasBody) {
+      body = jsonBody(event);
+      onlyFields(body, ['refresh_token']);
+    }
+    const fromBody = optionalString(body, 'refresh_token', TOKEN_RULE);
+    let presented: string;
+    let delivery: Delivery;
+    if (fromBody !== undefined) {
+      presented = fromBody;
+      delivery = 'body';
+    } else {
+      const fromCookie = cookie.enabled ? readRefreshCookie(event) : undefined;
+      if (fromCookie === undefined) throw new InvalidRequestError('The field "refresh_token" is required.');
+      assertAllowedOrigin(cookie, event);
+      presented = fromCookie;
+      delivery = 'cookie';
+    }
+    const outcome = await refresh(presented, deps);
+    log.info('refreshed', { event: 'refresh', sub: outcome.family.sub, sid: outcome.family.sid, generation: outcome.family.generation });
+    return tokenResult(outcome.response, delivery, cookie);
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * POST /revoke (RFC 7009), POST /logout-all (every session of the caller; the route sits behind
+ * the Lambda authorizer, whose context names the caller) and, in cookie mode, POST /refresh/revoke:
+ * the browser's logout, which revokes the session of the refresh cookie. That cookie is scoped to
+ * the refresh path, so a browser never sends it to /revoke; this route lives under that path.
+ */
+import type { RevokeFunctionConfig } from '../config/issuer.ts';
+import { InvalidRequestError, InvalidTokenError } from '../core/errors.ts';
+import { AccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH } from '../core/access-token-verifier.ts';
+import { revokeAllSessions, revokeToken, type RevocationDeps } from '../core/revocation.ts';
+import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../core/token-model.ts';
+import { createVerificationKey, type VerificationKey } from '../core/verification-key.ts';
+import type { KmsPublicKeySet } from '../adapters/kms/public-key-loader.ts';
+import { TOKEN_RULE } from '../http/fields.ts';
+import { assertAllowedOrigin, clearRefreshCookie, readRefreshCookie } from '../http/cookie-mode.ts';
+import { createLogger, httpHandler } from '../http/handler.ts';
+import { emptyBody, jsonBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
+import { json } from '../http/respond.ts';
+
+/** RFC 7009 §2.1: `access_token` and `refresh_token` are the registered hints. */
+const TOKEN_TYPE_HINTS = /^(access_token|refresh_token)$/;
+
+/** What the revoke function runs on: the revocation core's dependencies and the verification keys. */
+export interface RevokeHandlerDeps extends Omit<RevocationDeps, 'verifyAccessToken'> {
+  readonly keySet: Pick<KmsPublicKeySet, 'keys'>;
+}
+
+/** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */
+export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHandlerDeps) {
+  const log = createLogger('revoke');
+  const { cookie, policy } = config;
+  const { keySet } = deps;
+  const runtime = deps;
+  let verifier: Promise<AccessTokenVerifier> | undefined;
+
+  function accessTokenVerifier(): Promise<AccessTokenVerifier> {
+    verifier ??= keySet.keys().then((keys) => {
+      const lookup = new Map<string, VerificationKey>(keys.map((key) => [key.kid, createVerificationKey(key.keyObject)]));
+      return new AccessTokenVerifier(
+        {
+          algorithms: [policy.alg],
+          issuer: policy.issuer,
+          audience: policy.audience,
+          typ: ACCESS_TOKEN_TYP,
+          clockSkewSeconds: policy.clockSkewSeconds,
+          expiryLeewaySeconds: 0,
+          maxTokenLength: DEFAULT_MAX_TOKEN_LENGTH,
+        },
+        lookup,
+      );
+    });
+    verifier.catch(() => {
+      verifier = undefined;
+    });
+    return verifier;
+  }
+
+  async function verifyForRevocation(token: string, nowSeconds: number): Promise<AccessTokenClaims | undefined> {
+    const checked = await accessTokenVerifier();
+    try {
+      return await checked.verify(token, nowSeconds);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) return undefined;
+      throw error;
+    }
+  }
+
+  return httpHandler(log, async (event) => {
+    if (event.routeKey === 'POST /logout-all') {
+      emptyBody(event);
+      const requestContext: Record<string, unknown> = { ...event.requestContext };
+      const context = requestContext['authorizer'];
+      const lambdaContext = typeof context === 'object' && context !== null && 'lambda' in context ? context.lambda : undefined;
+      const sub = typeof lambdaContext === 'object' && lambdaContext !== null && 'sub' in lambdaContext ? lambdaContext.sub : undefined;
+      if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError('A valid access token is required.');
+      const revoked = await revokeAllSessions(sub, runtime);
+      log.info('logged out everywhere', { event: 'logout_all', sub, revokedSessions: revoked });
+      return json(200, { revoked_sessions: revoked });
+    }
+
+    if (event.routeKey === 'POST /refresh/revoke') {
+      if (!cookie.enabled) throw new InvalidRequestError('Cookie mode is not enabled on this service; use POST /revoke.');
+      emptyBody(event);
+      // Same CSRF defence as a cookie refresh: only the allowed origins may log a browser out.
+      assertAllowedOrigin(cookie, event);
+      const presented = readRefreshCookie(event);
+      // The cookie only ever holds a refresh token; anything else has nothing to revoke.
+      const result =
+        presented === undefined
+          ? 'nothing_to_revoke'
+          : await revokeToken(presented, { ...runtime, verifyAccessToken: async () => undefined });
+      log.info('revocation', { event: 'revoke', result, delivery: 'cookie' });
+      // RFC 7009 §2.2: 200 whether or not there was anything to revoke; the cookie goes either way.
+      return json(200, {}, {}, [clearRefreshCookie(cookie)]);
+    }
+
+    const body = jsonBody(event);
+    onlyFields(body, ['token', 'token_type_hint']);
+    const token = requiredString(body, 'token', TOKEN_RULE);
+    // The hint is validated but, as RFC 7009 §2.1 allows, the server finds the type by itself.
+    optionalString(body, 'token_type_hint', { maxLength: 32, pattern: TOKEN_TYPE_HINTS, patternHint: 'must be access_token or refresh_token' });
+    if (token.trim() !== token) throw new InvalidRequestError('The field "token" must not have surrounding whitespace.');
+    const result = await revokeToken(token, { ...runtime, verifyAccessToken: verifyForRevocation });
+    log.info('revocation', { event: 'revoke', result });
+    // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
+    return json(200, {});
+  });
+}

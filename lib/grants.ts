@@ -1,0 +1,34 @@
+/**
+ * IAM: each function gets exactly what `FUNCTION_ACCESS` lists, its DynamoDB actions on the one
+ * table (no index, no other table), and `kms:Sign` on the signing key or `kms:GetPublicKey` on the
+ * verification keys (SPEC: the authorizer and JWKS functions can read public keys but cannot sign).
+ */
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type { AuthFunction } from './auth-function.ts';
+import { FUNCTION_ACCESS, KEY_ACTIONS, type FunctionName } from './function-access.ts';
+import type { SigningKeys } from './signing-keys.ts';
+
+export function grantFunctionAccess(name: FunctionName, fn: AuthFunction, table: Pick<dynamodb.ITable, 'tableArn'>, keys: SigningKeys): void {
+  const access = FUNCTION_ACCESS[name];
+  if (access.tableActions.length > 0) {
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'AuthTable',
+        actions: [...access.tableActions],
+        resources: [table.tableArn],
+      }),
+    );
+  }
+  const keyActions = KEY_ACTIONS[access.keyAccess];
+  if (keyActions.length > 0) {
+    const granted = access.keyAccess === 'sign' ? [keys.signingKey] : keys.verificationKeys;
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: access.keyAccess === 'sign' ? 'SignAccessTokens' : 'ReadPublicKeys',
+        actions: [...keyActions],
+        resources: granted.map((key) => key.keyArn),
+      }),
+    );
+  }
+}
