@@ -48,7 +48,7 @@ import { startKmsStandin } from '../local/kms-standin/server.ts';
 import { createServiceTable } from '../local/table.ts';
 import { generateTestKey, validToken, AUD, ISS } from '../test/unit/verifier/token-factory.ts';
 import type { TestKey } from '../test/unit/verifier/token-factory.ts';
-import { BUNDLE_TARGET } from '../lib/bundling.ts';
+import { AUTHORIZER_BUNDLE, BUNDLE_TARGET, bundleSettings } from '../lib/bundling.ts';
 import { fillReadShape, learnReadShape, PROBE_CLAIMS } from './read-shape.ts';
 import type { ReadShape } from './read-shape.ts';
 import { startRecordingProxy } from './dynamodb-proxy.ts';
@@ -94,11 +94,21 @@ const verdict = (value: number, limit: number): string => (value <= limit ? 'met
 
 // ---- bundles -----------------------------------------------------------------------------------
 /**
- * The esbuild options `AuthFunction` (lib/auth-function.ts) passes for the authorizer
- * (lib/kms-jwt-auth.ts: `sourceMaps: false`, `requireShim: false`): minified ESM for node24,
- * module-first, everything bundled, no source map, no banner.
+ * The authorizer's bundle exactly as `AuthFunction` builds it (lib/bundling.ts, shared with the
+ * stack): minified ESM for the runtime, module-first, everything bundled, no source map, no banner.
  */
-const DEPLOYED: BuildOptions = { bundle: true, minify: true, platform: 'node', target: BUNDLE_TARGET, format: 'esm', mainFields: ['module', 'main'], sourcemap: false, logLevel: 'error' };
+const deployed = bundleSettings(AUTHORIZER_BUNDLE);
+const DEPLOYED: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  logLevel: 'error',
+  target: deployed.target,
+  format: deployed.format,
+  mainFields: [...deployed.mainFields],
+  minify: deployed.minify,
+  sourcemap: deployed.sourcemap,
+  ...(deployed.banner !== undefined ? { banner: { js: deployed.banner } } : {}),
+};
 
 async function bundle(entry: string, name: string, options: BuildOptions = DEPLOYED): Promise<{ file: string; bytes: number }> {
   const file = join(out, name);

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BUNDLE_TARGET, ESM_REQUIRE_SHIM } from './bundling.ts';
+import { bundleSettings } from './bundling.ts';
 
 /** Why the functions are pinned to one runtime rather than following the newest. */
 const RUNTIME_REASON =
@@ -74,6 +74,7 @@ export class AuthFunction extends Construct {
     super(scope, id);
     const tracing = props.tracing ?? false;
     const sourceMaps = props.sourceMaps ?? true;
+    const settings = bundleSettings({ sourceMaps, requireShim: props.requireShim ?? true });
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention,
@@ -107,12 +108,12 @@ export class AuthFunction extends Construct {
       environment: sourceMaps ? { ...props.environment, NODE_OPTIONS: '--enable-source-maps' } : { ...props.environment },
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: BUNDLE_TARGET,
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: sourceMaps,
-        ...(sourceMaps ? { sourcesContent: false } : {}),
-        ...(props.requireShim ?? true ? { banner: ESM_REQUIRE_SHIM } : {}),
+        target: settings.target,
+        mainFields: [...settings.mainFields],
+        minify: settings.minify,
+        sourceMap: settings.sourcemap,
+        ...(settings.sourcemap ? { sourcesContent: false } : {}),
+        ...(settings.banner !== undefined ? { banner: settings.banner } : {}),
         bundleAwsSDK: true,
         externalModules: [],
         forceDockerBundling: false,

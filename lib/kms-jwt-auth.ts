@@ -3,6 +3,7 @@
  * alarms. Props and their validation live in kms-jwt-auth-props.ts, the API in token-api.ts, IAM
  * in grants.ts.
  */
+import { AUTHORIZER_BUNDLE } from './bundling.ts';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack } from 'aws-cdk-lib';
@@ -45,8 +46,7 @@ const FUNCTION_SETTINGS: Record<
     description: 'API Gateway Lambda authorizer: verifies access tokens',
     memorySize: 512,
     timeout: Duration.seconds(5),
-    sourceMaps: false,
-    requireShim: false,
+    ...AUTHORIZER_BUNDLE,
   },
 };
 

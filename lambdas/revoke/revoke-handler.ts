@@ -9,8 +9,7 @@ import { InvalidRequestError, InvalidTokenError } from '../core/errors.ts';
 import { AccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH } from '../core/access-token-verifier.ts';
 import { revokeAllSessions, revokeToken, type RevocationDeps } from '../core/revocation.ts';
 import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../core/token-model.ts';
-import { createVerificationKey, type VerificationKey } from '../core/verification-key.ts';
-import type { KmsPublicKeySet } from '../adapters/kms/public-key-loader.ts';
+import type { PublishedKeySet, VerificationKey } from '../core/ports.ts';
 import { TOKEN_RULE } from '../http/fields.ts';
 import { assertAllowedOrigin, clearRefreshCookie, readRefreshCookie } from '../http/cookie-mode.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
@@ -22,7 +21,7 @@ const TOKEN_TYPE_HINTS = /^(access_token|refresh_token)$/;
 
 /** What the revoke function runs on: the revocation core's dependencies and the verification keys. */
 export interface RevokeHandlerDeps extends Omit<RevocationDeps, 'verifyAccessToken'> {
-  readonly keySet: Pick<KmsPublicKeySet, 'keys'>;
+  readonly keySet: PublishedKeySet;
 }
 
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */
@@ -35,7 +34,8 @@ export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHa
 
   function accessTokenVerifier(): Promise<AccessTokenVerifier> {
     verifier ??= keySet.keys().then((keys) => {
-      const lookup = new Map<string, VerificationKey>(keys.map((key) => [key.kid, createVerificationKey(key.keyObject)]));
+      // The loader has checked each key already (spec, curve or size, thumbprint).
+      const lookup = new Map<string, VerificationKey>(keys.map((key) => [key.kid, key]));
       return new AccessTokenVerifier(
         {
           algorithms: [policy.alg],

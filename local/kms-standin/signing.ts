@@ -17,14 +17,19 @@
 import { constants, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
-/** Every SigningAlgorithm value KMS accepts (for enum validation, as KMS validates first). */
-export const SIGNING_ALGORITHMS = [
+/** The signing algorithms KMS offers for RSA keys. */
+const RSA_ALGORITHMS = [
   'RSASSA_PSS_SHA_256',
   'RSASSA_PSS_SHA_384',
   'RSASSA_PSS_SHA_512',
   'RSASSA_PKCS1_V1_5_SHA_256',
   'RSASSA_PKCS1_V1_5_SHA_384',
   'RSASSA_PKCS1_V1_5_SHA_512',
+] as const;
+
+/** Every SigningAlgorithm value KMS accepts (for enum validation, as KMS validates first). */
+export const SIGNING_ALGORITHMS = [
+  ...RSA_ALGORITHMS,
   'ECDSA_SHA_256',
   'ECDSA_SHA_384',
   'ECDSA_SHA_512',
@@ -62,16 +67,7 @@ export interface KeySpecInfo {
 
 export const SUPPORTED_KEY_SPECS = {
   ECC_NIST_P256: { algorithms: ['ECDSA_SHA_256'] },
-  RSA_2048: {
-    algorithms: [
-      'RSASSA_PSS_SHA_256',
-      'RSASSA_PSS_SHA_384',
-      'RSASSA_PSS_SHA_512',
-      'RSASSA_PKCS1_V1_5_SHA_256',
-      'RSASSA_PKCS1_V1_5_SHA_384',
-      'RSASSA_PKCS1_V1_5_SHA_512',
-    ],
-  },
+  RSA_2048: { algorithms: RSA_ALGORITHMS },
 } as const satisfies Record<string, KeySpecInfo>;
 
 export type SupportedKeySpec = keyof typeof SUPPORTED_KEY_SPECS;
