@@ -8,12 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startLocalService, type LocalService } from '../../local/service.ts';
-import { BROWSER_WAIT_MS, htmlPage, launchChromium, script, servePages, type Browser, type PageServer, type StaticFile } from '../support/browser.ts';
-import { startRecordingProxy, type RecordingProxy } from '../support/recording-proxy.ts';
+import { BROWSER_WAIT_MS, REFRESH_COOKIE, startCookieModeScene, type CookieModeScene } from '../support/browser.ts';
 
 const PASSWORD = 'browser cookie mode password';
-const REFRESH_COOKIE = '__Secure-refresh_token';
 
 /**
  * The app's script: what a browser app in cookie mode sends, and nothing it should not keep. The
@@ -71,69 +68,26 @@ interface CallResult {
   sent?: boolean;
 }
 
-let service: LocalService;
-let appPages: PageServer;
-let foreignPages: PageServer;
-let browser: Browser;
-let recorder: RecordingProxy;
-let apiOrigin: string;
-
-/** What both page servers serve: the app at `/`, and a blank page under the refresh cookie's path. */
-function fileAt(path: string): StaticFile | undefined {
-  if (path === '/') return htmlPage('/app.js');
-  if (path === '/app.js') return script(appScript(apiOrigin));
-  // Cookies are per host, not per port (RFC 6265 §8.5): a page of this origin at /refresh/ is
-  // in the refresh cookie's scope, so document.cookie there would show it were it not HttpOnly.
-  if (path === '/refresh/probe') return { contentType: 'text/html; charset=utf-8', body: '<!doctype html><title>probe</title>' };
-  return undefined;
-}
+let scene: CookieModeScene;
 
 beforeAll(async () => {
-  // The page origins go into the service's CORS_ORIGINS, so they are bound first; the pages learn
-  // the API's port per request.
-  appPages = await servePages(fileAt);
-  foreignPages = await servePages(fileAt);
-  service = await startLocalService({
-    port: 0,
-    demoPassword: PASSWORD,
-    env: { COOKIE_MODE: 'on', CORS_ORIGINS: appPages.origin, REFRESH_COOKIE_PATH: '/refresh' },
-  });
-  // The browser reaches the gateway through a transparent recorder, which tells the tests what
-  // reached the service when the browser hides the answer from a page.
-  recorder = await startRecordingProxy(service.url);
-  apiOrigin = `http://localhost:${recorder.port}`;
-  browser = await launchChromium();
+  scene = await startCookieModeScene({ demoPassword: PASSWORD, appScript });
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await Promise.allSettled([appPages?.close(), foreignPages?.close(), recorder?.close()]);
-  await service?.stop();
+  await scene?.close();
 });
-
-async function openApp(origin: string): Promise<Page> {
-  const page = await browser.context.newPage();
-  await page.goto(`${origin}/`);
-  await page.waitForFunction('window.app !== undefined', undefined, { timeout: BROWSER_WAIT_MS });
-  return page;
-}
 
 async function run(page: Page, expression: string): Promise<CallResult> {
   return (await page.evaluate(expression)) as CallResult;
-}
-
-/** The refresh cookie as Chromium itself stores it (playwright reads HttpOnly cookies too). */
-async function storedRefreshCookie() {
-  const cookies = await browser.context.cookies(`${apiOrigin}/refresh`);
-  return cookies.find((c) => c.name === REFRESH_COOKIE);
 }
 
 const login = (page: Page) => run(page, `app.login('demo', ${JSON.stringify(PASSWORD)})`);
 
 describe('cookie mode in headless Chromium', () => {
   it('logs in: the refresh token is neither in the response body nor visible to JavaScript, and the access token works', async () => {
-    await browser.context.clearCookies();
-    const page = await openApp(appPages.origin);
+    await scene.browser.context.clearCookies();
+    const page = await scene.openApp(scene.appPages.origin);
     const res = await login(page);
     expect(res.status).toBe(200);
     expect(res.body).not.toHaveProperty('refresh_token');
@@ -141,15 +95,15 @@ describe('cookie mode in headless Chromium', () => {
 
     // Chromium accepted the __Secure- cookie over http://localhost and keeps it HttpOnly, Secure,
     // SameSite=Strict, on the refresh path.
-    const cookie = await storedRefreshCookie();
+    const cookie = await scene.refreshCookie();
     expect(cookie).toMatchObject({ domain: 'localhost', path: '/refresh', httpOnly: true, secure: true, sameSite: 'Strict' });
     expect(cookie?.value).toMatch(/^[A-Za-z0-9_-]{87}$/);
 
     // A page in the cookie's scope sees a script-readable cookie there (the control), never the
     // refresh cookie.
-    await browser.context.addCookies([{ name: '__Secure-probe', value: 'visible', domain: 'localhost', path: '/refresh', secure: true, httpOnly: false, sameSite: 'Strict' }]);
-    const probe = await browser.context.newPage();
-    await probe.goto(`${appPages.origin}/refresh/probe`);
+    await scene.browser.context.addCookies([{ name: '__Secure-probe', value: 'visible', domain: 'localhost', path: '/refresh', secure: true, httpOnly: false, sameSite: 'Strict' }]);
+    const probe = await scene.browser.context.newPage();
+    await probe.goto(`${scene.appPages.origin}/refresh/probe`);
     const seen = String(await probe.evaluate('document.cookie'));
     expect(seen).toContain('__Secure-probe=visible');
     expect(seen).not.toContain(REFRESH_COOKIE);
@@ -166,17 +120,17 @@ describe('cookie mode in headless Chromium', () => {
   });
 
   it('refreshes with only the cookie: a new access token, a rotated cookie, still no refresh token in the body', async () => {
-    await browser.context.clearCookies();
-    const page = await openApp(appPages.origin);
+    await scene.browser.context.clearCookies();
+    const page = await scene.openApp(scene.appPages.origin);
     expect((await login(page)).status).toBe(200);
-    const before = await storedRefreshCookie();
+    const before = await scene.refreshCookie();
     const firstAccess = await page.evaluate('app.accessToken()');
 
     const res = await run(page, 'app.refresh()');
     expect(res.status).toBe(200);
     expect(res.body).not.toHaveProperty('refresh_token');
     expect(res.body?.['access_token']).not.toBe(firstAccess);
-    const after = await storedRefreshCookie();
+    const after = await scene.refreshCookie();
     expect(after?.value).toMatch(/^[A-Za-z0-9_-]{87}$/);
     expect(after?.value).not.toBe(before?.value);
     expect((await run(page, 'app.whoami()')).status).toBe(200);
@@ -184,8 +138,8 @@ describe('cookie mode in headless Chromium', () => {
   });
 
   it('keeps the access token out of localStorage, sessionStorage and document.cookie', async () => {
-    await browser.context.clearCookies();
-    const page = await openApp(appPages.origin);
+    await scene.browser.context.clearCookies();
+    const page = await scene.openApp(scene.appPages.origin);
     expect((await login(page)).status).toBe(200);
     expect((await run(page, 'app.refresh()')).status).toBe(200);
     expect((await run(page, 'app.whoami()')).status).toBe(200);
@@ -199,20 +153,20 @@ describe('cookie mode in headless Chromium', () => {
   });
 
   it('logs out: the session ends, Chromium drops the cookie, and neither a later refresh nor a kept copy of the cookie works', async () => {
-    await browser.context.clearCookies();
-    const page = await openApp(appPages.origin);
+    await scene.browser.context.clearCookies();
+    const page = await scene.openApp(scene.appPages.origin);
     expect((await login(page)).status).toBe(200);
-    const kept = await storedRefreshCookie();
+    const kept = await scene.refreshCookie();
     expect(kept).toBeDefined();
 
     expect((await run(page, 'app.logout()')).status).toBe(200);
-    expect(await storedRefreshCookie()).toBeUndefined();
+    expect(await scene.refreshCookie()).toBeUndefined();
     // The browser no longer sends a cookie: nothing to refresh with.
     const none = await run(page, 'app.refresh()');
     expect(none.status).toBe(400);
     expect(none.body?.['error']).toBe('invalid_request');
     // A copy of the cookie kept from before the logout (another tab, an attacker) is dead.
-    if (kept !== undefined) await browser.context.addCookies([kept]);
+    if (kept !== undefined) await scene.browser.context.addCookies([kept]);
     const replayed = await run(page, 'app.refresh()');
     expect(replayed.status).toBe(401);
     expect(replayed.body?.['error']).toBe('invalid_grant');
@@ -220,26 +174,26 @@ describe('cookie mode in headless Chromium', () => {
   });
 
   it('refuses a page whose origin is not in CORS_ORIGINS: it can neither log in with a cookie nor spend the cookie the browser sends for it', async () => {
-    await browser.context.clearCookies();
-    const app = await openApp(appPages.origin);
+    await scene.browser.context.clearCookies();
+    const app = await scene.openApp(scene.appPages.origin);
     expect((await login(app)).status).toBe(200);
-    const before = await storedRefreshCookie();
+    const before = await scene.refreshCookie();
 
-    const foreign = await openApp(foreignPages.origin);
+    const foreign = await scene.openApp(scene.foreignPages.origin);
     // A JSON login needs a preflight, which the gateway answers without CORS headers for this origin.
     expect(await login(foreign)).toEqual({ error: 'TypeError' });
 
     // A simple POST needs no preflight, and the same-site browser attaches the SameSite=Strict cookie:
     // only the service's Origin check stands between this page and the session.
-    const seen = recorder.exchanges.length;
+    const seen = scene.recorder.exchanges.length;
     expect(await run(foreign, 'app.blindRefresh()')).toEqual({ sent: true });
-    const arrived = recorder.exchanges.slice(seen);
+    const arrived = scene.recorder.exchanges.slice(seen);
     expect(arrived).toEqual([
-      { method: 'POST', path: '/refresh', origin: foreignPages.origin, cookie: `${REFRESH_COOKIE}=${before?.value}`, status: 400 },
+      { method: 'POST', path: '/refresh', origin: scene.foreignPages.origin, cookie: `${REFRESH_COOKIE}=${before?.value}`, status: 400 },
     ]);
 
     // Nothing rotated: the cookie is the one from login, and the app's refresh still works with it.
-    expect((await storedRefreshCookie())?.value).toBe(before?.value);
+    expect((await scene.refreshCookie())?.value).toBe(before?.value);
     expect((await run(app, 'app.refresh()')).status).toBe(200);
     await Promise.all([app.close(), foreign.close()]);
   });

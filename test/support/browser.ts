@@ -15,8 +15,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type BrowserContext, type Cookie, type Page } from 'playwright-core';
+import { startLocalService, type LocalService } from '../../local/service.ts';
+import { startRecordingProxy, type RecordingProxy } from './recording-proxy.ts';
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
  * Debian's Chromium binary. `/usr/bin/chromium` is the package's shell launcher, which sources
@@ -134,4 +140,110 @@ export function htmlPage(scriptPath: string): StaticFile {
 
 export function script(body: string): StaticFile {
   return { contentType: 'text/javascript; charset=utf-8', body };
+}
+
+/** The refresh cookie's name in cookie mode (lambdas/http/cookie-mode.ts). */
+export const REFRESH_COOKIE = '__Secure-refresh_token';
+
+/**
+ * A web app in cookie mode and everything around it: the local service (COOKIE_MODE=on, with the
+ * app's origin as its only CORS origin), reached through a recorder; the app's origin and a
+ * foreign origin, both on localhost and serving the same page; and Chromium.
+ */
+export interface CookieModeScene {
+  readonly service: LocalService;
+  readonly browser: Browser;
+  readonly appPages: PageServer;
+  readonly foreignPages: PageServer;
+  /** What reached the service, in order. */
+  readonly recorder: RecordingProxy;
+  /** http://localhost:<port> of the API as the pages call it. */
+  readonly apiOrigin: string;
+  /** Opens `/` of an origin and waits until its script has set `window.app`. */
+  openApp(origin: string): Promise<Page>;
+  /** The refresh cookie as Chromium stores it (playwright reads HttpOnly cookies too). */
+  refreshCookie(): Promise<Cookie | undefined>;
+  close(): Promise<void>;
+}
+
+export interface CookieModeSceneOptions {
+  readonly demoPassword: string;
+  /** The app's module script, given the API origin (as an app's build would write it in). */
+  readonly appScript: (apiOrigin: string) => string | Promise<string>;
+}
+
+export async function startCookieModeScene(options: CookieModeSceneOptions): Promise<CookieModeScene> {
+  let appScript: string | undefined;
+  // Cookies are per host, not per port (RFC 6265 §8.5): a page of either origin at /refresh/ is in
+  // the refresh cookie's scope, so document.cookie there would show it were it not HttpOnly.
+  const fileAt = (path: string): StaticFile | undefined => {
+    if (path === '/') return htmlPage('/app.js');
+    if (path === '/app.js' && appScript !== undefined) return script(appScript);
+    if (path === '/refresh/probe') return { contentType: 'text/html; charset=utf-8', body: '<!doctype html><title>probe</title>' };
+    return undefined;
+  };
+  const stops: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    // The page origins go into the service's CORS_ORIGINS, so they are bound first.
+    const appPages = await servePages(fileAt);
+    stops.push(() => appPages.close());
+    const foreignPages = await servePages(fileAt);
+    stops.push(() => foreignPages.close());
+    const service = await startLocalService({
+      port: 0,
+      demoPassword: options.demoPassword,
+      env: { COOKIE_MODE: 'on', CORS_ORIGINS: appPages.origin, REFRESH_COOKIE_PATH: '/refresh' },
+    });
+    stops.push(() => service.stop());
+    // The browser reaches the gateway through a transparent recorder, which tells the tests what
+    // reached the service when the browser hides the answer from a page.
+    const recorder = await startRecordingProxy(service.url);
+    stops.push(() => recorder.close());
+    const apiOrigin = `http://localhost:${recorder.port}`;
+    appScript = await options.appScript(apiOrigin);
+    const browser = await launchChromium();
+    stops.push(() => browser.close());
+    return {
+      service,
+      browser,
+      appPages,
+      foreignPages,
+      recorder,
+      apiOrigin,
+      openApp: async (origin) => {
+        const page = await browser.context.newPage();
+        await page.goto(`${origin}/`);
+        await page.waitForFunction('window.app !== undefined', undefined, { timeout: BROWSER_WAIT_MS });
+        return page;
+      },
+      refreshCookie: async () => (await browser.context.cookies(`${apiOrigin}/refresh`)).find((c) => c.name === REFRESH_COOKIE),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * Bundles a page's module script for the browser with esbuild (ESM, platform browser), from source
+ * given as a string and resolved from the repository's root, so it can import the package's own
+ * TypeScript (the client library) the way an app's bundler would.
+ */
+export async function bundleForBrowser(source: string): Promise<string> {
+  const result = await build({
+    stdin: { contents: source, resolveDir: REPO_ROOT, sourcefile: 'page.js', loader: 'js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'chrome120',
+    write: false,
+    logLevel: 'silent',
+  });
+  const [output] = result.outputFiles;
+  if (output === undefined) throw new Error('esbuild wrote no bundle');
+  return output.text;
 }
