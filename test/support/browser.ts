@@ -4,11 +4,11 @@
  * static page server on loopback that plays the web app's origin.
  *
  * Pages are reached as http://localhost:<port>: `localhost` is a potentially trustworthy origin
- * (W3C Secure Contexts §3.2, "Is origin potentially trustworthy?"), so Chromium accepts the
- * service's `Secure` / `__Secure-` cookies over plain HTTP there, and two ports of `localhost` are
- * two origins of one site (RFC 6454 §4; the site ignores the port), the arrangement where
- * `SameSite=Strict` still sends the cookie and only the service's Origin check stops a forged
- * request.
+ * (W3C Secure Contexts, "Is origin potentially trustworthy?"), so Chromium accepts the service's
+ * `Secure` / `__Secure-` cookies over plain HTTP there (the first test checks that it stored one),
+ * and two ports of `localhost` are two origins (RFC 6454 §4) of one site (the HTML Standard's
+ * "same site" ignores the port): the arrangement where `SameSite=Strict` still sends the cookie and
+ * only the service's Origin check stops a forged request.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
