@@ -163,12 +163,12 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   }
 
   /** Forgets the session here (never the device token: it is not a session) and tells the app. */
-  async function endSession(reason: SessionEndedReason): Promise<void> {
+  async function endSession(reason: SessionEndedReason, tell = true): Promise<void> {
     epoch += 1;
     access = undefined;
     accessLoaded = true;
     if (!cookieMode) await Promise.all([storage.remove(keys.access), storage.remove(keys.refresh)]);
-    emit(reason);
+    if (tell) emit(reason);
   }
 
   async function storeTokens(body: unknown, status: number): Promise<string> {
@@ -221,7 +221,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     const noCookie = cookieMode && response.status === 400 && body.error === 'invalid_request';
     if (refused || noCookie) {
       const reason: SessionEndedReason = refused ? 'refresh_rejected' : 'not_signed_in';
-      await endSession(reason);
+      // A page that held no session (a reload without a cookie) has nothing to tell the app.
+      await endSession(reason, refused || access !== undefined);
       throw new SessionEndedError(reason);
     }
     throw commonError(response, body, now());
