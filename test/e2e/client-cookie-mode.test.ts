@@ -32,7 +32,7 @@ interface Cookie {
 /** What a browser does with cookies and Origin for `credentials: 'include'`, and nothing more. */
 function browserLikeFetch() {
   const jar = new Map<string, Cookie>();
-  const requests: { path: string; credentials: RequestCredentials | undefined; body: unknown }[] = [];
+  const requests: { path: string; credentials: RequestInit['credentials']; body: unknown }[] = [];
   const fetchImpl = (async (input: string | URL | Request, init: RequestInit = {}) => {
     const url = new URL(String(input));
     requests.push({ path: url.pathname, credentials: init.credentials, body: init.body });
