@@ -19,6 +19,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import type { AuthorizerContext, AuthorizerDecision } from '../lambdas/authorizer/authorizer-handler.ts';
 import { KmsJwtAuth } from '../lib/kms-jwt-auth.ts';
+import { AuthClientError, createAuthClient, RateLimitedError, type AuthClient, type TokenStorage } from '../client/index.ts';
 
 /** docs/deploy.md, "The construct": the service in a stack of your own app. */
 export class AuthServiceStack extends Stack {
@@ -103,6 +104,96 @@ type Decision =
 type SameType<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 /** Compile-time check that the documented decision type is the real one. */
 export const documentedDecisionIsExact: SameType<Decision, AuthorizerDecision> = true;
+
+// docs/clients.md, "iOS and Android with Expo": the TokenStorage adapter for expo-secure-store,
+// typed by the part of its API it uses, so that it compiles here without the package.
+/** The part of `expo-secure-store` the adapter uses (pass the module: `import * as SecureStore`). */
+export interface ExpoSecureStoreModule<Accessible> {
+  getItemAsync(key: string, options?: { keychainAccessible?: Accessible }): Promise<string | null>;
+  setItemAsync(key: string, value: string, options?: { keychainAccessible?: Accessible }): Promise<void>;
+  deleteItemAsync(key: string, options?: { keychainAccessible?: Accessible }): Promise<void>;
+}
+
+// #region expo-secure-store
+/** Keychain (iOS) / Keystore-encrypted storage (Android) through expo-secure-store. */
+export function expoSecureStorage<A>(SecureStore: ExpoSecureStoreModule<A>, keychainAccessible: A): TokenStorage {
+  const options = { keychainAccessible };
+  return {
+    get: async (key) => (await SecureStore.getItemAsync(key, options)) ?? undefined,
+    set: (key, value) => SecureStore.setItemAsync(key, value, options),
+    remove: (key) => SecureStore.deleteItemAsync(key, options),
+  };
+}
+// #endregion
+
+/** The part of `react-native-keychain` the adapter uses (pass the module: `import * as Keychain`). */
+export interface KeychainModule<Accessible> {
+  getGenericPassword(options: { service: string }): Promise<false | { password: string }>;
+  setGenericPassword(username: string, password: string, options: { service: string; accessible: Accessible }): Promise<unknown>;
+  resetGenericPassword(options: { service: string }): Promise<unknown>;
+}
+
+// #region react-native-keychain
+/** Keychain (iOS) / Keystore (Android) through react-native-keychain: one entry per key. */
+export function keychainStorage<A>(Keychain: KeychainModule<A>, accessible: A): TokenStorage {
+  return {
+    get: async (service) => {
+      const entry = await Keychain.getGenericPassword({ service });
+      return entry === false ? undefined : entry.password;
+    },
+    set: async (service, value) => {
+      await Keychain.setGenericPassword('kms-jwt-auth', value, { service, accessible });
+    },
+    remove: async (service) => {
+      await Keychain.resetGenericPassword({ service });
+    },
+  };
+}
+// #endregion
+
+/** docs/clients.md, "The web: cookie mode": what a single-page app does. */
+export async function browserExample(
+  showSignIn: () => void,
+  askForCredentials: () => Promise<{ username: string; password: string }>,
+): Promise<AuthClient> {
+  // #region browser
+  const auth = createAuthClient({ baseUrl: 'https://auth.example.com', cookieMode: true });
+  auth.onSessionEnded(() => showSignIn());
+
+  // After a reload the access token is gone (memory only); the HttpOnly cookie brings it back.
+  if (!(await auth.isSignedIn())) {
+    const result = await auth.login(await askForCredentials());
+    if (result.status === 'mfa_required') throw new Error('second factor: not shown here');
+  }
+  const orders = await auth.fetch('https://api.example.com/orders');
+  // #endregion
+  void orders;
+  return auth;
+}
+
+/** docs/clients.md, "Errors": handling each failure of a call. */
+export async function errorsExample(auth: AuthClient, show: (message: string) => void): Promise<void> {
+  // #region errors
+  try {
+    await auth.fetch('https://api.example.com/orders', { method: 'POST', body: JSON.stringify({ item: 42 }) });
+  } catch (error) {
+    if (!(error instanceof AuthClientError)) throw error;
+    switch (error.code) {
+      case 'session_ended': // onSessionEnded has run already: the sign-in screen is showing
+        break;
+      case 'rate_limited':
+      case 'unavailable':
+        show(`Busy, try again ${error instanceof RateLimitedError ? `in ${error.retryAfterSeconds} s` : 'shortly'}.`);
+        break;
+      case 'network':
+        show('You are offline; nothing was lost, try again.');
+        break;
+      default:
+        show(error.message); // never contains a token or a password
+    }
+  }
+  // #endregion
+}
 
 /** Builds every snippet's stack into `app` (the tests synthesize it). */
 export function buildDocsSnippetsApp(app: App): { service: AuthServiceStack; apis: OrdersApisStack; imported: ImportedAuthApiStack } {
