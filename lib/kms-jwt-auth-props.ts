@@ -90,6 +90,13 @@ export interface KmsJwtAuthProps {
    */
   readonly reusePolicy?: ReusePolicy;
   /**
+   * How long a superseded refresh token still gets the very same successor (and a new access token
+   * of the same session) instead of counting as reuse: apps that refresh from two threads at once,
+   * or retry after a lost response, stay signed in. Whole seconds, 0 (no grace) to 60.
+   * @default Duration.seconds(30)
+   */
+  readonly refreshGracePeriod?: Duration;
+  /**
    * Return the refresh token in an `HttpOnly; Secure; SameSite=Strict` cookie scoped to
    * `refreshCookiePath` instead of the response body (for browser apps).
    * @default false
@@ -229,6 +236,7 @@ export interface Settings {
   readonly refreshAbsoluteTtl: Duration;
   readonly signingAlgorithm: SigningAlgorithm;
   readonly reusePolicy: ReusePolicy;
+  readonly refreshGracePeriod: Duration;
   readonly cookieMode: boolean;
   readonly corsOrigins: readonly string[];
   readonly refreshCookiePath: string;
@@ -256,6 +264,7 @@ export function resolveSettings(props: KmsJwtAuthProps): Settings {
     refreshAbsoluteTtl: props.refreshAbsoluteTtl ?? Duration.days(30),
     signingAlgorithm: props.signingAlgorithm ?? 'RS256',
     reusePolicy: props.reusePolicy ?? 'family',
+    refreshGracePeriod: props.refreshGracePeriod ?? Duration.seconds(30),
     cookieMode: props.cookieMode ?? false,
     corsOrigins: props.corsOrigins ?? [],
     refreshCookiePath: props.refreshCookiePath ?? '/refresh',
@@ -358,6 +367,7 @@ export function functionEnvironments(settings: Settings, resources: EnvironmentR
     REFRESH_TOKEN_TTL_SECONDS: String(settings.refreshTokenTtl.toSeconds()),
     REFRESH_ABSOLUTE_TTL_SECONDS: String(settings.refreshAbsoluteTtl.toSeconds()),
     REUSE_POLICY: settings.reusePolicy,
+    REFRESH_GRACE_SECONDS: String(settings.refreshGracePeriod.toSeconds({ integral: false })),
     COOKIE_MODE: settings.cookieMode ? 'on' : 'off',
     CORS_ORIGINS: settings.corsOrigins.join(','),
     REFRESH_COOKIE_PATH: settings.refreshCookiePath,
@@ -396,6 +406,7 @@ const PROP_OF_VARIABLE: Readonly<Record<string, string>> = {
   REFRESH_TOKEN_TTL_SECONDS: 'refreshTokenTtl',
   REFRESH_ABSOLUTE_TTL_SECONDS: 'refreshAbsoluteTtl',
   REUSE_POLICY: 'reusePolicy',
+  REFRESH_GRACE_SECONDS: 'refreshGracePeriod',
   CLOCK_SKEW_SECONDS: 'clockSkew',
   COOKIE_MODE: 'cookieMode',
   CORS_ORIGINS: 'corsOrigins',

@@ -40,6 +40,8 @@ export function parseIssuerConfig(env: EnvRecord): IssuerConfig {
     refreshAbsoluteTtlSeconds,
     reusePolicy: oneOf(env, 'REUSE_POLICY', ['family', 'user'] as const, 'family'),
     clockSkewSeconds: optionalInteger(env, 'CLOCK_SKEW_SECONDS', 60, 0, LONGEST_LIFETIMES.clockSkewSeconds),
+    // Default 30 s, configurable 0–60 (0: no grace), the range Cognito offers for the same window.
+    refreshGraceSeconds: optionalInteger(env, 'REFRESH_GRACE_SECONDS', 30, 0, 60),
   };
 }
 

@@ -16,4 +16,6 @@ export interface IssuerConfig {
   readonly refreshAbsoluteTtlSeconds: number;
   readonly reusePolicy: ReusePolicy;
   readonly clockSkewSeconds: number;
+  /** How long a superseded refresh token still gets its successor again (retries, races); 0–60 s. */
+  readonly refreshGraceSeconds: number;
 }

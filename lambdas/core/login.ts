@@ -14,7 +14,7 @@
 import { InvalidGrantError, InvalidScopeError, RetryableConflictError } from './errors.ts';
 import { encode } from './base64url.ts';
 import type { PasswordHasher, UserDirectory } from './ports.ts';
-import { mintRefreshToken, newFamilyId } from './refresh-token.ts';
+import { mintRefreshToken, newFamilyId, newTokenKey } from './refresh-token.ts';
 import { formatScope, grantScopes } from './scope.ts';
 import { issueAccessToken, tokenResponse, type IssuerDeps, type TokenResponse } from './token-issuance.ts';
 import type { LoginThrottle } from './login-throttle.ts';
@@ -67,7 +67,8 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
   const { config } = deps;
   const fid = newFamilyId((n) => deps.random.bytes(n));
   const sid = encode(deps.random.bytes(16));
-  const refresh = mintRefreshToken(user.sub, fid, (n) => deps.random.bytes(n));
+  const tokenKey = newTokenKey((n) => deps.random.bytes(n));
+  const refresh = mintRefreshToken(user.sub, fid, 0, tokenKey, (n) => deps.random.bytes(n));
   // Login and logout-everywhere. The authorizer denies every token of the user with
   // auth_time <= the logout's second (core/denylist-policy.ts; we issue auth_time and iat as whole
   // seconds, the NumericDate of RFC 7519 §2 that RFC 9068 §2.2 claims use and verifiers expect), so
@@ -98,7 +99,7 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
       generation: 0,
     };
     const access = await issueAccessToken(family, nowSeconds, deps);
-    const stored = await deps.sessions.createFamily({ ...family, tokenHash: refresh.hash }, { nowSeconds, loginStartedMs: nowMs });
+    const stored = await deps.sessions.createFamily({ ...family, tokenHash: refresh.hash, tokenKey }, { nowSeconds, loginStartedMs: nowMs });
     if (stored.outcome === 'created') {
       await upgradeOutdatedHash(request, deps, user.username, user.passwordHash);
       return { response: tokenResponse(access, refresh.token, family, nowSeconds), sub: user.sub, sid, deviceToken };

@@ -6,6 +6,7 @@
  */
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import type { StoredRevocationState } from './denylist-policy.ts';
+import type { ParsedRefreshToken } from './refresh-token.ts';
 import type { SigningAlgorithm } from './token-model.ts';
 
 // --- Time, randomness and signing (login, refresh) ---
@@ -80,24 +81,38 @@ export interface RefreshFamily {
 
 export interface NewFamily extends RefreshFamily {
   readonly tokenHash: string;
+  /** The family's random key for refresh-token tags (`core/refresh-token.ts`). */
+  readonly tokenKey: Uint8Array;
 }
 
 export interface Rotation {
   readonly sub: string;
   readonly fid: string;
+  /** The presented token as parsed: generation, body and tag, for the rule on a refused write. */
+  readonly presented: Pick<ParsedRefreshToken, 'generation' | 'body' | 'tag'>;
   readonly presentedHash: string;
   readonly nextHash: string;
+  /** The successor's secret, sealed for retries of the presented token (`sealSuccessor`). */
+  readonly nextSealed: string;
   readonly nowSeconds: number;
   readonly nextExpiresAt: number;
+  /** How long the superseded token still gets the same successor (0: never). */
+  readonly graceSeconds: number;
 }
 
 export type RotationResult =
-  | { readonly outcome: 'rotated'; readonly family: RefreshFamily }
-  /** No such family, or the presented token was never one of its tokens. */
+  /** This request rotated the family (or its write already had, and was retried by the SDK). */
+  | { readonly outcome: 'rotated'; readonly family: RefreshFamily; readonly tokenKey: Uint8Array }
+  /**
+   * The presented token was superseded less than the grace period ago: nothing is rotated, and
+   * the answer carries the successor already issued (its secret, unsealed) to hand out again.
+   */
+  | { readonly outcome: 'resent'; readonly family: RefreshFamily; readonly tokenKey: Uint8Array; readonly successorSecret: Uint8Array }
+  /** No such family, or the presented token was never one of its tokens (tampered, forged). */
   | { readonly outcome: 'unknown' }
   /** The family is revoked or expired. */
   | { readonly outcome: 'inactive' }
-  /** A token of this family that is no longer the current one: reuse (RFC 9700 §4.14.2). */
+  /** A token this family issued and superseded, of any generation: reuse (RFC 9700 §4.14.2). */
   | { readonly outcome: 'reused'; readonly family: RefreshFamily };
 
 export interface SessionRevocation {

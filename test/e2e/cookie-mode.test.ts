@@ -47,7 +47,7 @@ describe('cookie mode', () => {
     expect(res.body).not.toHaveProperty('refresh_token');
     expect(typeof res.body['access_token']).toBe('string');
     const setCookie = res.headers.get('set-cookie') ?? '';
-    expect(setCookie).toMatch(/^__Secure-refresh_token=[A-Za-z0-9_-]{87};/);
+    expect(setCookie).toMatch(/^__Secure-refresh_token=[A-Za-z0-9_-]{114};/);
     // Attributes after a '; ' (the cookie's name, __Secure-…, would satisfy a bare 'Secure').
     for (const attribute of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/refresh']) expect(setCookie).toMatch(new RegExp(`;\\s*${attribute}(;|$)`));
     expect(setCookie).toMatch(/Max-Age=\d+/);

@@ -255,8 +255,10 @@ describe('POST /refresh', () => {
   });
 
   it('treats a superseded refresh token as reuse: 401, the whole family revoked, its access tokens refused at once', async () => {
+    // Superseded two generations ago: reuse even within the refresh grace period.
     const first = await signIn();
-    const second = tokensOf(await http(refresh, 'POST /refresh', { json: { refresh_token: first.refresh } }));
+    const between = tokensOf(await http(refresh, 'POST /refresh', { json: { refresh_token: first.refresh } }));
+    const second = tokensOf(await http(refresh, 'POST /refresh', { json: { refresh_token: between.refresh } }));
     expect((await authorize('http-v2-request-whoami', `Bearer ${second.access}`)).effect).toBe('allow');
 
     const reused = await http(refresh, 'POST /refresh', { json: { refresh_token: first.refresh } });

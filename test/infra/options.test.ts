@@ -305,6 +305,15 @@ describe('invalid settings fail at synth, not at cold start', () => {
     expect(make({ clockSkew: Duration.minutes(6) })).toThrow(/clockSkew.*CLOCK_SKEW_SECONDS must be between 0 and 300, got 360/);
   });
 
+  it('refuses a refresh grace period over 60 s or of a fraction of a second, with the refresh handler\'s message', () => {
+    expect(make({ refreshGracePeriod: Duration.seconds(61) })).toThrow(/refreshGracePeriod.*REFRESH_GRACE_SECONDS must be between 0 and 60, got 61/);
+    expect(make({ refreshGracePeriod: Duration.millis(1500) })).toThrow(/refreshGracePeriod.*REFRESH_GRACE_SECONDS/);
+  });
+
+  it('gives the issuing functions the refresh grace period: 30 s by default', () => {
+    expect(envOf(es256, 'login')['REFRESH_GRACE_SECONDS']).toBe('30');
+  });
+
   it('refuses an issuer that is not a URL with the handlers\' message', () => {
     expect(make({ issuer: 'auth.example.com' })).toThrow(/issuer.*ISSUER must be an http\(s\) URL/);
   });

@@ -12,6 +12,7 @@ import { login, type LoginDeps } from '../../lambdas/core/login.ts';
 import { activeUser, CONFIG, fakePasswords, fakeSessions, fakeSigner, fakeUsers, type CallLog } from '../unit/core/fakes.ts';
 import type { NewFamily, Rotation } from '../../lambdas/core/ports.ts';
 import { hashBearerToken } from '../../lambdas/core/token-hash.ts';
+import { mintRefreshToken, parseRefreshToken } from '../../lambdas/core/refresh-token.ts';
 import { DynamoDbSessionStore } from '../../lambdas/adapters/dynamodb/session-store.ts';
 import { DynamoDbThrottleCounters } from '../../lambdas/adapters/dynamodb/throttle-counters.ts';
 import { DynamoDbTrustedDevices } from '../../lambdas/adapters/dynamodb/trusted-devices.ts';
@@ -32,11 +33,15 @@ let sessions: DynamoDbSessionStore;
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/** The family key and the login token of each family made here, by family id. */
+const FAMILY_KEY = new Uint8Array(32).fill(0x5a);
+
 function newFamily(overrides: Partial<NewFamily> = {}): NewFamily {
   const t = now();
   return {
     sub: randomUUID(),
     fid: randomBytes(16).toString('base64url'),
+    tokenKey: FAMILY_KEY,
     sid: randomBytes(16).toString('base64url'),
     username: 'alice',
     scope: 'read',
@@ -50,14 +55,23 @@ function newFamily(overrides: Partial<NewFamily> = {}): NewFamily {
   };
 }
 
+/**
+ * A rotation presenting a generation-0 token of `family` (a real, tagged token body; the stored
+ * hashes here are random) without a grace period, so a superseded token is reuse at once.
+ */
 function rotationOf(family: NewFamily, presentedHash = family.tokenHash): Rotation {
+  const presented = parseRefreshToken(mintRefreshToken(family.sub, family.fid, 0, FAMILY_KEY, (n) => randomBytes(n)).token);
+  if (presented === undefined) throw new Error('unparsable');
   return {
     sub: family.sub,
     fid: family.fid,
+    presented,
     presentedHash,
     nextHash: hashBearerToken(randomBytes(32).toString('base64url')),
+    nextSealed: randomBytes(60).toString('base64url'),
     nowSeconds: now(),
     nextExpiresAt: now() + 600,
+    graceSeconds: 0,
   };
 }
 

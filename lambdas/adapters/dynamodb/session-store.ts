@@ -1,8 +1,10 @@
 /**
  * Refresh-token families in DynamoDB. Item: pk `SUB#<sub>`, sk `FAMILY#<fid>` (one partition per
  * user, so logout-everywhere is a strongly consistent Query, not an eventually consistent index).
- * Attributes: sid, username, scope, clientId, currentHash, prevHash, generation, authTime,
- * expiresAt (sliding), prevExpiresAt, rotatedAt, absoluteExpiresAt, revokedAt?, revokeReason?, ttl.
+ * Attributes: sid, username, scope, clientId, tokenKey (the family's refresh-token tag key,
+ * base64url), currentHash, prevHash, nextSealed (the current token's secret sealed under the
+ * previous token, for retries within the grace period), generation, authTime, expiresAt (sliding),
+ * prevExpiresAt, rotatedAt, absoluteExpiresAt, revokedAt?, revokeReason?, ttl.
  * `ttl` = absoluteExpiresAt: DynamoDB deletes the item eventually (TTL deletes lag, "Using time to
  * live" in the DynamoDB Developer Guide), and every condition re-checks the expiry itself.
  */
@@ -24,6 +26,8 @@ import type {
   SessionStore,
 } from '../../core/ports.ts';
 import { isFamilyActive, refusedRotation, toRefreshFamily, type StoredFamily } from '../../core/refresh-classification.ts';
+import { decodeCanonical, encode } from '../../core/base64url.ts';
+import { TOKEN_KEY_BYTES } from '../../core/refresh-token.ts';
 import { DENYLIST_SK, revocationKey } from '../../core/token-model.ts';
 import { DynamoDbRevocations } from './denylist.ts';
 import { cancellationCodes, cancellationItem, conditional, dynamo } from './errors.ts';
@@ -41,6 +45,7 @@ function toFamily(item: Item | undefined): StoredFamily | undefined {
     scope: str(item, 'scope'),
     clientId: str(item, 'clientId'),
     currentHash: str(item, 'currentHash'),
+    tokenKey: str(item, 'tokenKey'),
     authTime: num(item, 'authTime'),
     expiresAt: num(item, 'expiresAt'),
     absoluteExpiresAt: num(item, 'absoluteExpiresAt'),
@@ -48,9 +53,10 @@ function toFamily(item: Item | undefined): StoredFamily | undefined {
   };
   if (pk === undefined || !pk.startsWith('SUB#') || sk === undefined || !sk.startsWith('FAMILY#')) return undefined;
   const { sid, username, scope, clientId, currentHash, authTime, expiresAt, absoluteExpiresAt, generation } = fields;
+  const tokenKey = fields.tokenKey === undefined ? undefined : decodeCanonical(fields.tokenKey);
   if (
     sid === undefined || username === undefined || scope === undefined || clientId === undefined ||
-    currentHash === undefined || authTime === undefined || expiresAt === undefined ||
+    currentHash === undefined || tokenKey === undefined || tokenKey.length !== TOKEN_KEY_BYTES || authTime === undefined || expiresAt === undefined ||
     absoluteExpiresAt === undefined || generation === undefined
   ) {
     return undefined;
@@ -58,8 +64,9 @@ function toFamily(item: Item | undefined): StoredFamily | undefined {
   return {
     sub: pk.slice('SUB#'.length),
     fid: sk.slice('FAMILY#'.length),
-    sid, username, scope, clientId, currentHash, authTime, expiresAt, absoluteExpiresAt, generation,
+    sid, username, scope, clientId, currentHash, tokenKey, authTime, expiresAt, absoluteExpiresAt, generation,
     prevHash: str(item, 'prevHash'),
+    nextSealed: str(item, 'nextSealed'),
     supersededAt: num(item, 'rotatedAt'),
     revokedAt: num(item, 'revokedAt'),
   };
@@ -116,6 +123,7 @@ export class DynamoDbSessionStore implements SessionStore {
                   scope: S(family.scope),
                   clientId: S(family.clientId),
                   currentHash: S(family.tokenHash),
+                  tokenKey: S(encode(family.tokenKey)),
                   generation: N(family.generation),
                   authTime: N(family.authTime),
                   createdAt: N(family.authTime),
@@ -157,11 +165,13 @@ export class DynamoDbSessionStore implements SessionStore {
           // Right-hand sides read the values before the update, so prev* keep what undo needs. The
           // condition is the core's "current" class (`core/refresh-classification.ts`) in DynamoDB's words.
           UpdateExpression:
-            'SET currentHash = :next, prevHash = currentHash, prevExpiresAt = expiresAt, expiresAt = :exp, generation = generation + :one, rotatedAt = :now',
+            'SET currentHash = :next, prevHash = currentHash, nextSealed = :sealed, prevExpiresAt = expiresAt, expiresAt = :exp, ' +
+            'generation = generation + :one, rotatedAt = :now',
           ConditionExpression:
             'currentHash = :presented AND attribute_not_exists(revokedAt) AND expiresAt > :now AND absoluteExpiresAt > :now',
           ExpressionAttributeValues: {
             ':next': S(rotation.nextHash),
+            ':sealed': S(rotation.nextSealed),
             ':presented': S(rotation.presentedHash),
             ':exp': N(rotation.nextExpiresAt),
             ':now': N(rotation.nowSeconds),
@@ -175,7 +185,7 @@ export class DynamoDbSessionStore implements SessionStore {
     if (result.ok) {
       const family = toFamily(result.value.Attributes);
       if (family === undefined) throw new DependencyUnavailableError('DynamoDB', new Error('Malformed family item.'));
-      return { outcome: 'rotated', family: toRefreshFamily(family) };
+      return { outcome: 'rotated', family: toRefreshFamily(family), tokenKey: family.tokenKey };
     }
     // What the refusal means (unknown, inactive, our own retry, reuse) is the core's rule.
     return refusedRotation(toFamily(result.oldItem as Item | undefined), rotation);
@@ -187,7 +197,7 @@ export class DynamoDbSessionStore implements SessionStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: familyKey(rotation.sub, rotation.fid),
-          UpdateExpression: 'SET currentHash = prevHash, expiresAt = prevExpiresAt, generation = generation - :one REMOVE prevHash, prevExpiresAt',
+          UpdateExpression: 'SET currentHash = prevHash, expiresAt = prevExpiresAt, generation = generation - :one REMOVE prevHash, prevExpiresAt, nextSealed',
           ConditionExpression: 'currentHash = :next AND prevHash = :presented',
           ExpressionAttributeValues: { ':next': S(rotation.nextHash), ':presented': S(rotation.presentedHash), ':one': N(1) },
         }),

@@ -10,8 +10,21 @@ const rejects = (extra: EnvRecord, message?: RegExp): void => {
   if (message !== undefined) expect(() => parse(extra)).toThrow(message);
 };
 
+describe('parseIssuerConfig refresh grace period', () => {
+  const env = { ISSUER: 'https://auth.example.com', AUDIENCE: 'https://api.example.com' };
+  it('accepts 0 (no grace) through 60 seconds', () => {
+    expect(parseIssuerConfig({ ...env, REFRESH_GRACE_SECONDS: '0' }).refreshGraceSeconds).toBe(0);
+    expect(parseIssuerConfig({ ...env, REFRESH_GRACE_SECONDS: '60' }).refreshGraceSeconds).toBe(60);
+  });
+  it('refuses more than 60 seconds, a negative value or a fraction, naming the setting', () => {
+    for (const value of ['61', '-1', '1.5', 'soon']) {
+      expect(() => parseIssuerConfig({ ...env, REFRESH_GRACE_SECONDS: value })).toThrow(/REFRESH_GRACE_SECONDS/);
+    }
+  });
+});
+
 describe('parseIssuerConfig defaults', () => {
-  it('uses RS256, 900 s access tokens, 7 d sliding, 30 d absolute, family reuse policy and 60 s skew', () => {
+  it('uses RS256, 900 s access tokens, 7 d sliding, 30 d absolute, family reuse policy, 60 s skew and a 30 s refresh grace period', () => {
     expect(parse()).toEqual({
       issuer: 'https://auth.example.com',
       audience: 'https://api.example.com',
@@ -22,6 +35,7 @@ describe('parseIssuerConfig defaults', () => {
       refreshAbsoluteTtlSeconds: 2_592_000,
       reusePolicy: 'family',
       clockSkewSeconds: 60,
+      refreshGraceSeconds: 30,
     });
   });
   it('treats blank optional variables as unset', () => {

@@ -39,6 +39,7 @@ export const CONFIG: IssuerConfig = {
   refreshAbsoluteTtlSeconds: 30 * 86_400,
   reusePolicy: 'family',
   clockSkewSeconds: 60,
+  refreshGraceSeconds: 30,
 };
 
 export type CallLog = string[];

@@ -8,6 +8,7 @@ import {
   type Presentation,
   type StoredFamily,
 } from '../../../lambdas/core/refresh-classification.ts';
+import { mintRefreshToken, mintUntagged, parseRefreshToken, sealSuccessor, tagToken } from '../../../lambdas/core/refresh-token.ts';
 
 const NOW = 1_800_000_000;
 const CURRENT = 'hash-of-current';
@@ -15,10 +16,21 @@ const PREVIOUS = 'hash-of-previous';
 const NEXT = 'hash-of-successor-minted-by-this-request';
 const OLDER = 'hash-of-an-older-token';
 
+const SUB = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
+const FID = Buffer.alloc(16, 0x42).toString('base64url');
+const KEY = new Uint8Array(32).fill(0x5a);
+
+/** A real token of the family at `generation`, tagged with `key`, parsed (hashes below are symbolic). */
+function tokenAt(generation: number, key: Uint8Array = KEY) {
+  const parsed = parseRefreshToken(mintRefreshToken(SUB, FID, generation, key, (n) => new Uint8Array(n).fill(generation + 1)).token);
+  if (parsed === undefined) throw new Error('unparsable');
+  return parsed;
+}
+
 function stored(overrides: Partial<StoredFamily> = {}): StoredFamily {
   return {
-    sub: '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9',
-    fid: 'secret-family-id',
+    sub: SUB,
+    fid: FID,
     sid: 'public-session-id',
     username: 'alice',
     scope: 'read',
@@ -30,12 +42,23 @@ function stored(overrides: Partial<StoredFamily> = {}): StoredFamily {
     currentHash: CURRENT,
     prevHash: PREVIOUS,
     supersededAt: NOW - 60,
+    nextSealed: undefined,
+    tokenKey: KEY,
     revokedAt: undefined,
     ...overrides,
   };
 }
 
-const presenting = (presentedHash: string, nowSeconds = NOW): Presentation => ({ presentedHash, nextHash: NEXT, nowSeconds });
+/** The generation each symbolic hash belongs to in a family at generation 3. */
+const GENERATION_OF: Record<string, number> = { [CURRENT]: 3, [PREVIOUS]: 2, [NEXT]: 4, [OLDER]: 1 };
+
+const presenting = (presentedHash: string, nowSeconds = NOW, graceSeconds = 30): Presentation => ({
+  presented: tokenAt(GENERATION_OF[presentedHash] ?? 0),
+  presentedHash,
+  nextHash: NEXT,
+  nowSeconds,
+  graceSeconds,
+});
 
 describe('classifyPresentedToken', () => {
   it('calls a token without a family unknown', () => {
@@ -54,32 +77,39 @@ describe('classifyPresentedToken', () => {
     expect(classifyPresentedToken(stored(), presenting(OLDER))).toBe('reuse');
   });
 
-  it('calls the previous token reuse however recently it was superseded (no grace period)', () => {
+  it('calls the previous token reuse after the grace period', () => {
     expect(classifyPresentedToken(stored({ supersededAt: NOW }), presenting(PREVIOUS))).toBe('reuse');
   });
 
   it('calls a repeat of our own rotation, already applied, own_retry and not reuse', () => {
     // The write went through (current = the successor this request minted); its answer was lost.
-    expect(classifyPresentedToken(stored({ currentHash: NEXT }), presenting(PREVIOUS))).toBe('own_retry');
+    expect(classifyPresentedToken(stored({ currentHash: NEXT, generation: 3 }), presenting(PREVIOUS))).toBe('own_retry');
   });
 
-  it('calls any other token of a family never rotated (generation 0, no previous token) reuse', () => {
+  it('calls a token of a generation the family never reached nothing of ours (a family never rotated, or an undone rotation)', () => {
     const fresh = stored({ generation: 0, prevHash: undefined, supersededAt: undefined });
-    expect(classifyPresentedToken(fresh, presenting(CURRENT))).toBe('current');
-    expect(classifyPresentedToken(fresh, presenting(OLDER))).toBe('reuse');
+    expect(classifyPresentedToken(fresh, presenting(OLDER))).toBe('unknown');
+    const undone = stored({ generation: 3, currentHash: CURRENT, prevHash: undefined });
+    expect(classifyPresentedToken(undone, { ...presenting(NEXT), nextHash: 'another-successor' })).toBe('unknown');
   });
 
-  it('calls the token an undone rotation put back current again, and its would-be successor nothing of ours', () => {
-    // After an undo: the presented token is current again, prevHash is gone, generation went back.
-    const undone = stored({ generation: 2, prevHash: undefined });
-    expect(classifyPresentedToken(undone, presenting(CURRENT))).toBe('current');
-    expect(classifyPresentedToken(undone, { presentedHash: NEXT, nextHash: 'another-successor', nowSeconds: NOW })).toBe('reuse');
+  it('calls a token whose tag the family key did not make unknown, whatever its hash or generation', () => {
+    const forged = tokenAt(2, new Uint8Array(32).fill(0x01));
+    for (const hash of [CURRENT, PREVIOUS, OLDER]) {
+      expect(classifyPresentedToken(stored(), { ...presenting(hash), presented: forged })).toBe('unknown');
+      expect(classifyPresentedToken(stored({ revokedAt: NOW - 1 }), { ...presenting(hash), presented: forged })).toBe('unknown');
+    }
   });
 
-  it('does not read the generation: a family at a high generation classifies the same', () => {
-    const old = stored({ generation: Number.MAX_SAFE_INTEGER });
-    expect(classifyPresentedToken(old, presenting(CURRENT))).toBe('current');
-    expect(classifyPresentedToken(old, presenting(PREVIOUS))).toBe('reuse');
+  it('calls a token superseded two or more generations ago reuse, even within the grace period', () => {
+    expect(classifyPresentedToken(stored({ supersededAt: NOW, nextSealed: 'sealed' }), presenting(OLDER))).toBe('reuse');
+  });
+
+  it('calls the previous token grace while it was superseded less than the grace period ago', () => {
+    const family = stored({ supersededAt: NOW - 29, nextSealed: 'sealed' });
+    expect(classifyPresentedToken(family, presenting(PREVIOUS))).toBe('grace');
+    expect(classifyPresentedToken(family, presenting(PREVIOUS, NOW + 1))).toBe('reuse');
+    expect(classifyPresentedToken(family, presenting(PREVIOUS, NOW, 0))).toBe('reuse');
   });
 
   describe('an inactive family answers inactive for every token, before any other class', () => {
@@ -134,15 +164,33 @@ describe('refusedRotation (the rotation\'s condition failed; the store read the 
     const result = refusedRotation(stored(), presenting(PREVIOUS));
     expect(result).toEqual({
       outcome: 'reused',
-      family: expect.objectContaining({ sub: stored().sub, fid: 'secret-family-id', sid: 'public-session-id', generation: 3 }),
+      family: expect.objectContaining({ sub: stored().sub, fid: FID, sid: 'public-session-id', generation: 3 }),
     });
     expect(JSON.stringify(result)).not.toContain('hash-of');
   });
 
   it('answers rotated, with the family as our own write left it, for a repeat of our own rotation', () => {
-    const result = refusedRotation(stored({ currentHash: NEXT, generation: 4 }), presenting(PREVIOUS));
-    expect(result).toEqual({ outcome: 'rotated', family: expect.objectContaining({ generation: 4, sid: 'public-session-id' }) });
+    const result = refusedRotation(stored({ currentHash: NEXT, generation: 4 }), presenting(CURRENT));
+    expect(result).toEqual({ outcome: 'rotated', family: expect.objectContaining({ generation: 4, sid: 'public-session-id' }), tokenKey: KEY });
     expect(JSON.stringify(result)).not.toContain('hash-of');
+  });
+
+  it('answers resent with the successor already issued for the previous token within the grace period', () => {
+    const previous = tokenAt(2);
+    const successor = mintUntagged(SUB, FID, 3, (n) => new Uint8Array(n).fill(9));
+    const family = stored({ currentHash: successor.hash, prevHash: previous.hash, supersededAt: NOW - 1, nextSealed: sealSuccessor(previous, successor.secret, new Uint8Array(12)) });
+    const result = refusedRotation(family, { presented: previous, presentedHash: previous.hash, nextHash: NEXT, nowSeconds: NOW, graceSeconds: 30 });
+    expect(result.outcome).toBe('resent');
+    if (result.outcome !== 'resent') return;
+    expect(tagToken({ body: successor.body }, KEY)).toBe(tagToken(mintUntagged(SUB, FID, 3, () => result.successorSecret), result.tokenKey));
+  });
+
+  it('asks for a retry, not a logout, when the sealed successor does not open or is not the current token', () => {
+    const previous = tokenAt(2);
+    const family = stored({ prevHash: previous.hash, supersededAt: NOW - 1, nextSealed: sealSuccessor(previous, new Uint8Array(32), new Uint8Array(12)) });
+    const presentation = { presented: previous, presentedHash: previous.hash, nextHash: NEXT, nowSeconds: NOW, graceSeconds: 30 };
+    expect(() => refusedRotation(family, presentation)).toThrow(RetryableConflictError);
+    expect(() => refusedRotation({ ...family, nextSealed: 'garbage' }, presentation)).toThrow(RetryableConflictError);
   });
 
   it('asks for a retry, not a logout, if a refused write ever reads back as current', () => {

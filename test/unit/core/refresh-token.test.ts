@@ -1,20 +1,23 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  hasValidTag,
   mintRefreshToken,
   newFamilyId,
+  openSuccessor,
   parseRefreshToken,
   REFRESH_TOKEN_LENGTH,
+  sealSuccessor,
 } from '../../../lambdas/core/refresh-token.ts';
-import { hashBearerToken } from '../../../lambdas/core/token-hash.ts';
 import { countingRandom, SUB } from './fakes.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const FID = newFamilyId(() => new Uint8Array(16).fill(0xab));
+const KEY = new Uint8Array(32).fill(0x5a);
 
 function mint(sub = SUB, fid = FID): { token: string; hash: string } {
   const random = countingRandom();
-  return mintRefreshToken(sub, fid, (n) => random.bytes(n));
+  return mintRefreshToken(sub, fid, 0, KEY, (n) => random.bytes(n));
 }
 
 /** Replaces the character at `index`. */
@@ -30,40 +33,42 @@ describe('minting and parsing a refresh token', () => {
     expect(parsed?.fid).toBe(FID);
   });
 
-  it('hashes the token as the SHA-256 of its string, base64url-encoded', () => {
+  it('hashes the token as the SHA-256 of its body (all but the 16-byte tag), base64url-encoded', () => {
     const { token, hash } = mint();
-    const expected = createHash('sha256').update(token, 'utf8').digest('base64url');
+    const expected = createHash('sha256').update(Buffer.from(token, 'base64url').subarray(0, 69)).digest('base64url');
     expect(hash).toBe(expected);
-    expect(hashBearerToken(token)).toBe(expected);
     expect(parseRefreshToken(token)?.hash).toBe(expected);
   });
 
-  it('is exactly REFRESH_TOKEN_LENGTH (87) characters of the base64url alphabet', () => {
+  it('is exactly REFRESH_TOKEN_LENGTH (114) characters of the base64url alphabet', () => {
     const { token } = mint();
-    expect(REFRESH_TOKEN_LENGTH).toBe(87);
-    expect(token).toMatch(/^[A-Za-z0-9_-]{87}$/);
+    expect(REFRESH_TOKEN_LENGTH).toBe(114);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{114}$/);
   });
 
-  it('puts the 32 bytes of the random source after the version, sub and family id', () => {
+  it('lays out version 2, sub, family id, generation, the 32 random bytes and an HMAC-SHA-256 tag of the rest', () => {
     const secret = Uint8Array.from({ length: 32 }, (_, i) => 200 - i);
     const asked: number[] = [];
-    const { token } = mintRefreshToken(SUB, FID, (n) => {
+    const { token } = mintRefreshToken(SUB, FID, 7, KEY, (n) => {
       asked.push(n);
       return secret;
     });
     expect(asked).toEqual([32]);
     const bytes = Buffer.from(token, 'base64url');
-    expect(bytes.length).toBe(65);
-    expect(bytes[0]).toBe(1);
+    expect(bytes.length).toBe(85);
+    expect(bytes[0]).toBe(2);
     expect(bytes.subarray(1, 17).toString('hex')).toBe(SUB.replaceAll('-', ''));
     expect(bytes.subarray(17, 33)).toEqual(Buffer.alloc(16, 0xab));
-    expect(bytes.subarray(33)).toEqual(Buffer.from(secret));
+    expect(bytes.readUInt32BE(33)).toBe(7);
+    expect(bytes.subarray(37, 69)).toEqual(Buffer.from(secret));
+    expect(bytes.subarray(69)).toEqual(createHmac('sha256', KEY).update(bytes.subarray(0, 69)).digest().subarray(0, 16));
+    expect(parseRefreshToken(token)?.generation).toBe(7);
   });
 
   it('makes two tokens of the same family differ when the random bytes differ', () => {
     const random = countingRandom();
-    const a = mintRefreshToken(SUB, FID, (n) => random.bytes(n));
-    const b = mintRefreshToken(SUB, FID, (n) => random.bytes(n));
+    const a = mintRefreshToken(SUB, FID, 0, KEY, (n) => random.bytes(n));
+    const b = mintRefreshToken(SUB, FID, 0, KEY, (n) => random.bytes(n));
     expect(a.token).not.toBe(b.token);
     expect(a.hash).not.toBe(b.hash);
   });
@@ -85,7 +90,7 @@ describe('minting refuses bad input', () => {
   });
 
   it('rejects a random source that returns fewer than 32 bytes', () => {
-    expect(() => mintRefreshToken(SUB, FID, () => new Uint8Array(31))).toThrow(/wrong length/);
+    expect(() => mintRefreshToken(SUB, FID, 0, KEY, () => new Uint8Array(31))).toThrow(/wrong length/);
   });
 });
 
@@ -96,16 +101,16 @@ describe('parsing rejects anything but the one canonical spelling', () => {
   it('rejects a token one character long', () => expect(parseRefreshToken(`${token}A`)).toBeUndefined());
   it('rejects the empty string', () => expect(parseRefreshToken('')).toBeUndefined());
   it('rejects the token with "=" padding appended', () => expect(parseRefreshToken(`${token}=`)).toBeUndefined());
-  it('rejects "=" in place of the last character', () => expect(parseRefreshToken(withCharAt(token, 86, '='))).toBeUndefined());
+  it('rejects "=" in place of the last character', () => expect(parseRefreshToken(withCharAt(token, 113, '='))).toBeUndefined());
 
   it('rejects the standard-alphabet "+" and "/" where base64url has "-" and "_"', () => {
     // A secret of 0xfb/0xff bytes spells "-" and "_" in base64url, "+" and "/" in base64.
-    const spiky = mintRefreshToken(SUB, FID, (n) => new Uint8Array(n).map((_, i) => (i % 2 === 0 ? 0xfb : 0xff))).token;
+    const spiky = mintRefreshToken(SUB, FID, 0, KEY, (n) => new Uint8Array(n).map((_, i) => (i % 2 === 0 ? 0xfb : 0xff))).token;
     expect(parseRefreshToken(spiky)).toBeDefined();
     const standard = Buffer.from(spiky, 'base64url').toString('base64').replace(/=+$/, '');
     expect(standard).not.toBe(spiky);
     expect(standard).toMatch(/[+/]/);
-    expect(standard).toHaveLength(87);
+    expect(standard).toHaveLength(114);
     expect(parseRefreshToken(standard)).toBeUndefined();
     expect(parseRefreshToken(withCharAt(token, 40, '+'))).toBeUndefined();
     expect(parseRefreshToken(withCharAt(token, 40, '/'))).toBeUndefined();
@@ -114,16 +119,16 @@ describe('parsing rejects anything but the one canonical spelling', () => {
   for (const [name, ws] of [['a space', ' '], ['a tab', '\t'], ['a newline', '\n'], ['a carriage return', '\r']] as const) {
     it(`rejects ${name} inside the token, even at the right length`, () => {
       expect(parseRefreshToken(withCharAt(token, 10, ws))).toBeUndefined();
-      expect(parseRefreshToken(`${token.slice(0, 86)}${ws}`)).toBeUndefined();
+      expect(parseRefreshToken(`${token.slice(0, 113)}${ws}`)).toBeUndefined();
     });
   }
 
-  it('rejects a token whose version byte is not 1', () => {
-    for (const version of [0, 2, 0xff]) {
+  it('rejects a token whose version byte is not 2', () => {
+    for (const version of [0, 1, 0xff]) {
       const bytes = Buffer.from(token, 'base64url');
       bytes[0] = version;
       const forged = bytes.toString('base64url');
-      expect(forged).toHaveLength(87);
+      expect(forged).toHaveLength(114);
       expect(parseRefreshToken(forged)).toBeUndefined();
     }
   });
@@ -133,10 +138,10 @@ describe('parsing rejects anything but the one canonical spelling', () => {
     const original = Buffer.from(token, 'base64url');
     const variants = [...ALPHABET]
       .filter((c) => c !== last)
-      .map((c) => withCharAt(token, 86, c))
+      .map((c) => withCharAt(token, 113, c))
       .filter((variant) => Buffer.from(variant, 'base64url').equals(original));
-    // 65 bytes leave 2 unused bits in the last character: 3 other spellings of the same bytes.
-    expect(variants).toHaveLength(3);
+    // 85 bytes leave 4 unused bits in the last character: 15 other spellings of the same bytes.
+    expect(variants).toHaveLength(15);
     for (const variant of variants) expect(parseRefreshToken(variant)).toBeUndefined();
     expect(parseRefreshToken(token)).toBeDefined();
   });
@@ -146,6 +151,55 @@ describe('parsing rejects anything but the one canonical spelling', () => {
   });
 
   it('rejects a refresh-token-length string of the right alphabet that is not a token (wrong version)', () => {
-    expect(parseRefreshToken('A'.repeat(87))).toBeUndefined();
+    expect(parseRefreshToken('A'.repeat(114))).toBeUndefined();
+  });
+});
+
+describe('tags: only the family key makes them', () => {
+  it('accepts the tag of a token minted with the family key', () => {
+    const parsed = parseRefreshToken(mint().token);
+    expect(parsed !== undefined && hasValidTag(parsed, KEY)).toBe(true);
+  });
+
+  it('refuses the tag under another family key', () => {
+    const parsed = parseRefreshToken(mint().token);
+    expect(parsed !== undefined && hasValidTag(parsed, new Uint8Array(32).fill(0x5b))).toBe(false);
+  });
+
+  it('refuses every token with one byte of its body or tag changed', () => {
+    const bytes = Buffer.from(mint().token, 'base64url');
+    for (let i = 1; i < bytes.length; i += 1) {
+      const changed = Buffer.from(bytes);
+      changed[i] = (changed[i] ?? 0) ^ 0x01;
+      const parsed = parseRefreshToken(changed.toString('base64url'));
+      expect(parsed !== undefined && hasValidTag(parsed, KEY), `byte ${i}`).toBe(false);
+    }
+  });
+});
+
+describe('sealed successors: only the presented token opens them', () => {
+  const presented = parseRefreshToken(mint().token);
+  const other = parseRefreshToken(mintRefreshToken(SUB, FID, 0, KEY, (n) => new Uint8Array(n).fill(3)).token);
+  const successor = new Uint8Array(32).fill(0x77);
+  const iv = new Uint8Array(12).fill(1);
+
+  it('opens with the token it was sealed for, giving the successor secret back', () => {
+    if (presented === undefined) throw new Error('unparsable');
+    expect(openSuccessor(presented, sealSuccessor(presented, successor, iv))).toEqual(Buffer.from(successor));
+  });
+
+  it('does not open with another token of the same family, nor when changed', () => {
+    if (presented === undefined || other === undefined) throw new Error('unparsable');
+    const sealed = sealSuccessor(presented, successor, iv);
+    expect(openSuccessor(other, sealed)).toBeUndefined();
+    const changed = Buffer.from(sealed, 'base64url');
+    changed[20] = (changed[20] ?? 0) ^ 1;
+    expect(openSuccessor(presented, changed.toString('base64url'))).toBeUndefined();
+    expect(openSuccessor(presented, 'not-sealed')).toBeUndefined();
+  });
+
+  it('does not contain the successor secret in the clear', () => {
+    if (presented === undefined) throw new Error('unparsable');
+    expect(Buffer.from(sealSuccessor(presented, successor, iv), 'base64url').includes(Buffer.from(successor))).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { DependencyUnavailableError, InvalidGrantError, InvalidRequestError } from '../../../lambdas/core/errors.ts';
 import type { ReusePolicy } from '../../../lambdas/core/config.ts';
 import type { RotationResult } from '../../../lambdas/core/ports.ts';
-import { mintRefreshToken, newFamilyId, parseRefreshToken } from '../../../lambdas/core/refresh-token.ts';
+import { mintRefreshToken, newFamilyId, parseRefreshToken, tagToken, tokenBody } from '../../../lambdas/core/refresh-token.ts';
 import { refresh, type RefreshDeps, type ReuseEvent } from '../../../lambdas/core/refresh.ts';
 import {
   CONFIG,
@@ -19,7 +19,8 @@ import {
 } from './fakes.ts';
 
 const FID = newFamilyId(() => new Uint8Array(16).fill(0x42));
-const PRESENTED = mintRefreshToken(SUB, FID, (n) => new Uint8Array(n).fill(0x99));
+const KEY = new Uint8Array(32).fill(0x5a);
+const PRESENTED = mintRefreshToken(SUB, FID, 0, KEY, (n) => new Uint8Array(n).fill(0x99));
 const FAMILY = family({ fid: FID });
 
 interface Options {
@@ -34,7 +35,7 @@ function setup(options: Options = {}) {
   const calls: CallLog = [];
   const signer = fakeSigner(calls, options.signError);
   const sessions = fakeSessions(calls, {
-    rotateResult: options.rotateResult ?? { outcome: 'rotated', family: FAMILY },
+    rotateResult: options.rotateResult ?? { outcome: 'rotated', family: FAMILY, tokenKey: KEY },
     ...(options.revokeAllResult === undefined ? {} : { revokeAllResult: options.revokeAllResult }),
     ...(options.revokeFamilyResult === undefined ? {} : { revokeFamilyResult: options.revokeFamilyResult }),
   });
@@ -87,12 +88,16 @@ describe('refresh: rotation', () => {
       {
         sub: SUB,
         fid: FID,
+        presented: expect.objectContaining({ generation: 0 }),
         presentedHash: PRESENTED.hash,
         nextHash: parseRefreshToken(response.refresh_token)?.hash,
+        nextSealed: expect.stringMatching(/^[A-Za-z0-9_-]{80}$/),
         nowSeconds: NOW_S,
         nextExpiresAt: NOW_S + 7 * 86_400,
+        graceSeconds: 30,
       },
     ]);
+    expect(parseRefreshToken(response.refresh_token)?.generation).toBe(1);
   });
 
   it('uses the configured refresh TTL for the sliding expiry, not a constant', async () => {
@@ -115,17 +120,46 @@ describe('refresh: rotation', () => {
   });
 
   it('answers with the family scope, expires_in 900 and the time left before the earlier of both expiries', async () => {
-    const { deps } = setup({ rotateResult: { outcome: 'rotated', family: family({ fid: FID, expiresAt: NOW_S + 5_000, absoluteExpiresAt: NOW_S + 4_000 }) } });
+    const { deps } = setup({ rotateResult: { outcome: 'rotated', family: family({ fid: FID, expiresAt: NOW_S + 5_000, absoluteExpiresAt: NOW_S + 4_000 }), tokenKey: KEY } });
     const { response } = await refresh(PRESENTED.token, deps);
     expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 900, refresh_expires_in: 4_000, scope: 'read write' });
   });
 
   it('issues an access token from the family stored, not from the token presented', async () => {
     const stored = family({ fid: FID, sid: 'sid-stored', scope: 'read', authTime: NOW_S - 99 });
-    const { deps } = setup({ rotateResult: { outcome: 'rotated', family: stored } });
+    const { deps } = setup({ rotateResult: { outcome: 'rotated', family: stored, tokenKey: KEY } });
     const { response, family: returned } = await refresh(PRESENTED.token, deps);
     expect(jwtPayload(response.access_token)).toMatchObject({ sub: SUB, sid: 'sid-stored', scope: 'read', auth_time: NOW_S - 99, exp: NOW_S + 900 });
     expect(returned).toBe(stored);
+  });
+});
+
+describe('refresh: tags and the grace period', () => {
+  it('undoes the rotation and rejects a token whose body is current but whose tag is not the family key\'s, signing nothing', async () => {
+    const { deps, sessions, calls } = setup({ rotateResult: { outcome: 'rotated', family: FAMILY, tokenKey: new Uint8Array(32).fill(1) } });
+    expect(await failure(refresh(PRESENTED.token, deps))).toBeInstanceOf(InvalidGrantError);
+    expect(sessions.undone).toHaveLength(1);
+    expect(calls).toEqual(['rotate', 'undoRotation']);
+  });
+
+  it('hands out the successor already issued within the grace period: one Sign, no undo, no revocation', async () => {
+    const secret = new Uint8Array(32).fill(0x31);
+    const stored = family({ fid: FID, generation: 1 });
+    const { deps, sessions, calls, onReuse } = setup({ rotateResult: { outcome: 'resent', family: stored, tokenKey: KEY, successorSecret: secret } });
+    const { response } = await refresh(PRESENTED.token, deps);
+    expect(response.refresh_token).toBe(tagToken(tokenBody(SUB, FID, 1, secret), KEY));
+    expect(calls).toEqual(['rotate', 'sign']);
+    expect(sessions.undone).toEqual([]);
+    expect(onReuse).not.toHaveBeenCalled();
+  });
+
+  it('answers 503 when signing fails within the grace period, and undoes nothing (it rotated nothing)', async () => {
+    const { deps, sessions } = setup({
+      rotateResult: { outcome: 'resent', family: family({ fid: FID, generation: 1 }), tokenKey: KEY, successorSecret: new Uint8Array(32) },
+      signError: new Error('KMS down'),
+    });
+    expect(await failure(refresh(PRESENTED.token, deps))).toBeInstanceOf(DependencyUnavailableError);
+    expect(sessions.undone).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@ import type { AccessTokenClaims } from '../../../lambdas/core/token-model.ts';
 import { CONFIG, fakeDenylist, fakeSessions, fixedClock, NOW_MS, NOW_S, SUB, type CallLog } from './fakes.ts';
 
 const FID = newFamilyId(() => new Uint8Array(16).fill(0x42));
-const REFRESH = mintRefreshToken(SUB, FID, (n) => new Uint8Array(n).fill(0x99));
+const REFRESH = mintRefreshToken(SUB, FID, 0, new Uint8Array(32).fill(0x5a), (n) => new Uint8Array(n).fill(0x99));
 const ACCESS_TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
 const CLAIMS: AccessTokenClaims = {
   iss: CONFIG.issuer,
