@@ -13,6 +13,7 @@ const ERROR_CODES = [
   'invalid_token',
   'insufficient_scope',
   'unsupported_token_type',
+  'unsupported_grant_type',
   'too_many_requests',
   'temporarily_unavailable',
   'not_found',
@@ -71,6 +72,13 @@ export class InvalidScopeError extends AuthError {
 export class InvalidTokenError extends AuthError {
   constructor(description: string, cause?: unknown) {
     super('invalid_token', 401, description, { cause });
+  }
+}
+
+/** A grant type the token endpoint does not offer (RFC 6749 §5.2); this one offers only `refresh_token`. */
+export class UnsupportedGrantTypeError extends AuthError {
+  constructor(description: string) {
+    super('unsupported_grant_type', 400, description);
   }
 }
 

@@ -17,3 +17,9 @@ export const TOKEN_RULE = { maxLength: 4096 } as const;
 
 /** Device tokens are 43 characters; a little room so that a wrong one is just untrusted, not a 400. */
 export const DEVICE_TOKEN_RULE = { maxLength: 256 } as const;
+
+/** `client_id` (RFC 6749 §2.2): the service's own client id is short; room for any reasonable one. */
+export const CLIENT_ID_RULE = { maxLength: 256 } as const;
+
+/** `grant_type` (RFC 6749 §4.5): short registered names or absolute URIs. */
+export const GRANT_TYPE_RULE = { maxLength: 256 } as const;

@@ -22,26 +22,17 @@ export function header(event: Pick<APIGatewayProxyEventV2, 'headers'>, name: str
   return undefined;
 }
 
+/** RFC 8259 §11 media type; parameters such as charset=utf-8 are allowed. */
+export function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/json\s*(;|$)/i.test(contentType.trim());
+}
+
 /** Parses a JSON object body after checking content type and size. */
 export function jsonBody(event: Pick<APIGatewayProxyEventV2, 'headers' | 'body' | 'isBase64Encoded'>): JsonObject {
-  const contentType = header(event, 'content-type');
-  // RFC 8259 §11 media type; parameters such as charset=utf-8 are allowed.
-  if (contentType === undefined || !/^application\/json\s*(;|$)/i.test(contentType.trim())) {
+  if (!isJson(header(event, 'content-type'))) {
     throw new InvalidRequestError('The request body must be JSON, sent with Content-Type: application/json.');
   }
-  const raw: unknown = event.body;
-  if (typeof raw !== 'string' || raw.length === 0) throw new InvalidRequestError('The request body is missing.');
-  if (raw.length > (event.isBase64Encoded === true ? Math.ceil((MAX_BODY_BYTES * 4) / 3) + 4 : MAX_BODY_BYTES)) {
-    throw new InvalidRequestError(`The request body is larger than ${MAX_BODY_BYTES} bytes.`);
-  }
-  const bytes = event.isBase64Encoded === true ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.length > MAX_BODY_BYTES) throw new InvalidRequestError(`The request body is larger than ${MAX_BODY_BYTES} bytes.`);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new InvalidRequestError('The request body is not valid UTF-8.');
-  }
+  const text = bodyText(event);
   let parsed: unknown;
   try {
     // Never `JSON.parse`: it lets the last of two same-named members win, in any spelling.
@@ -57,6 +48,22 @@ export function jsonBody(event: Pick<APIGatewayProxyEventV2, 'headers' | 'body' 
     throw new InvalidRequestError('The request body must be a JSON object.');
   }
   return parsed as JsonObject;
+}
+
+/** The body as text: present, at most MAX_BODY_BYTES once decoded, valid UTF-8. */
+export function bodyText(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>): string {
+  const raw: unknown = event.body;
+  if (typeof raw !== 'string' || raw.length === 0) throw new InvalidRequestError('The request body is missing.');
+  if (raw.length > (event.isBase64Encoded === true ? Math.ceil((MAX_BODY_BYTES * 4) / 3) + 4 : MAX_BODY_BYTES)) {
+    throw new InvalidRequestError(`The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+  }
+  const bytes = event.isBase64Encoded === true ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) throw new InvalidRequestError(`The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new InvalidRequestError('The request body is not valid UTF-8.');
+  }
 }
 
 /**

@@ -40,13 +40,16 @@ export function createJwksHandler(config: JwksFunctionConfig, deps: JwksHandlerD
           {
             issuer,
             jwks_uri: `${issuer}/.well-known/jwks.json`,
-            token_endpoint: `${issuer}/login`,
-            refresh_endpoint: `${issuer}/refresh`,
-            revocation_endpoint: `${issuer}/revoke`,
-            logout_all_endpoint: `${issuer}/logout-all`,
-            grant_types_supported: ['password', 'refresh_token'],
+            // The token endpoint is /refresh, and the refresh-token grant is the only grant it
+            // offers (RFC 6749 §6). Login is a first-party endpoint (POST /login), not the
+            // resource owner password grant, which RFC 9700 §2.4 forbids, so it is not advertised.
+            token_endpoint: `${issuer}/refresh`,
+            grant_types_supported: ['refresh_token'],
+            // Public clients (RFC 6749 §2.1) identify themselves with client_id only.
             token_endpoint_auth_methods_supported: ['none'],
+            revocation_endpoint: `${issuer}/revoke`,
             revocation_endpoint_auth_methods_supported: ['none'],
+            logout_all_endpoint: `${issuer}/logout-all`,
             response_types_supported: [],
             access_token_signing_alg_values_supported: [signingAlg],
           },

@@ -1,14 +1,16 @@
 /**
- * POST /refresh → token response with a NEW refresh token. The token comes in the body
- * (`refresh_token`, RFC 6749 §6) or, in cookie mode, in the refresh cookie.
+ * POST /refresh, the token endpoint → token response with a NEW refresh token. The token comes in
+ * the body (`refresh_token`, RFC 6749 §6), JSON or a form (`grant_type=refresh_token`, the only
+ * grant offered), or, in cookie mode, in the refresh cookie.
  */
 import type { IssuingFunctionConfig } from '../config/issuer.ts';
-import { InvalidRequestError } from '../core/errors.ts';
+import { InvalidRequestError, InvalidScopeError, UnsupportedGrantTypeError } from '../core/errors.ts';
 import { refresh, type RefreshDeps } from '../core/refresh.ts';
 import { assertAllowedOrigin, readRefreshCookie } from '../http/cookie-mode.ts';
-import { TOKEN_RULE } from '../http/fields.ts';
+import { CLIENT_ID_RULE, GRANT_TYPE_RULE, TOKEN_RULE } from '../http/fields.ts';
+import { assertIssuedToClient, tokenRequestBody } from '../http/form.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
-import { jsonBody, onlyFields, optionalString, type JsonObject } from '../http/request.ts';
+import { onlyFields, optionalString, type JsonObject } from '../http/request.ts';
 import { tokenResult, type Delivery } from '../http/token-result.ts';
 
 /**
@@ -28,9 +30,22 @@ export function createRefreshHandler(config: IssuingFunctionConfig, dependencies
     const hasBody = typeof event.body === 'string' && event.body.length > 0;
     let body: JsonObject = {};
     if (hasBody) {
-      body = jsonBody(event);
-      onlyFields(body, ['refresh_token']);
+      const request = tokenRequestBody(event);
+      body = request.params;
+      if (request.encoding === 'json') {
+        onlyFields(body, ['refresh_token', 'grant_type', 'client_id']);
+      } else {
+        // RFC 6749 §3.2: other form parameters are ignored. §6: `grant_type` is REQUIRED; `scope`
+        // asks for a narrower scope, which this service does not grant on refresh.
+        if (!Object.hasOwn(body, 'grant_type')) throw new InvalidRequestError('The parameter "grant_type" is required.');
+        if (Object.hasOwn(body, 'scope')) throw new InvalidScopeError('The scope cannot be changed on refresh; leave out "scope".');
+      }
     }
+    const grantType = optionalString(body, 'grant_type', GRANT_TYPE_RULE);
+    if (grantType !== undefined && grantType !== 'refresh_token') {
+      throw new UnsupportedGrantTypeError('This token endpoint supports only grant_type=refresh_token; log in with POST /login.');
+    }
+    const clientId = optionalString(body, 'client_id', CLIENT_ID_RULE);
     const fromBody = optionalString(body, 'refresh_token', TOKEN_RULE);
     let presented: string;
     let delivery: Delivery;
@@ -44,6 +59,7 @@ export function createRefreshHandler(config: IssuingFunctionConfig, dependencies
       presented = fromCookie;
       delivery = 'cookie';
     }
+    assertIssuedToClient(clientId, config.policy.clientId);
     const outcome = await refresh(presented, deps);
     log.info('refreshed', { event: 'refresh', sub: outcome.family.sub, sid: outcome.family.sid, generation: outcome.family.generation });
     return tokenResult(outcome.response, delivery, cookie);

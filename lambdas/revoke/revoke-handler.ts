@@ -10,10 +10,11 @@ import { AccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH } from '../core/access-to
 import { revokeAllSessions, revokeToken, type RevocationDeps } from '../core/revocation.ts';
 import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../core/token-model.ts';
 import type { PublishedKeySet, VerificationKey } from '../core/ports.ts';
-import { TOKEN_RULE } from '../http/fields.ts';
+import { CLIENT_ID_RULE, TOKEN_RULE } from '../http/fields.ts';
+import { assertIssuedToClient, tokenRequestBody } from '../http/form.ts';
 import { assertAllowedOrigin, clearRefreshCookie, readRefreshCookie } from '../http/cookie-mode.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
-import { emptyBody, jsonBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
+import { emptyBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
 import { json } from '../http/respond.ts';
 
 /** RFC 7009 §2.1: `access_token` and `refresh_token` are the registered hints. */
@@ -94,12 +95,15 @@ export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHa
       return json(200, {}, {}, [clearRefreshCookie(cookie)]);
     }
 
-    const body = jsonBody(event);
-    onlyFields(body, ['token', 'token_type_hint']);
+    // JSON or an RFC 7009 §2.1 form; a form's other parameters are ignored (RFC 6749 §3.2).
+    const request = tokenRequestBody(event);
+    const body = request.params;
+    if (request.encoding === 'json') onlyFields(body, ['token', 'token_type_hint', 'client_id']);
     const token = requiredString(body, 'token', TOKEN_RULE);
     // The hint is validated but, as RFC 7009 §2.1 allows, the server finds the type by itself.
     optionalString(body, 'token_type_hint', { maxLength: 32, pattern: TOKEN_TYPE_HINTS, patternHint: 'must be access_token or refresh_token' });
     if (token.trim() !== token) throw new InvalidRequestError('The field "token" must not have surrounding whitespace.');
+    assertIssuedToClient(optionalString(body, 'client_id', CLIENT_ID_RULE), policy.clientId);
     const result = await revokeToken(token, { ...runtime, verifyAccessToken: verifyForRevocation });
     log.info('revocation', { event: 'revoke', result });
     // RFC 7009 §2.2: 200 whether or not there was anything to revoke.

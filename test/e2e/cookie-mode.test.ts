@@ -90,6 +90,23 @@ describe('cookie mode', () => {
     expect((await post('/refresh', undefined, { origin: ORIGIN, cookie: `__Secure-refresh_token=${token}` })).status).toBe(200);
   });
 
+  it('refreshes from the cookie with a form request too, and only from an allowed Origin (a cross-site HTML form is the classic CSRF)', async () => {
+    const token = cookieValue((await loginWithCookie()).headers.get('set-cookie'));
+    const formPost = (origin: string) =>
+      fetch(`${service.url}/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin, cookie: `__Secure-refresh_token=${token}` },
+        body: 'grant_type=refresh_token',
+      });
+    const foreign = await formPost('https://evil.example');
+    expect(foreign.status).toBe(400);
+    expect(foreign.headers.get('set-cookie')).toBeNull();
+    const res = await formPost(ORIGIN);
+    expect(res.status).toBe(200);
+    expect(await res.json()).not.toHaveProperty('refresh_token');
+    expect(cookieValue(res.headers.get('set-cookie'))).not.toBe(token);
+  });
+
   it('refuses cookie delivery at login from a foreign Origin', async () => {
     const res = await post('/login', { username: 'demo', password: PASSWORD, token_delivery: 'cookie' }, { origin: 'https://evil.example' });
     expect(res.status).toBe(400);

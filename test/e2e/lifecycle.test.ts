@@ -68,9 +68,14 @@ describe('discovery and keys', () => {
     expect(res.body).toMatchObject({
       issuer: service.url,
       jwks_uri: `${service.url}/.well-known/jwks.json`,
-      token_endpoint: `${service.url}/login`,
+      token_endpoint: `${service.url}/refresh`,
       revocation_endpoint: `${service.url}/revoke`,
+      grant_types_supported: ['refresh_token'],
+      token_endpoint_auth_methods_supported: ['none'],
+      revocation_endpoint_auth_methods_supported: ['none'],
     });
+    // Login is a first-party endpoint, never the password grant (RFC 9700 §2.4).
+    expect(JSON.stringify(res.body)).not.toContain('password');
   });
 });
 
@@ -271,6 +276,39 @@ describe('a body that names a member twice is 400 invalid_request and changes no
     const tokens = (await login()).body;
     expectInvalidRequest(await raw('/revoke', `{"token":"no-such-token","token":"${String(tokens['refresh_token'])}"}`));
     expectInvalidRequest(await raw('/revoke', `{"token":"${String(tokens['access_token'])}","\\u0074oken":"${String(tokens['access_token'])}"}`));
+    expect((await whoami(tokens['access_token'])).status).toBe(200);
+    expect((await refresh(tokens['refresh_token'])).status).toBe(200);
+  });
+
+  const form = (path: string, text: string) => call('POST', path, { raw: text, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  /** RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once." */
+  const expectDuplicateParameter = (res: Reply) => {
+    expectInvalidRequest(res);
+    expect(res.body['error_description']).toMatch(/more than once/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  };
+
+  it('POST /refresh with a form naming a parameter twice, in any spelling: the token is not rotated and still refreshes', async () => {
+    const token = String((await login()).body['refresh_token']);
+    dynamo.reset();
+    service.kms.resetCalls();
+    expectDuplicateParameter(await form('/refresh', `grant_type=refresh_token&refresh_token=${token}&refresh_token=${token}`));
+    expectDuplicateParameter(await form('/refresh', `grant_type=refresh_token&refresh_token=not-a-token&refresh%5Ftoken=${token}`));
+    expectDuplicateParameter(await form('/refresh', `grant_type=refresh_token&grant_type=refresh_token&refresh_token=${token}`));
+    expectDuplicateParameter(await form('/refresh', `grant_type=refresh_token&refresh_token=${token}&client_id=local-client&client_id=local-client`));
+    expectDuplicateParameter(await form('/refresh', `grant_type=refresh_token&refresh_token=${token}&extra=&extra=1`));
+    expect(dynamo.total()).toBe(0);
+    expect(service.kms.calls()).toEqual({});
+    expect((await refresh(token)).status).toBe(200);
+  });
+
+  it('POST /revoke with a form naming token twice: the session survives', async () => {
+    const tokens = (await login()).body;
+    dynamo.reset();
+    expectDuplicateParameter(await form('/revoke', `token=no-such-token&token=${String(tokens['refresh_token'])}`));
+    expectDuplicateParameter(await form('/revoke', `token=${String(tokens['access_token'])}&%74oken=${String(tokens['access_token'])}`));
+    expectDuplicateParameter(await form('/revoke', `token=${String(tokens['refresh_token'])}&token_type_hint=refresh_token&token_type_hint=access_token`));
+    expect(dynamo.total()).toBe(0);
     expect((await whoami(tokens['access_token'])).status).toBe(200);
     expect((await refresh(tokens['refresh_token'])).status).toBe(200);
   });

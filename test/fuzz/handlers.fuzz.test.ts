@@ -238,6 +238,8 @@ const FIELD_VALUES: Record<string, fc.Arbitrary<unknown>> = {
   refresh_token: fc.oneof({ weight: 3, arbitrary: tokenLike }, { weight: 1, arbitrary: fieldValue }),
   token: fc.oneof({ weight: 3, arbitrary: tokenLike }, { weight: 1, arbitrary: fieldValue }),
   token_type_hint: fc.oneof(fc.constantFrom('access_token', 'refresh_token', 'bogus'), fieldValue),
+  grant_type: fc.oneof({ weight: 4, arbitrary: fc.constant('refresh_token') }, { weight: 1, arbitrary: fc.constantFrom('password', 'Refresh_Token', 'authorization_code', '') }, { weight: 1, arbitrary: fieldValue }),
+  client_id: fc.oneof({ weight: 3, arbitrary: fc.constant('local-client') }, { weight: 1, arbitrary: fc.constantFrom('someone-else', '', 'local-client ') }, { weight: 1, arbitrary: fieldValue }),
 };
 
 /**
@@ -253,6 +255,32 @@ function structuredBody(fields: readonly string[]): fc.Arbitrary<string> {
       fc.option(fc.tuple(fc.constantFrom('constructor', 'grant_type', 'extra', 'toString', ...Object.keys(FIELD_VALUES)), fieldValue), { freq: 6 }),
     )
     .map(([object, extra]) => JSON.stringify(extra === null ? object : { ...object, [extra[0]]: extra[1] }));
+}
+
+/** A form value: strings as they are, anything else as its JSON text. */
+const formValue = (value: unknown): string => (typeof value === 'string' ? value : (JSON.stringify(value) ?? ''));
+
+/**
+ * An `application/x-www-form-urlencoded` body with the route's own parameters (each present or not,
+ * arbitrary values) and now and then one it does not know (RFC 6749 §3.2: ignored), percent-encoded
+ * as clients do, or with `+` for spaces.
+ */
+function structuredForm(fields: readonly string[]): fc.Arbitrary<string> {
+  const model: Record<string, fc.Arbitrary<unknown>> = {};
+  for (const field of fields) model[field] = FIELD_VALUES[field] ?? fieldValue;
+  return fc
+    .tuple(
+      fc.record(model, { requiredKeys: [] }),
+      fc.option(fc.tuple(fc.constantFrom('scope', 'client_secret', 'extra', '__proto__', 'constructor', ...Object.keys(FIELD_VALUES)), fieldValue), { freq: 6 }),
+      fc.boolean(),
+    )
+    .map(([object, extra, plusForSpace]) => {
+      const params = new URLSearchParams();
+      for (const [name, value] of Object.entries(object)) params.append(name, formValue(value));
+      if (extra !== null && !params.has(extra[0])) params.append(extra[0], formValue(extra[1]));
+      const text = params.toString();
+      return plusForSpace ? text : text.replaceAll('+', '%20');
+    });
 }
 
 /** [body, isBase64Encoded] */
@@ -358,7 +386,13 @@ function describeResult(result: unknown): string {
   return JSON.stringify(result)?.slice(0, 400) ?? String(result);
 }
 
-async function assertHttpContract(handler: HttpHandler, name: string, event: Record<string, unknown>, seen: Set<unknown>): Promise<void> {
+async function assertHttpContract(
+  handler: HttpHandler,
+  name: string,
+  event: Record<string, unknown>,
+  seen: Set<unknown>,
+  onBody: (body: unknown) => void = () => undefined,
+): Promise<void> {
   let result: HttpResult;
   try {
     result = await handler(event as unknown as APIGatewayProxyEventV2, lambdaContext(name));
@@ -374,6 +408,7 @@ async function assertHttpContract(handler: HttpHandler, name: string, event: Rec
   if (typeof status === 'number' && status >= 400) {
     expect(body, describeResult(result)).toMatchObject({ error: expect.any(String), error_description: expect.any(String) });
   }
+  onBody(body);
 }
 
 /**
@@ -453,6 +488,67 @@ describe('every HTTP handler answers arbitrary API Gateway HTTP API 2.0 events w
   });
 });
 
+describe('form-encoded token and revocation requests answer within the same contract', () => {
+  const FORM_TYPES = ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded;charset=UTF-8', 'Application/X-WWW-Form-Urlencoded; charset=utf-8'] as const;
+
+  /** A well-formed event with a form content type, so the runs reach the form parser and beyond. */
+  function formEvent(routeKeys: readonly string[], fields: readonly string[]): fc.Arbitrary<Record<string, unknown>> {
+    return fc
+      .record({
+        routeKey: fc.constantFrom(...routeKeys),
+        contentType: fc.constantFrom(...FORM_TYPES),
+        cookie: fc.option(fc.oneof(fc.constant(`__Secure-refresh_token=${'A'.repeat(87)}`), fc.string({ maxLength: 40 }).map((v) => `__Secure-refresh_token=${v}`)), { freq: 4 }),
+        origin: fc.constantFrom(ORIGIN, 'https://evil.example'),
+        body: fc.oneof(
+          { weight: 8, arbitrary: structuredForm(fields).map((text): [string, boolean] => [text, false]) },
+          { weight: 1, arbitrary: structuredForm(fields).map((text): [string, boolean] => [Buffer.from(text).toString('base64'), true]) },
+          { weight: 2, arbitrary: fc.string({ maxLength: 200 }).map((text): [string, boolean] => [text, false]) },
+          { weight: 1, arbitrary: fc.stringMatching(/^([a-z_%0-9A-F+]{0,12}=?[a-zA-Z0-9%+_-]{0,20}&?){0,6}$/).map((text): [string, boolean] => [text, false]) },
+          { weight: 1, arbitrary: fc.integer({ min: 8_000, max: 20_000 }).map((n): [string, boolean] => [`grant_type=refresh_token&refresh_token=${'a'.repeat(n)}`, false]) },
+          { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((bytes): [string, boolean] => [Buffer.from(bytes).toString('base64'), true]) },
+        ),
+      })
+      .map(({ routeKey, contentType, cookie, origin, body: [body, isBase64Encoded] }) => {
+        const headers: Record<string, string> = { 'content-type': contentType, origin, ...(cookie === null ? {} : { cookie }) };
+        return { ...httpEvent(routeKey, headers, body), isBase64Encoded, ...(cookie === null ? {} : { cookies: [cookie] }) };
+      });
+  }
+
+  it('POST /refresh with arbitrary forms: 200/400/401/…, an OAuth error body, never a 5xx other than 503', async () => {
+    const seen = new Set<unknown>();
+    const codes = new Set<unknown>();
+    await fc.assert(
+      fc.asyncProperty(formEvent(['POST /refresh'], ['grant_type', 'refresh_token', 'client_id']), (event) =>
+        assertHttpContract(handlers.refresh, 'refresh', event, seen, (body) => {
+          if (typeof body === 'object' && body !== null && 'error' in body) codes.add(body.error);
+        }),
+      ),
+      RUNS,
+    );
+    expect([...seen]).toEqual(expect.arrayContaining([400, 401]));
+    // Not vacuous: the runs got past the form parser to each of the grant's own refusals.
+    expect([...codes]).toEqual(expect.arrayContaining(['invalid_request', 'unsupported_grant_type', 'invalid_grant']));
+  });
+
+  it('POST /revoke with arbitrary RFC 7009 forms: the same contract', async () => {
+    const seen = new Set<unknown>();
+    await fc.assert(
+      fc.asyncProperty(formEvent(['POST /revoke'], ['token', 'token_type_hint', 'client_id']), (event) => assertHttpContract(handlers.revoke, 'revoke', event, seen)),
+      RUNS,
+    );
+    expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401]));
+  });
+
+  it('the control session survived every form run', async () => {
+    const res = await handlers.refresh(
+      httpEvent('POST /refresh', { 'content-type': 'application/x-www-form-urlencoded' }, `grant_type=refresh_token&refresh_token=${control.refresh}`),
+      lambdaContext('refresh'),
+    );
+    expect(res.statusCode, describeResult(res)).toBe(200);
+    control = { ...control, refresh: String((JSON.parse(String(res.body)) as Record<string, unknown>)['refresh_token']) };
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Duplicate members
 
@@ -476,6 +572,8 @@ const PLAUSIBLE: Record<string, fc.Arbitrary<unknown>> = {
   token: fc.oneof(wellFormedRefreshToken, fc.constant('no-such-token')),
   token_type_hint: fc.constantFrom('access_token', 'refresh_token'),
   everywhere: fc.boolean(),
+  grant_type: fc.constant('refresh_token'),
+  client_id: fc.constant('local-client'),
 };
 
 /**
@@ -528,6 +626,67 @@ describe('a body that names a member twice, in any spelling and at any depth, is
         // Logout-all sits behind the authorizer; a random user, never the demo user.
         const withCaller = { ...event, requestContext: { ...event.requestContext, authorizer: { lambda: { sub } } } };
         const result = await handlers[name](withCaller as unknown as APIGatewayProxyEventV2, lambdaContext(name));
+        expect(result.statusCode, `${text}: ${describeResult(result)}`).toBe(400);
+        expect(JSON.parse(String(result.body)), text).toMatchObject({
+          error: 'invalid_request',
+          error_description: expect.stringMatching(/more than once/),
+        });
+      }),
+      { ...RUNS, numRuns: 100 },
+    );
+  });
+});
+
+/** `name` with some of its characters percent-encoded (RFC 3986 §2.1): the same name once decoded. */
+function percentSpelled(name: string, mask: readonly boolean[], upperHex: boolean): string {
+  return [...name]
+    .map((char, i) => {
+      if (mask[i % Math.max(mask.length, 1)] !== true) return char;
+      const hex = (char.codePointAt(0) ?? 0).toString(16).padStart(2, '0');
+      return `%${upperHex ? hex.toUpperCase() : hex}`;
+    })
+    .join('');
+}
+
+/**
+ * A form naming one parameter twice (RFC 6749 §3.2: "MUST NOT be included more than once"), the
+ * two spellings percent-encoded differently, either value possibly empty, anywhere in the body.
+ */
+function duplicateForm(fields: readonly string[]): fc.Arbitrary<string> {
+  const plausible = (field: string) => (PLAUSIBLE[field] ?? fc.string({ maxLength: 10 })).map(formValue);
+  return fc
+    .record({
+      present: fc.subarray([...fields]),
+      values: fc.record(Object.fromEntries(fields.map((field) => [field, plausible(field)]))),
+      duplicated: fc.constantFrom(...fields, 'extra'),
+      otherValue: fc.oneof(fc.constant(''), fc.string({ maxLength: 20 })),
+      masks: fc.tuple(fc.array(fc.boolean(), { maxLength: 6 }), fc.array(fc.boolean(), { maxLength: 6 })),
+      upperHex: fc.boolean(),
+      insertAt: fc.nat(),
+      swap: fc.boolean(),
+    })
+    .map(({ present, values, duplicated, otherValue, masks: [firstMask, secondMask], upperHex, insertAt, swap }) => {
+      const value = (field: string) => encodeURIComponent(values[field] ?? 'x');
+      const members = present.filter((field) => field !== duplicated).map((field) => `${field}=${value(field)}`);
+      const first = `${percentSpelled(duplicated, firstMask, upperHex)}=${value(duplicated)}`;
+      const second = `${percentSpelled(duplicated, secondMask, !upperHex)}=${encodeURIComponent(otherValue)}`;
+      const [a, b] = swap ? [second, first] : [first, second];
+      const at = insertAt % (members.length + 1);
+      return [...members.slice(0, at), a, ...members.slice(at), b].join('&');
+    });
+}
+
+describe('a form that names a parameter twice, in any spelling, is 400 invalid_request', () => {
+  const routes = [
+    ['refresh', 'POST /refresh', ['grant_type', 'refresh_token', 'client_id']],
+    ['revoke', 'POST /revoke', ['token', 'token_type_hint', 'client_id']],
+  ] as const;
+
+  it.each(routes)('%s handler, %s', async (name, routeKey, fields) => {
+    await fc.assert(
+      fc.asyncProperty(duplicateForm(fields), async (text) => {
+        const event = httpEvent(routeKey, { 'content-type': 'application/x-www-form-urlencoded', origin: ORIGIN }, text);
+        const result = await handlers[name](event, lambdaContext(name));
         expect(result.statusCode, `${text}: ${describeResult(result)}`).toBe(400);
         expect(JSON.parse(String(result.body)), text).toMatchObject({
           error: 'invalid_request',
