@@ -97,7 +97,7 @@ describe('cookie mode in headless Chromium', () => {
     // SameSite=Strict, on the refresh path.
     const cookie = await scene.refreshCookie();
     expect(cookie).toMatchObject({ domain: 'localhost', path: '/refresh', httpOnly: true, secure: true, sameSite: 'Strict' });
-    expect(cookie?.value).toMatch(/^[A-Za-z0-9_-]{87}$/);
+    expect(cookie?.value).toMatch(/^[A-Za-z0-9_-]{114}$/);
 
     // A page in the cookie's scope sees a script-readable cookie there (the control), never the
     // refresh cookie.
@@ -131,7 +131,7 @@ describe('cookie mode in headless Chromium', () => {
     expect(res.body).not.toHaveProperty('refresh_token');
     expect(res.body?.['access_token']).not.toBe(firstAccess);
     const after = await scene.refreshCookie();
-    expect(after?.value).toMatch(/^[A-Za-z0-9_-]{87}$/);
+    expect(after?.value).toMatch(/^[A-Za-z0-9_-]{114}$/);
     expect(after?.value).not.toBe(before?.value);
     expect((await run(page, 'app.whoami()')).status).toBe(200);
     await page.close();
