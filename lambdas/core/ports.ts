@@ -148,6 +148,11 @@ export interface SessionStore {
   rotate(rotation: Rotation): Promise<RotationResult>;
   /** Puts `presentedHash` back when the new tokens could not be issued (KMS failed). */
   undoRotation(rotation: Rotation): Promise<void>;
+  /**
+   * The family's refresh-token tag key (strongly consistent read), or `undefined` when there is no
+   * such family: what /revoke needs to tell a token of the family from a forged one.
+   */
+  familyTokenKey(sub: string, fid: string): Promise<Uint8Array | undefined>;
   /** Revokes one family and denies its `sid`; true if it was active. */
   revokeFamily(sub: string, fid: string, revocation: SessionRevocation, onlyIfHash?: string): Promise<boolean>;
   /**

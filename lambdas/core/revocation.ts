@@ -7,12 +7,12 @@
  * plus the session denylist so its access tokens stop at once); an access token, once its
  * signature and issuer/audience verify, is denied until it expires.
  *
- * A refresh token revokes its family even when it is no longer the current one: only a holder of
- * one of the family's tokens knows its secret id, and a logout racing a refresh of the same token
- * must still end the session (whichever of the two lands first).
+ * A refresh token revokes its family even when it is no longer the current one (any token the
+ * family issued carries a valid tag: a logout racing a refresh of the same token must still end
+ * the session, whichever of the two lands first); a token the family did not issue changes nothing.
  */
 import type { AccessTokenClaims } from './token-model.ts';
-import { parseRefreshToken } from './refresh-token.ts';
+import { hasValidTag, parseRefreshToken } from './refresh-token.ts';
 import { revocationAt, type IssuerDeps, type RevocationLifetimes } from './token-issuance.ts';
 import type { TokenDenylist } from './ports.ts';
 
@@ -29,6 +29,11 @@ export async function revokeToken(token: string, deps: RevocationDeps): Promise<
   const nowSeconds = Math.floor(nowMs / 1000);
   const refresh = parseRefreshToken(token);
   if (refresh !== undefined) {
+    // Only a token the family issued (its tag verifies under the family's key) may end it: a token
+    // with any character changed, or another user's parts spliced in, changes nothing (the same
+    // rule /refresh applies), so knowing part of a token never lets anyone end a session.
+    const tokenKey = await deps.sessions.familyTokenKey(refresh.sub, refresh.fid);
+    if (tokenKey === undefined || !hasValidTag(refresh, tokenKey)) return 'nothing_to_revoke';
     const revoked = await deps.sessions.revokeFamily(refresh.sub, refresh.fid, revocationAt(deps.config, nowMs, 'logout'));
     return revoked ? 'session_revoked' : 'nothing_to_revoke';
   }

@@ -125,6 +125,17 @@ describe('tampered and superseded tokens', () => {
     expect((await refresh(token)).status).toBe(200);
   });
 
+  it('POST /revoke with a tampered refresh token answers 200 (RFC 7009) and ends nothing', async () => {
+    const first = (await login()).body;
+    const token = String(first['refresh_token']);
+    for (const bad of [withCharChanged(token, 60), withCharChanged(token, token.length - 3)]) {
+      const res = await request(service.url, 'POST', '/revoke', { json: { token: bad } });
+      expect(res.status).toBe(200);
+    }
+    expect((await whoami(first['access_token'])).status).toBe(200);
+    expect((await refresh(token)).status).toBe(200);
+  });
+
   it('a token superseded two generations ago is reuse even within the grace period', async () => {
     const first = (await login()).body;
     const second = (await refresh(first['refresh_token'])).body;

@@ -9,6 +9,7 @@
  * live" in the DynamoDB Developer Guide), and every condition re-checks the expiry itself.
  */
 import {
+  GetItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
@@ -203,6 +204,13 @@ export class DynamoDbSessionStore implements SessionStore {
         }),
       ),
     );
+  }
+
+  async familyTokenKey(sub: string, fid: string): Promise<Uint8Array | undefined> {
+    const result = await dynamo(() =>
+      this.client.send(new GetItemCommand({ TableName: this.tableName, Key: familyKey(sub, fid), ConsistentRead: true })),
+    );
+    return result.Item === undefined ? undefined : toFamily(result.Item)?.tokenKey;
   }
 
   async revokeFamily(sub: string, fid: string, revocation: SessionRevocation, onlyIfHash?: string): Promise<boolean> {

@@ -110,7 +110,12 @@ export interface SessionBehaviour {
   readonly createOutcomes?: readonly FamilyCreation[];
   readonly revokeFamilyResult?: boolean;
   readonly revokeAllResult?: number;
+  /** The tag key `familyTokenKey` answers with; `undefined` for a family that does not exist. */
+  readonly familyTokenKey?: Uint8Array | undefined;
 }
+
+/** The tag key of the families `fakeSessions` knows, unless a test says otherwise. */
+export const FAMILY_TOKEN_KEY = new Uint8Array(32).fill(0x99);
 
 export function fakeSessions(calls: CallLog, behaviour: SessionBehaviour = {}): FakeSessions {
   const created: NewFamily[] = [];
@@ -144,6 +149,10 @@ export function fakeSessions(calls: CallLog, behaviour: SessionBehaviour = {}): 
       calls.push('undoRotation');
       undone.push(rotation);
       return Promise.resolve();
+    },
+    familyTokenKey(): Promise<Uint8Array | undefined> {
+      calls.push('familyTokenKey');
+      return Promise.resolve('familyTokenKey' in behaviour ? behaviour.familyTokenKey : FAMILY_TOKEN_KEY);
     },
     revokeFamily(sub: string, fid: string, revocation: SessionRevocation, onlyIfHash?: string): Promise<boolean> {
       calls.push('revokeFamily');

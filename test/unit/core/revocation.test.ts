@@ -5,7 +5,8 @@ import type { AccessTokenClaims } from '../../../lambdas/core/token-model.ts';
 import { CONFIG, fakeDenylist, fakeSessions, fixedClock, NOW_MS, NOW_S, SUB, type CallLog } from './fakes.ts';
 
 const FID = newFamilyId(() => new Uint8Array(16).fill(0x42));
-const REFRESH = mintRefreshToken(SUB, FID, 0, new Uint8Array(32).fill(0x5a), (n) => new Uint8Array(n).fill(0x99));
+const TOKEN_KEY = new Uint8Array(32).fill(0x5a);
+const REFRESH = mintRefreshToken(SUB, FID, 0, TOKEN_KEY, (n) => new Uint8Array(n).fill(0x99));
 const ACCESS_TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
 const CLAIMS: AccessTokenClaims = {
   iss: CONFIG.issuer,
@@ -20,9 +21,12 @@ const CLAIMS: AccessTokenClaims = {
   auth_time: NOW_S - 300,
 };
 
-function setup(options: { claims?: AccessTokenClaims; familyActive?: boolean } = {}) {
+function setup(options: { claims?: AccessTokenClaims; familyActive?: boolean; familyTokenKey?: Uint8Array | undefined } = {}) {
   const calls: CallLog = [];
-  const sessions = fakeSessions(calls, { revokeFamilyResult: options.familyActive ?? true });
+  const sessions = fakeSessions(calls, {
+    revokeFamilyResult: options.familyActive ?? true,
+    familyTokenKey: 'familyTokenKey' in options ? options.familyTokenKey : TOKEN_KEY,
+  });
   const denylist = fakeDenylist(calls);
   const verifyAccessToken = vi.fn((_token: string, _now: number) => {
     calls.push('verifyAccessToken');
@@ -53,7 +57,29 @@ describe('revokeToken with a refresh token', () => {
   it('never tries the token as an access token nor writes a token denial', async () => {
     const { deps, calls } = setup({ claims: CLAIMS });
     await revokeToken(REFRESH.token, deps);
-    expect(calls).toEqual(['revokeFamily']);
+    expect(calls).toEqual(['familyTokenKey', 'revokeFamily']);
+  });
+
+  it.each([
+    ['one character of its random part changed', (t: string) => `${t.slice(0, 70)}${t[70] === 'A' ? 'B' : 'A'}${t.slice(71)}`],
+    ['one character of its tag changed', (t: string) => `${t.slice(0, -2)}${t.at(-2) === 'A' ? 'B' : 'A'}${t.slice(-1)}`],
+  ])('changes nothing for a token with %s: it is not a token the family issued', async (_name, tamper) => {
+    const { deps, calls, sessions } = setup();
+    expect(await revokeToken(tamper(REFRESH.token), deps)).toBe('nothing_to_revoke');
+    expect(calls).toEqual(['familyTokenKey']);
+    expect(sessions.revokedFamilies).toEqual([]);
+  });
+
+  it('changes nothing for a token whose family does not exist', async () => {
+    const { deps, sessions } = setup({ familyTokenKey: undefined });
+    expect(await revokeToken(REFRESH.token, deps)).toBe('nothing_to_revoke');
+    expect(sessions.revokedFamilies).toEqual([]);
+  });
+
+  it('changes nothing for a well-formed token tagged under another family\'s key', async () => {
+    const { deps, sessions } = setup({ familyTokenKey: new Uint8Array(32).fill(0x11) });
+    expect(await revokeToken(REFRESH.token, deps)).toBe('nothing_to_revoke');
+    expect(sessions.revokedFamilies).toEqual([]);
   });
 
   it('answers nothing_to_revoke when the family was already revoked or unknown', async () => {
