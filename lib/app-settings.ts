@@ -27,6 +27,7 @@ export const CONTEXT_KEYS = [
   'refreshTokenTtlDays',
   'refreshAbsoluteTtlDays',
   'reusePolicy',
+  'refreshGraceSeconds',
   'cookieMode',
   'corsOrigins',
   'refreshCookiePath',
@@ -158,6 +159,7 @@ export function readAppSettings(node: Construct['node']): AppSettings {
   const cacheSeconds = number('authorizerCacheTtlSeconds');
   const denylistSeconds = number('denylistCacheTtlSeconds');
   const skewSeconds = number('clockSkewSeconds');
+  const graceSeconds = number('refreshGraceSeconds');
   const values = {
     issuer: string('issuer'),
     audience: string('audience'),
@@ -167,6 +169,7 @@ export function readAppSettings(node: Construct['node']): AppSettings {
     refreshTokenTtl: refreshDays === undefined ? undefined : Duration.days(refreshDays),
     refreshAbsoluteTtl: absoluteDays === undefined ? undefined : Duration.days(absoluteDays),
     reusePolicy: oneOf<ReusePolicy>('reusePolicy', ['family', 'user']),
+    refreshGracePeriod: graceSeconds === undefined ? undefined : Duration.seconds(graceSeconds),
     cookieMode: boolean('cookieMode'),
     corsOrigins: list('corsOrigins'),
     refreshCookiePath: string('refreshCookiePath'),

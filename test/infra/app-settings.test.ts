@@ -49,6 +49,13 @@ describe('cdk.json', () => {
   });
 });
 
+describe('the refresh grace period', () => {
+  it('comes from kms-jwt-auth:refreshGraceSeconds (its range is the refresh handler\'s, checked at synth: test/infra/options.test.ts)', () => {
+    expect(settingsFor({ refreshGraceSeconds: '45' }).props.refreshGracePeriod?.toSeconds()).toBe(45);
+    expect(settingsFor({}).props.refreshGracePeriod).toBeUndefined();
+  });
+});
+
 describe('context values', () => {
   it('accept strings from the command line for numbers, booleans and lists', () => {
     const { props } = settingsFor({
