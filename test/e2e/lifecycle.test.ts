@@ -7,14 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, calculateJwkThumbprint, type JWK } from 'jose';
-import { startLocalService, type LocalService } from '../../local/service.ts';
-import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
+import type { LocalService } from '../../local/service.ts';
+import type { CountingProxy } from '../support/counting-proxy.ts';
+import { startCountedService, type CountedService } from '../support/counted-service.ts';
 import { request, type Reply, type RequestOptions } from '../support/http-client.ts';
 import { expectWithinGrants, grantedActions, observeActions, type SeenActions } from '../support/iam-grants.ts';
 
 const PASSWORD = 'correct horse battery staple';
 let service: LocalService;
 let dynamo: CountingProxy;
+let counted: CountedService | undefined;
 
 const call = (method: string, path: string, options: RequestOptions = {}): Promise<Reply> =>
   request(service.url, method, path, options);
@@ -24,20 +26,12 @@ const refresh = (token: unknown) => call('POST', '/refresh', { json: { refresh_t
 const whoami = (token: unknown) => call('GET', '/whoami', { headers: { authorization: `Bearer ${String(token)}` } });
 
 beforeAll(async () => {
-  dynamo = await startCountingProxy();
-  service = await startLocalService({
-    port: 0,
-    demoPassword: PASSWORD,
-    wrapDynamoEndpoint: (endpoint) => {
-      dynamo.setUpstream(endpoint);
-      return dynamo.url;
-    },
-  });
+  counted = await startCountedService({ demoPassword: PASSWORD });
+  ({ service, dynamo } = counted);
 });
 
 afterAll(async () => {
-  await service?.stop();
-  await dynamo?.close();
+  await counted?.stop();
 });
 
 beforeEach(() => {

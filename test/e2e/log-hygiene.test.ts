@@ -11,8 +11,9 @@
  */
 import { format } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startLocalService, type LocalService } from '../../local/service.ts';
-import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
+import type { LocalService } from '../../local/service.ts';
+import type { CountingProxy } from '../support/counting-proxy.ts';
+import { startCountedService, type CountedService } from '../support/counted-service.ts';
 import { request, type Reply, type RequestOptions } from '../support/http-client.ts';
 
 const PASSWORD = 'hygiene-Demo-passw0rd-7c1e';
@@ -63,6 +64,7 @@ function lines(): string[] {
 
 let service: LocalService;
 let dynamo: CountingProxy;
+let counted: CountedService | undefined;
 const accessTokens = new Set<string>();
 const refreshTokens = new Set<string>();
 const deviceTokens = new Set<string>();
@@ -88,28 +90,19 @@ const refresh = (token: unknown) => call('POST', '/refresh', { json: { refresh_t
 const bearer = (token: unknown) => ({ authorization: `Bearer ${String(token)}` });
 
 beforeAll(async () => {
-  dynamo = await startCountingProxy();
   // The Powertools logger reads its own settings from the environment. POWERTOOLS_DEV off: the
   // lines checked are those Lambda writes (one JSON line each), not the pretty-printed form
   // vitest.config.ts asks for elsewhere; DEBUG so that every line a handler can write is checked.
   vi.stubEnv('POWERTOOLS_DEV', 'false');
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
-  service = await startLocalService({
-    port: 0,
-    demoPassword: PASSWORD,
-    env: { COOKIE_MODE: 'on', CORS_ORIGINS: ORIGIN },
-    wrapDynamoEndpoint: (endpoint) => {
-      dynamo.setUpstream(endpoint);
-      return dynamo.url;
-    },
-  });
+  counted = await startCountedService({ demoPassword: PASSWORD, env: { COOKIE_MODE: 'on', CORS_ORIGINS: ORIGIN } });
+  ({ service, dynamo } = counted);
 });
 
 afterAll(async () => {
   restoreOutput();
   vi.unstubAllEnvs();
-  await service?.stop();
-  await dynamo?.close();
+  await counted?.stop();
 });
 
 // ---------------------------------------------------------------------------------------------

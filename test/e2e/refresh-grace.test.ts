@@ -5,14 +5,16 @@
  * test can also wait it out.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startLocalService, type LocalService } from '../../local/service.ts';
-import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
+import type { LocalService } from '../../local/service.ts';
+import type { CountingProxy } from '../support/counting-proxy.ts';
+import { startCountedService, type CountedService } from '../support/counted-service.ts';
 import { request, type Reply } from '../support/http-client.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const GRACE_SECONDS = 5;
 let service: LocalService;
 let dynamo: CountingProxy;
+let counted: CountedService | undefined;
 
 const login = () => request(service.url, 'POST', '/login', { json: { username: 'demo', password: PASSWORD } });
 const refresh = (token: unknown): Promise<Reply> => request(service.url, 'POST', '/refresh', { json: { refresh_token: token } });
@@ -22,21 +24,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const withCharChanged = (token: string, index: number) => `${token.slice(0, index)}${token[index] === 'A' ? 'B' : 'A'}${token.slice(index + 1)}`;
 
 beforeAll(async () => {
-  dynamo = await startCountingProxy();
-  service = await startLocalService({
-    port: 0,
-    demoPassword: PASSWORD,
-    env: { REFRESH_GRACE_SECONDS: String(GRACE_SECONDS) },
-    wrapDynamoEndpoint: (endpoint) => {
-      dynamo.setUpstream(endpoint);
-      return dynamo.url;
-    },
-  });
+  counted = await startCountedService({ demoPassword: PASSWORD, env: { REFRESH_GRACE_SECONDS: String(GRACE_SECONDS) } });
+  ({ service, dynamo } = counted);
 });
 
 afterAll(async () => {
-  await service?.stop();
-  await dynamo?.close();
+  await counted?.stop();
 });
 
 beforeEach(() => {

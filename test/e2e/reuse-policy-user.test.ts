@@ -5,35 +5,28 @@
  * user's families is the one call the default policy never makes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalService, type LocalService } from '../../local/service.ts';
-import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
+import type { LocalService } from '../../local/service.ts';
+import type { CountingProxy } from '../support/counting-proxy.ts';
+import { startCountedService, type CountedService } from '../support/counted-service.ts';
 import { request } from '../support/http-client.ts';
 import { expectWithinGrants, grantedActions, observeActions } from '../support/iam-grants.ts';
 
 const PASSWORD = 'reuse policy user password';
 let service: LocalService;
 let dynamo: CountingProxy;
+let counted: CountedService | undefined;
 
 const login = () => request(service.url, 'POST', '/login', { json: { username: 'demo', password: PASSWORD } });
 const refresh = (token: unknown) => request(service.url, 'POST', '/refresh', { json: { refresh_token: token } });
 const whoami = (token: unknown) => request(service.url, 'GET', '/whoami', { headers: { authorization: `Bearer ${String(token)}` } });
 
 beforeAll(async () => {
-  dynamo = await startCountingProxy();
-  service = await startLocalService({
-    port: 0,
-    demoPassword: PASSWORD,
-    env: { REUSE_POLICY: 'user' },
-    wrapDynamoEndpoint: (endpoint) => {
-      dynamo.setUpstream(endpoint);
-      return dynamo.url;
-    },
-  });
+  counted = await startCountedService({ demoPassword: PASSWORD, env: { REUSE_POLICY: 'user' } });
+  ({ service, dynamo } = counted);
 }, 120_000);
 
 afterAll(async () => {
-  await service?.stop();
-  await dynamo?.close();
+  await counted?.stop();
 });
 
 describe('REUSE_POLICY=user', () => {

@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as client from 'openid-client';
-import { startLocalService, type LocalService } from '../../local/service.ts';
-import { startCountingProxy, type CountingProxy } from '../support/counting-proxy.ts';
+import type { LocalService } from '../../local/service.ts';
+import type { CountingProxy } from '../support/counting-proxy.ts';
+import { startCountedService, type CountedService } from '../support/counted-service.ts';
 import { request, type Reply } from '../support/http-client.ts';
 
 const PASSWORD = 'standard clients demo password';
@@ -15,6 +16,7 @@ const PASSWORD = 'standard clients demo password';
 const CLIENT_ID = 'local-client';
 let service: LocalService;
 let dynamo: CountingProxy;
+let counted: CountedService | undefined;
 
 const login = async (): Promise<Record<string, unknown>> => {
   const res = await request(service.url, 'POST', '/login', { json: { username: 'demo', password: PASSWORD } });
@@ -37,20 +39,12 @@ function expectOAuthError(res: Reply, status: number, error: string): void {
 }
 
 beforeAll(async () => {
-  dynamo = await startCountingProxy();
-  service = await startLocalService({
-    port: 0,
-    demoPassword: PASSWORD,
-    wrapDynamoEndpoint: (endpoint) => {
-      dynamo.setUpstream(endpoint);
-      return dynamo.url;
-    },
-  });
+  counted = await startCountedService({ demoPassword: PASSWORD });
+  ({ service, dynamo } = counted);
 });
 
 afterAll(async () => {
-  await service?.stop();
-  await dynamo?.close();
+  await counted?.stop();
 });
 
 beforeEach(() => {
