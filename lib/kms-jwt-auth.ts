@@ -152,6 +152,9 @@ export class KmsJwtAuth extends AuthorizerAttachment {
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
         tracing: props.tracing ?? false,
+        ...(name === 'authorizer' && settings.authorizerReservedConcurrency !== undefined
+          ? { reservedConcurrentExecutions: settings.authorizerReservedConcurrency }
+          : {}),
       });
       grantFunctionAccess(name, fn, this.table, this.keys);
       functions[name] = fn;
