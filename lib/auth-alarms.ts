@@ -13,7 +13,22 @@ import { Construct } from 'constructs';
  */
 export const LOG_EVENTS = {
   refreshTokenReuse: 'refresh_token_reuse',
+  login: 'login',
   loginFailed: 'login_failed',
+  requestFailed: 'request_failed',
+  revoke: 'revoke',
+  logoutAll: 'logout_all',
+} as const;
+
+/**
+ * Terms of the authorizer's denial lines (`lambdas/authorizer/authorizer.ts`, pinned by a unit
+ * test): the message, and the RFC 6750 §3.1 error code each line names. Plain-text terms, like
+ * `AUTHORIZER_FAILURE_TERMS`, because the authorizer logs with `console.log`.
+ */
+export const AUTHORIZER_DECISION_TERMS = {
+  denied: 'authorizer denied',
+  invalidToken: 'invalid_token',
+  insufficientScope: 'insufficient_scope',
 } as const;
 
 /**
@@ -34,6 +49,28 @@ export const AUTHORIZER_FAILURE_TERMS = [
   'Runtime.ExitError',
 ] as const;
 
+/** The service's own counts, each a sum per 5 minutes in the stack's namespace. */
+export interface AuthMetrics {
+  /** Successful logins. */
+  readonly logins: cloudwatch.IMetric;
+  /** Logins refused for a wrong user name or password. */
+  readonly loginFailures: cloudwatch.IMetric;
+  /** Login attempts refused with 429 by the per-user and per-source throttle. */
+  readonly loginThrottled: cloudwatch.IMetric;
+  /** Refresh tokens presented again after rotation (possible theft; the family is revoked). */
+  readonly refreshTokenReuse: cloudwatch.IMetric;
+  /** `POST /revoke` and `/refresh/revoke` requests. */
+  readonly revocations: cloudwatch.IMetric;
+  /** `POST /logout-all` requests. */
+  readonly logoutAll: cloudwatch.IMetric;
+  /** Authorizer 401s: token missing, malformed, expired, revoked. */
+  readonly authorizerDeniedInvalidToken: cloudwatch.IMetric;
+  /** Authorizer 403s: a required scope is missing. */
+  readonly authorizerDeniedInsufficientScope: cloudwatch.IMetric;
+  /** Authorizer failures (dependency down, bug, timeout). */
+  readonly authorizerFailures: cloudwatch.IMetric;
+}
+
 export interface AuthAlarmsProps {
   /** CloudWatch namespace of the metrics extracted from logs. */
   readonly metricNamespace: string;
@@ -41,6 +78,8 @@ export interface AuthAlarmsProps {
   readonly reuseLogGroups: readonly logs.ILogGroup[];
   /** Log group of the login function. */
   readonly loginLogGroup: logs.ILogGroup;
+  /** Log group of the revoke function (revocations and logouts everywhere). */
+  readonly revokeLogGroup: logs.ILogGroup;
   /** The authorizer function. */
   readonly authorizerFunction: lambda.IFunction;
   /** Its log group (the failure alarm reads its log lines, see `AUTHORIZER_FAILURE_TERMS`). */
@@ -68,6 +107,8 @@ export class AuthAlarms extends Construct {
   public readonly alarms: readonly cloudwatch.Alarm[];
   public readonly refreshTokenReuseMetric: cloudwatch.Metric;
   public readonly loginFailureMetric: cloudwatch.Metric;
+  /** Counts taken from the functions' log lines, for the dashboard (sums per 5 minutes). */
+  public readonly metrics: AuthMetrics;
 
   constructor(scope: Construct, id: string, props: AuthAlarmsProps) {
     super(scope, id);
@@ -108,6 +149,36 @@ export class AuthAlarms extends Construct {
       metricValue: '1',
     });
 
+    // Counts for the dashboard, from lines the functions write anyway: no extra log volume and
+    // nothing added to the authorizer's cold start.
+    const count = (filterId: string, logGroup: logs.ILogGroup, filterPattern: logs.IFilterPattern, metricName: string): cloudwatch.Metric => {
+      new logs.MetricFilter(this, filterId, { logGroup, filterPattern, metricNamespace: props.metricNamespace, metricName, metricValue: '1' });
+      return new cloudwatch.Metric({ namespace: props.metricNamespace, metricName, statistic: cloudwatch.Stats.SUM, period });
+    };
+    const eventIs = (name: string): logs.JsonPattern => logs.FilterPattern.stringValue('$.event', '=', name);
+    const logins = count('LoginFilter', props.loginLogGroup, eventIs(LOG_EVENTS.login), 'Logins');
+    // Throttled attempts answer 429 `too_many_requests` (RFC 6585 §4) through the one error path.
+    const loginThrottled = count(
+      'LoginThrottledFilter',
+      props.loginLogGroup,
+      logs.FilterPattern.all(eventIs(LOG_EVENTS.requestFailed), logs.FilterPattern.numberValue('$.status', '=', 429)),
+      'LoginsThrottled',
+    );
+    const revocations = count('RevokeFilter', props.revokeLogGroup, eventIs(LOG_EVENTS.revoke), 'Revocations');
+    const logoutAll = count('LogoutAllFilter', props.revokeLogGroup, eventIs(LOG_EVENTS.logoutAll), 'LogoutsEverywhere');
+    const deniedInvalidToken = count(
+      'AuthorizerDeniedInvalidTokenFilter',
+      props.authorizerLogGroup,
+      logs.FilterPattern.allTerms(AUTHORIZER_DECISION_TERMS.denied, AUTHORIZER_DECISION_TERMS.invalidToken),
+      'AuthorizerDeniedInvalidToken',
+    );
+    const deniedInsufficientScope = count(
+      'AuthorizerDeniedInsufficientScopeFilter',
+      props.authorizerLogGroup,
+      logs.FilterPattern.allTerms(AUTHORIZER_DECISION_TERMS.denied, AUTHORIZER_DECISION_TERMS.insufficientScope),
+      'AuthorizerDeniedInsufficientScope',
+    );
+
     this.refreshTokenReuseMetric = new cloudwatch.Metric({
       namespace: props.metricNamespace,
       metricName: 'RefreshTokenReuse',
@@ -120,6 +191,24 @@ export class AuthAlarms extends Construct {
       statistic: cloudwatch.Stats.SUM,
       period,
     });
+
+    const authorizerFailures = new cloudwatch.Metric({
+      namespace: props.metricNamespace,
+      metricName: 'AuthorizerFailures',
+      statistic: cloudwatch.Stats.SUM,
+      period,
+    });
+    this.metrics = {
+      logins,
+      loginFailures: this.loginFailureMetric,
+      loginThrottled,
+      refreshTokenReuse: this.refreshTokenReuseMetric,
+      revocations,
+      logoutAll,
+      authorizerDeniedInvalidToken: deniedInvalidToken,
+      authorizerDeniedInsufficientScope: deniedInsufficientScope,
+      authorizerFailures,
+    };
 
     alarm('RefreshTokenReuseAlarm', {
       alarmDescription:
@@ -141,12 +230,7 @@ export class AuthAlarms extends Construct {
     alarm('AuthorizerErrorsAlarm', {
       alarmDescription:
         'The authorizer failed (not a 401/403: a dependency down, a bug, a timeout or a broken configuration). Every API it protects answers 500 for these requests; see the authorizer log lines with "level":"ERROR".',
-      metric: new cloudwatch.Metric({
-        namespace: props.metricNamespace,
-        metricName: 'AuthorizerFailures',
-        statistic: cloudwatch.Stats.SUM,
-        period,
-      }),
+      metric: authorizerFailures,
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -36,6 +36,16 @@ export interface AuthorizerAttachmentOptions {
    * @default the construct id
    */
   readonly authorizerName?: string;
+  /**
+   * REST APIs only: add gateway responses to the API the authorizer attaches to, so that a denial
+   * carries `WWW-Authenticate: Bearer error="invalid_token"` (401) or `error="insufficient_scope"`
+   * (403) and a JSON body `{"error", "error_description"}` (RFC 6750 §3), and a failed authorizer
+   * answers 503 `temporarily_unavailable` with `Retry-After` instead of 500. Added once per API;
+   * a response type the API already customizes is left as it is. HTTP APIs cannot customize the
+   * responses of a Lambda authorizer, so this does nothing there.
+   * @default true
+   */
+  readonly gatewayResponses?: boolean;
 }
 
 /** Anything that can attach the kms-jwt-auth authorizer to an API. */
@@ -81,6 +91,117 @@ class PayloadV2HttpLambdaAuthorizer extends authorizers.HttpLambdaAuthorizer {
 }
 
 /**
+ * Seconds a client should wait before retrying when the authorizer failed (throttled, timed out,
+ * or its DynamoDB/KMS dependency is down): long enough for a throttling burst to drain.
+ */
+export const AUTHORIZER_RETRY_AFTER_SECONDS = 5;
+
+interface BearerGatewayResponse {
+  readonly id: string;
+  readonly type: apigw.ResponseType;
+  readonly statusCode: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: { readonly error: string; readonly error_description: string };
+}
+
+/**
+ * The gateway responses of a REST API protected by the authorizer. The authorizer can only pick
+ * the response type (it throws `Unauthorized` -> UNAUTHORIZED; its policy denies the route ->
+ * ACCESS_DENIED; it fails -> AUTHORIZER_FAILURE or AUTHORIZER_CONFIGURATION_ERROR); the status,
+ * headers and body come from here. Header values are literals, so API Gateway wants them in
+ * single quotes. RFC 6750 §3.1 asks for no error code when the request carried no token at all;
+ * API Gateway gives that case the same UNAUTHORIZED response, so it says `invalid_token` too.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+ */
+const BEARER_GATEWAY_RESPONSES: readonly BearerGatewayResponse[] = [
+  {
+    id: 'Unauthorized',
+    type: apigw.ResponseType.UNAUTHORIZED,
+    statusCode: '401',
+    headers: { 'WWW-Authenticate': `'Bearer error="invalid_token"'` },
+    body: { error: 'invalid_token', error_description: 'The access token is missing, malformed, expired or revoked' },
+  },
+  {
+    id: 'AccessDenied',
+    type: apigw.ResponseType.ACCESS_DENIED,
+    statusCode: '403',
+    headers: { 'WWW-Authenticate': `'Bearer error="insufficient_scope"'` },
+    body: { error: 'insufficient_scope', error_description: 'The access token lacks a scope this route requires' },
+  },
+  ...[
+    { id: 'AuthorizerFailure', type: apigw.ResponseType.AUTHORIZER_FAILURE },
+    { id: 'AuthorizerConfigurationError', type: apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR },
+  ].map(({ id, type }) => ({
+    id,
+    type,
+    statusCode: '503',
+    headers: { 'Retry-After': `'${AUTHORIZER_RETRY_AFTER_SECONDS}'` },
+    body: { error: 'temporarily_unavailable', error_description: 'The token could not be checked; retry later' },
+  })),
+];
+
+/** Construct id prefix of the gateway responses, a child of the REST API they belong to. */
+const GATEWAY_RESPONSE_ID_PREFIX = 'KmsJwtAuthGatewayResponse';
+
+/**
+ * Adds the responses above to `restApi`, once: several authorizers attached to one API find the
+ * responses the first one added (by construct id), and a response type the API already
+ * customizes is left alone (API Gateway keeps one response per type).
+ */
+function addBearerGatewayResponses(restApi: apigw.IRestApi): void {
+  const customized = new Set(
+    restApi.node
+      .findAll()
+      .filter((c): c is apigw.CfnGatewayResponse => c instanceof apigw.CfnGatewayResponse)
+      .map((c) => c.responseType),
+  );
+  for (const response of BEARER_GATEWAY_RESPONSES) {
+    const id = `${GATEWAY_RESPONSE_ID_PREFIX}${response.id}`;
+    if (restApi.node.tryFindChild(id) !== undefined || customized.has(response.type.responseType)) continue;
+    new apigw.GatewayResponse(restApi, id, {
+      restApi,
+      type: response.type,
+      statusCode: response.statusCode,
+      responseHeaders: response.headers,
+      templates: { 'application/json': JSON.stringify(response.body) },
+    });
+  }
+}
+
+/**
+ * CDK tells an authorizer which REST API it protects only when a method uses it
+ * (`_attachToApi`), so that is where the API's gateway responses are added.
+ */
+class BearerTokenAuthorizer extends apigw.TokenAuthorizer {
+  private readonly withGatewayResponses: boolean;
+
+  constructor(scope: Construct, id: string, withGatewayResponses: boolean, props: apigw.TokenAuthorizerProps) {
+    super(scope, id, props);
+    this.withGatewayResponses = withGatewayResponses;
+  }
+
+  public override _attachToApi(restApi: apigw.IRestApi): void {
+    super._attachToApi(restApi);
+    if (this.withGatewayResponses) addBearerGatewayResponses(restApi);
+  }
+}
+
+/** The same for a `REQUEST` authorizer. */
+class BearerRequestAuthorizer extends apigw.RequestAuthorizer {
+  private readonly withGatewayResponses: boolean;
+
+  constructor(scope: Construct, id: string, withGatewayResponses: boolean, props: apigw.RequestAuthorizerProps) {
+    super(scope, id, props);
+    this.withGatewayResponses = withGatewayResponses;
+  }
+
+  public override _attachToApi(restApi: apigw.IRestApi): void {
+    super._attachToApi(restApi);
+    if (this.withGatewayResponses) addBearerGatewayResponses(restApi);
+  }
+}
+
+/**
  * The three ways to attach the authorizer, shared by `KmsJwtAuth` and by deployments imported
  * with `KmsJwtAuth.fromAttributes`.
  *
@@ -101,7 +222,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     id: string,
     options: AuthorizerAttachmentOptions = {},
   ): apigw.TokenAuthorizer {
-    return new apigw.TokenAuthorizer(scope, id, {
+    return new BearerTokenAuthorizer(scope, id, options.gatewayResponses ?? true, {
       handler: this.functionFor(scope),
       identitySource: apigw.IdentitySource.header(AUTHORIZATION_HEADER),
       validationRegex: BEARER_JWS_PATTERN,
@@ -115,7 +236,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     id: string,
     options: AuthorizerAttachmentOptions = {},
   ): apigw.RequestAuthorizer {
-    return new apigw.RequestAuthorizer(scope, id, {
+    return new BearerRequestAuthorizer(scope, id, options.gatewayResponses ?? true, {
       handler: this.functionFor(scope),
       identitySources: [apigw.IdentitySource.header(AUTHORIZATION_HEADER)],
       resultsCacheTtl: this.cacheTtl(options),

@@ -129,6 +129,17 @@ export interface KmsJwtAuthProps {
    */
   readonly authorizerResponse?: AuthorizerResponse;
   /**
+   * Concurrent executions reserved for the authorizer, so that a burst of logins (CPU-heavy,
+   * from the same account pool) or any other function cannot throttle it: a throttled authorizer
+   * fails every request to every attached API. A reservation is also the function's ceiling,
+   * so size it above the authorizer's peak (requests per second × seconds per invocation, with
+   * headroom), and Lambda refuses one that would leave the account less than 100 unreserved
+   * (docs/deploy.md, "Authorizer concurrency").
+   * https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+   * @default none: the authorizer shares the account's unreserved pool
+   */
+  readonly authorizerReservedConcurrency?: number;
+  /**
    * How long one authorizer instance may reuse a denylist lookup, at most 5 minutes. Like
    * `authorizerCacheTtl`, it delays revocation by up to this long.
    * @default Duration.seconds(0)
@@ -242,6 +253,7 @@ export interface Settings {
   readonly refreshCookiePath: string;
   readonly authorizerCacheTtl: Duration;
   readonly authorizerResponse: AuthorizerResponse;
+  readonly authorizerReservedConcurrency: number | undefined;
   readonly denylistCacheTtl: Duration;
   readonly clockSkew: Duration;
   readonly routeScopes: Readonly<Record<string, readonly string[]>>;
@@ -270,6 +282,7 @@ export function resolveSettings(props: KmsJwtAuthProps): Settings {
     refreshCookiePath: props.refreshCookiePath ?? '/refresh',
     authorizerCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(0),
     authorizerResponse: props.authorizerResponse ?? 'simple',
+    authorizerReservedConcurrency: props.authorizerReservedConcurrency,
     denylistCacheTtl: props.denylistCacheTtl ?? Duration.seconds(0),
     clockSkew: props.clockSkew ?? Duration.seconds(60),
     routeScopes: props.routeScopes ?? {},
@@ -293,6 +306,7 @@ export function resolveSettings(props: KmsJwtAuthProps): Settings {
     if (value.isUnresolved()) throw new Error(`KmsJwtAuth: ${name} must be a concrete duration`);
   }
   validateAuthorizerCacheTtl(settings.authorizerCacheTtl);
+  validateReservedConcurrency(settings.authorizerReservedConcurrency);
   // A protected table cannot be deleted by CloudFormation, so DESTROY would leave the stack in
   // DELETE_FAILED with the table still there.
   // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithTables.Basics.html#WorkingWithTables.Basics.DeletionProtection
@@ -321,6 +335,20 @@ export function resolveSettings(props: KmsJwtAuthProps): Settings {
     }),
   );
   return settings;
+}
+
+/**
+ * A reservation of 0 stops the function from running at all (every protected API would answer
+ * 500), and Lambda takes only whole numbers; an upper bound depends on the account's limit,
+ * which only the deployment can check.
+ */
+function validateReservedConcurrency(reserved: number | undefined): void {
+  if (reserved === undefined) return;
+  if (Token.isUnresolved(reserved) || !Number.isInteger(reserved) || reserved < 1) {
+    throw new Error(
+      `KmsJwtAuth: authorizerReservedConcurrency must be a whole number of at least 1, got ${String(reserved)}; leave it unset to share the unreserved pool`,
+    );
+  }
 }
 
 const DEPLOY_TIME = 'deploy-time-value';

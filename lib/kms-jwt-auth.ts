@@ -12,6 +12,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { AuthAlarms } from './auth-alarms.ts';
+import { AuthDashboard } from './auth-dashboard.ts';
 import { AuthFunction } from './auth-function.ts';
 import { AuthorizerAttachment, type AuthorizerResponse, type IKmsJwtAuthorizerSource } from './authorizer-attachment.ts';
 import { FUNCTION_ACCESS, FUNCTION_NAMES, type FunctionName } from './function-access.ts';
@@ -81,6 +82,8 @@ export class KmsJwtAuth extends AuthorizerAttachment {
   public readonly functions: Readonly<Record<FunctionName, AuthFunction>>;
   /** The alarms. */
   public readonly alarms: AuthAlarms;
+  /** The CloudWatch dashboard of the service. */
+  public readonly dashboard: AuthDashboard;
   /** The issuer (`iss`). */
   public readonly issuer: string;
   /** The audience (`aud`). */
@@ -152,6 +155,9 @@ export class KmsJwtAuth extends AuthorizerAttachment {
         logRetention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
         tracing: props.tracing ?? false,
+        ...(name === 'authorizer' && settings.authorizerReservedConcurrency !== undefined
+          ? { reservedConcurrentExecutions: settings.authorizerReservedConcurrency }
+          : {}),
       });
       grantFunctionAccess(name, fn, this.table, this.keys);
       functions[name] = fn;
@@ -172,6 +178,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
       metricNamespace: `KmsJwtAuth/${stackName}`,
       reuseLogGroups: [functions.refresh.logGroup, functions.revoke.logGroup],
       loginLogGroup: functions.login.logGroup,
+      revokeLogGroup: functions.revoke.logGroup,
       authorizerFunction: functions.authorizer.function,
       authorizerLogGroup: functions.authorizer.logGroup,
       functions: Object.fromEntries(FUNCTION_NAMES.map((name) => [name, functions[name].function])),
@@ -179,6 +186,13 @@ export class KmsJwtAuth extends AuthorizerAttachment {
       loginFailureThreshold: props.loginFailureAlarmThreshold ?? 50,
       api4xxThreshold: props.api4xxAlarmThreshold ?? 500,
       ...(props.alarmTopic !== undefined ? { alarmTopic: props.alarmTopic } : {}),
+    });
+    this.dashboard = new AuthDashboard(this, 'Dashboard', {
+      metrics: this.alarms.metrics,
+      authorizerFunction: functions.authorizer.function,
+      functions: Object.fromEntries(FUNCTION_NAMES.map((name) => [name, functions[name].function])),
+      httpApi: this.httpApi,
+      alarms: this.alarms.alarms,
     });
   }
 }

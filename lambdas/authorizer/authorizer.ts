@@ -132,7 +132,7 @@ export class Authorizer {
         description: `requires scope: ${missing.join(' ')}`,
         context,
       };
-      this.deps.log({ msg: 'authorizer denied', status: 403, reason: decision.description, sub: claims.sub, jti: claims.jti });
+      this.deps.log({ msg: 'authorizer denied', status: 403, error: decision.error, reason: decision.description, sub: claims.sub, jti: claims.jti });
       return { decision, request, policy };
     }
     return { decision: { effect: 'allow', context }, request, policy };
@@ -170,7 +170,7 @@ export class Authorizer {
 
   private deny(request: AuthorizationRequest | undefined, decision: AuthorizerDecision): Evaluation {
     if (decision.effect === 'deny' && decision.status === 401) {
-      this.deps.log({ msg: 'authorizer denied', status: 401, reason: decision.description });
+      this.deps.log({ msg: 'authorizer denied', status: 401, error: decision.error, reason: decision.description });
     }
     return { decision, request, policy: undefined };
   }

@@ -56,6 +56,18 @@ describe('the refresh grace period', () => {
   });
 });
 
+describe('the authorizer\'s reserved concurrency', () => {
+  it('comes from kms-jwt-auth:authorizerReservedConcurrency and is unset by default', () => {
+    expect(settingsFor({ authorizerReservedConcurrency: '25' }).props.authorizerReservedConcurrency).toBe(25);
+    expect(settingsFor({ authorizerReservedConcurrency: 25 }).props.authorizerReservedConcurrency).toBe(25);
+    expect(settingsFor({}).props.authorizerReservedConcurrency).toBeUndefined();
+  });
+
+  it('refuses a value that is not a number', () => {
+    expect(() => settingsFor({ authorizerReservedConcurrency: 'many' })).toThrow(/authorizerReservedConcurrency/);
+  });
+});
+
 describe('context values', () => {
   it('accept strings from the command line for numbers, booleans and lists', () => {
     const { props } = settingsFor({

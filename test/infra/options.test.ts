@@ -50,6 +50,7 @@ beforeAll(() => {
       accessTokenTtl: Duration.minutes(5),
       authorizerCacheTtl: Duration.seconds(30),
       routeScopes: { 'GET /admin': ['admin'] },
+      authorizerReservedConcurrency: 50,
       removalPolicy: RemovalPolicy.DESTROY,
       alarmTopic: sns.Topic.fromTopicArn(stack, 'Topic', 'arn:aws:sns:eu-west-1:111111111111:ops'),
     }),
@@ -197,6 +198,20 @@ describe('browser apps', () => {
     });
   });
 
+  it('reserve concurrency for the authorizer alone when asked', () => {
+    const reserved = (stack: Stack, fn: 'login' | 'authorizer' | 'jwks'): unknown => {
+      const auth = stack instanceof KmsJwtAuthStack ? stack.auth : bare;
+      const id = logicalIdOf(stack, auth.functions[fn].function.functionArn);
+      return templateOf(stack).toJSON()['Resources'][id]?.Properties?.ReservedConcurrentExecutions;
+    };
+    expect(reserved(browser, 'authorizer')).toBe(50);
+    expect(reserved(browser, 'login')).toBeUndefined();
+    expect(reserved(browser, 'jwks')).toBeUndefined();
+    // Unreserved by default: a reservation also caps the function, and fails to deploy in
+    // accounts whose concurrency limit leaves no room for it (docs/deploy.md).
+    for (const stack of [Stack.of(bare), es256]) expect(reserved(stack, 'authorizer')).toBeUndefined();
+  });
+
   it('send alarms to the topic', () => {
     const alarms = Object.values(templateOf(browser).findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.length).toBeGreaterThan(0);
@@ -332,6 +347,13 @@ describe('invalid settings fail at synth, not at cold start', () => {
     expect(make({ removalPolicy: RemovalPolicy.DESTROY, deletionProtection: true })).toThrow(
       /removalPolicy DESTROY.*deletionProtection/,
     );
+  });
+
+  it('refuses an authorizer concurrency reservation that is not a whole number of at least 1', () => {
+    // 0 would throttle every invocation: every protected API would answer 500.
+    for (const value of [0, -1, 2.5, Number.NaN]) {
+      expect(make({ authorizerReservedConcurrency: value }), String(value)).toThrow(/authorizerReservedConcurrency/);
+    }
   });
 
   it('refuses duplicate or empty key generations', () => {

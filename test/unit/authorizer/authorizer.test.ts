@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toResponse } from '../../../lambdas/authorizer/authorizer-handler.ts';
 import { generateTestKey, validToken, NOW } from '../verifier/token-factory.ts';
 import { event, makeHarness } from './harness.ts';
-import { AUTHORIZER_FAILURE_TERMS } from '../../../lib/auth-alarms.ts';
+import { AUTHORIZER_DECISION_TERMS, AUTHORIZER_FAILURE_TERMS } from '../../../lib/auth-alarms.ts';
 
 const es = generateTestKey('ES256');
 const rsa = generateTestKey('RS256');
@@ -189,6 +189,17 @@ describe('denylist', () => {
     const text = JSON.stringify(h.logs);
     for (const term of AUTHORIZER_FAILURE_TERMS) expect(text).not.toContain(term);
     expect(h.logs.length).toBeGreaterThan(0);
+  });
+
+  it('names the RFC 6750 error in each denial line, which the decision metrics count', async () => {
+    const h = makeHarness([es]);
+    await h.authorizer.evaluate(event('http-v2-request-whoami', 'Bearer not-a-token'));
+    await h.authorizer.evaluate(event('http-v2-request-admin', `Bearer ${validToken(es)}`));
+    const denials = h.logs.filter((line) => line['msg'] === AUTHORIZER_DECISION_TERMS.denied);
+    expect(denials).toEqual([
+      expect.objectContaining({ status: 401, error: AUTHORIZER_DECISION_TERMS.invalidToken }),
+      expect.objectContaining({ status: 403, error: AUTHORIZER_DECISION_TERMS.insufficientScope }),
+    ]);
   });
 
   it('reads the denylist once per request and never for a token that fails verification', async () => {
