@@ -16,7 +16,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { FUNCTION_NAMES } from '../../lib/function-access.ts';
+import { KmsJwtAuth } from '../../lib/kms-jwt-auth.ts';
 import { isObject, offlineEnv } from './support.ts';
 
 const run = promisify(execFile);
@@ -42,6 +44,8 @@ let report: { findings: unknown[]; clientExports: string[]; createAuthClient: st
 let typecheck: { code: number; output: string };
 const timings: Record<string, number> = {};
 
+const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
 function parsePack(stdout: string): PackResult {
   const parsed: unknown = JSON.parse(stdout);
   const first: unknown = Array.isArray(parsed) ? parsed[0] : undefined;
@@ -53,13 +57,32 @@ function parsePack(stdout: string): PackResult {
   return { filename, size, unpackedSize, files: files.map((f) => (isObject(f) && typeof f.path === 'string' ? f.path : '?')) };
 }
 
-function templateOf(stack: string): Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> {
-  const template: unknown = JSON.parse(readFileSync(join(outdir, `${stack}.template.json`), 'utf8'));
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+function templateOf(stack: string, dir = outdir): Resources {
+  const template: unknown = JSON.parse(readFileSync(join(dir, `${stack}.template.json`), 'utf8'));
   if (!isObject(template) || !isObject(template.Resources)) throw new Error(`${stack}: no Resources`);
-  return template.Resources as ReturnType<typeof templateOf>;
+  return template.Resources as Resources;
 }
 
-const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+/** SHA-256 of each function's deployed `index.mjs`, by logical id, found through the asset manifest. */
+function deployedBundles(stack: string, dir: string): Record<string, string> {
+  // The manifest maps each function's S3 key (`<hash>.zip`) to the folder the CLI zips.
+  const manifest: unknown = JSON.parse(readFileSync(join(dir, `${stack}.assets.json`), 'utf8'));
+  const assets = isObject(manifest) && isObject(manifest.files) ? manifest.files : {};
+  const bundles: Record<string, string> = {};
+  for (const [logicalId, fn] of Object.entries(templateOf(stack, dir))) {
+    if (fn.Type !== 'AWS::Lambda::Function') continue;
+    const code = fn.Properties?.['Code'];
+    const key = isObject(code) ? code['S3Key'] : undefined;
+    const asset = typeof key === 'string' ? assets[key.replace(/\.zip$/, '')] : undefined;
+    const path = isObject(asset) && isObject(asset.source) ? asset.source.path : undefined;
+    if (typeof path !== 'string') throw new Error(`${logicalId}: code ${JSON.stringify(code)} has no asset folder`);
+    bundles[logicalId] = sha256(join(dir, path, 'index.mjs'));
+  }
+  return bundles;
+}
+
 
 beforeAll(async () => {
   let started = Date.now();
@@ -159,26 +182,36 @@ describe('a fresh CDK app that installs it', () => {
   });
 
   it('deploys the prebuilt bundles byte for byte: no esbuild ran and none is installed in the app', () => {
-    const functions = Object.values(templateOf('Auth')).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const auth = templateOf('Auth');
+    const functions = Object.values(auth).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions).toHaveLength(FUNCTION_NAMES.length);
-    // The asset manifest maps each function's S3 key (`<hash>.zip`) to the folder the CLI zips.
-    const manifest: unknown = JSON.parse(readFileSync(join(outdir, 'Auth.assets.json'), 'utf8'));
-    const assets = isObject(manifest) && isObject(manifest.files) ? manifest.files : {};
-    const deployed = functions.map((fn) => {
+    for (const fn of functions) {
       expect(fn.Properties?.['Handler']).toBe('index.handler');
       expect(fn.Properties?.['Runtime']).toBe('nodejs24.x');
-      const code = fn.Properties?.['Code'];
-      const key = isObject(code) ? code['S3Key'] : undefined;
-      const asset = typeof key === 'string' ? assets[key.replace(/\.zip$/, '')] : undefined;
-      const path = isObject(asset) && isObject(asset.source) ? asset.source.path : undefined;
-      if (typeof path !== 'string') throw new Error(`function code ${JSON.stringify(code)} has no asset folder`);
-      return sha256(join(outdir, path, 'index.mjs'));
-    });
+    }
     const shipped = FUNCTION_NAMES.map((name) => sha256(join(installed, 'dist', 'lambdas', name, 'index.mjs')));
-    expect(deployed.sort()).toEqual(shipped.sort());
+    expect(Object.values(deployedBundles('Auth', outdir)).sort()).toEqual(shipped.sort());
     expect(existsSync(join(consumer, 'node_modules', 'esbuild'))).toBe(false);
     expect(existsSync(join(consumer, 'node_modules', '.bin', 'esbuild'))).toBe(false);
   });
+
+  it('gets the functions this repository bundles from source at synth: same code, same properties', () => {
+    // npm run build and AuthFunction's NodejsFunction must not drift apart: the same esbuild
+    // settings give the same index.mjs (only source-map paths differ, so maps are not compared).
+    const sourceOut = join(scratch, 'source.out');
+    const app = new App({ outdir: sourceOut });
+    const stack = new Stack(app, 'Auth', { env: { account: '111111111111', region: 'eu-west-1' } });
+    new KmsJwtAuth(stack, 'Auth', { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false });
+    app.synth();
+    expect(deployedBundles('Auth', sourceOut)).toEqual(deployedBundles('Auth', outdir));
+    const withoutCode = (resources: Resources): Record<string, unknown> =>
+      Object.fromEntries(
+        Object.entries(resources)
+          .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+          .map(([id, r]) => [id, { ...r.Properties, Code: undefined }]),
+      );
+    expect(withoutCode(templateOf('Auth', sourceOut))).toEqual(withoutCode(templateOf('Auth')));
+  }, TIMEOUT_MS);
 
   it('imports the client from kms-jwt-auth/client', () => {
     expect(report.createAuthClient).toBe('function');
