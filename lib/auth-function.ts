@@ -10,11 +10,26 @@ import { bundleSettings } from './bundling.ts';
 const RUNTIME_REASON =
   'Pinned to nodejs24.x, the runtime the handlers are bundled for (esbuild target node24) and the one the tests run on (the project pins Node 24 as a devDependency). Moving to a newer runtime is a deliberate change made together with the build target and the tests, not an automatic one.';
 
+/**
+ * Where a function's code comes from: a bundle built before packaging (the installed package,
+ * which ships `dist/lambdas/<name>/index.mjs`, so a consumer needs neither esbuild nor Docker), or
+ * the handler source, bundled by esbuild at synth (this repository's own app and tests).
+ */
+export type AuthFunctionCode =
+  | {
+      /** Absolute path of a directory holding `index.mjs` (exporting `handler`) and its source map. */
+      readonly prebuiltDir: string;
+    }
+  | {
+      /** Absolute path of the handler file; it must export `handler`. */
+      readonly entry: string;
+      /** Absolute path of the `package-lock.json` of the project that holds the handlers. */
+      readonly depsLockFilePath: string;
+    };
+
 export interface AuthFunctionProps {
-  /** Absolute path of the handler file; it must export `handler`. */
-  readonly entry: string;
-  /** Absolute path of the `package-lock.json` of the project that holds the handlers. */
-  readonly depsLockFilePath: string;
+  /** The prebuilt bundle or the handler source. */
+  readonly code: AuthFunctionCode;
   /** One-line description shown in the Lambda console. */
   readonly description: string;
   /** Environment variables; `NODE_OPTIONS` is set here. */
@@ -59,8 +74,9 @@ export interface AuthFunctionProps {
 }
 
 /**
- * A `NodejsFunction` with this project's defaults, its own log group and its own role:
- * - arm64, `nodejs24.x`, bundled locally by esbuild (no Docker) as minified ESM for `node24`,
+ * A Lambda function with this project's defaults, its own log group and its own role:
+ * - arm64, `nodejs24.x`, either prebuilt (`npm run build`, shipped in the package) or bundled at
+ *   synth by `NodejsFunction` with local esbuild (no Docker), in both cases as minified ESM for `node24`,
  *   with source maps (`NODE_OPTIONS=--enable-source-maps`) unless `sourceMaps` is off (the
  *   authorizer's, for its cold start). Each function is bundled from its own
  *   entry, so a bundle holds only what that handler imports; the AWS SDK is bundled too, pinned
@@ -71,7 +87,7 @@ export interface AuthFunctionProps {
  *   `role.addToPrincipalPolicy`. No AWS managed policy is attached.
  */
 export class AuthFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
 
@@ -98,10 +114,9 @@ export class AuthFunction extends Construct {
       }),
     );
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
-      depsLockFilePath: props.depsLockFilePath,
+    // Both paths give the same function: handler `index.handler` (NodejsFunction's name for the
+    // bundle it writes), the same runtime, environment and role; only the asset's origin differs.
+    const common = {
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -112,20 +127,34 @@ export class AuthFunction extends Construct {
       logGroup: this.logGroup,
       tracing: tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       environment: sourceMaps ? { ...props.environment, NODE_OPTIONS: '--enable-source-maps' } : { ...props.environment },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: settings.target,
-        mainFields: [...settings.mainFields],
-        minify: settings.minify,
-        sourceMap: settings.sourcemap,
-        ...(settings.sourcemap ? { sourcesContent: false } : {}),
-        ...(settings.banner !== undefined ? { banner: settings.banner } : {}),
-        bundleAwsSDK: true,
-        externalModules: [],
-        forceDockerBundling: false,
-        logLevel: nodejs.LogLevel.WARNING,
-      },
-    });
+    };
+    const code = props.code;
+    this.function =
+      'prebuiltDir' in code
+        ? new lambda.Function(this, 'Function', {
+            ...common,
+            code: lambda.Code.fromAsset(code.prebuiltDir),
+            handler: 'index.handler',
+          })
+        : new nodejs.NodejsFunction(this, 'Function', {
+            ...common,
+            entry: code.entry,
+            handler: 'handler',
+            depsLockFilePath: code.depsLockFilePath,
+            bundling: {
+              format: nodejs.OutputFormat.ESM,
+              target: settings.target,
+              mainFields: [...settings.mainFields],
+              minify: settings.minify,
+              sourceMap: settings.sourcemap,
+              ...(settings.sourcemap ? { sourcesContent: false } : {}),
+              ...(settings.banner !== undefined ? { banner: settings.banner } : {}),
+              bundleAwsSDK: true,
+              externalModules: [],
+              forceDockerBundling: false,
+              logLevel: nodejs.LogLevel.WARNING,
+            },
+          });
 
     Validations.of(this.function).acknowledge(
       {

@@ -13,7 +13,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
 import { AuthAlarms } from './auth-alarms.ts';
 import { AuthDashboard } from './auth-dashboard.ts';
-import { AuthFunction } from './auth-function.ts';
+import { AuthFunction, type AuthFunctionCode } from './auth-function.ts';
 import { AuthorizerAttachment, type AuthorizerResponse, type IKmsJwtAuthorizerSource } from './authorizer-attachment.ts';
 import { FUNCTION_ACCESS, FUNCTION_NAMES, type FunctionName } from './function-access.ts';
 import { grantFunctionAccess } from './grants.ts';
@@ -26,12 +26,21 @@ export type { SigningAlgorithm } from './signing-keys.ts';
 export type { AuthorizerResponse } from './authorizer-attachment.ts';
 export type { CustomDomainOptions, KmsJwtAuthProps, LogLevel, ReusePolicy, ThrottleOptions } from './kms-jwt-auth-props.ts';
 
-/** Where the handlers live: `lambdas/<name>/handler.ts` next to `lib/`. */
-const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const handlerEntry = (name: FunctionName): string =>
-  fileURLToPath(new URL(`../lambdas/${name}/handler.ts`, import.meta.url));
+/**
+ * Where each function's code is, relative to this module: in the installed package (this module
+ * bundled as `dist/lib/index.js`), the bundle `npm run build` made, `dist/lambdas/<name>/index.mjs`;
+ * in this repository (`lib/kms-jwt-auth.ts`), the handler `lambdas/<name>/handler.ts`, bundled at
+ * synth. The prebuilt bundle wins when it is there, so a consumer never runs esbuild.
+ */
+function functionCode(name: FunctionName): AuthFunctionCode {
+  const prebuiltDir = fileURLToPath(new URL(`../lambdas/${name}/`, import.meta.url));
+  if (existsSync(`${prebuiltDir}index.mjs`)) return { prebuiltDir };
+  const entry = `${prebuiltDir}handler.ts`;
+  if (!existsSync(entry)) throw new Error(`KmsJwtAuth: neither ${prebuiltDir}index.mjs nor handler entry ${entry} exists`);
+  return { entry, depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)) };
+}
 
-const FUNCTION_SETTINGS: Record<
+export const FUNCTION_SETTINGS: Record<
   FunctionName,
   { description: string; memorySize: number; timeout: Duration; sourceMaps?: boolean; requireShim?: boolean }
 > = {
@@ -96,10 +105,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
   constructor(scope: Construct, id: string, props: KmsJwtAuthProps = {}) {
     super(scope, id);
     const settings = resolveSettings(props);
-    for (const name of FUNCTION_NAMES) {
-      const entry = handlerEntry(name);
-      if (!existsSync(entry)) throw new Error(`KmsJwtAuth: handler entry ${entry} does not exist`);
-    }
+    const code = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, functionCode(name)])) as Record<FunctionName, AuthFunctionCode>;
     const stackName = Stack.of(this).stackName;
     this.authorizerResponse = settings.authorizerResponse;
     this.defaultAuthorizerCacheTtl = settings.authorizerCacheTtl;
@@ -148,8 +154,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
     const functions = {} as Record<FunctionName, AuthFunction>;
     for (const name of FUNCTION_NAMES) {
       const fn = new AuthFunction(this, functionId(name), {
-        entry: handlerEntry(name),
-        depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+        code: code[name],
         ...FUNCTION_SETTINGS[name],
         environment: environments[name],
         logRetention: settings.logRetention,
