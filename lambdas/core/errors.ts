@@ -5,6 +5,7 @@
  * `description` is a human sentence that is safe to show to a client: it never contains a
  * password, a token or a key. Detail for operators goes in `cause`, which is never sent.
  */
+import type { PasswordRuleViolation } from './password-policy.ts';
 
 const ERROR_CODES = [
   'invalid_request',
@@ -48,6 +49,19 @@ export class AuthError extends Error {
 export class InvalidRequestError extends AuthError {
   constructor(description: string, cause?: unknown) {
     super('invalid_request', 400, description, { cause });
+  }
+}
+
+/**
+ * A new password that breaks a rule of NIST SP 800-63B-4 §3.1.1.2 (`core/password-policy.ts`).
+ * `rule` names which; the description says it in words and never contains the password.
+ */
+export class InvalidPasswordError extends InvalidRequestError {
+  readonly rule: PasswordRuleViolation;
+
+  constructor(rule: PasswordRuleViolation, description: string) {
+    super(description);
+    this.rule = rule;
   }
 }
 
