@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RevocationLifetimes } from '../lambdas/core/token-issuance.ts';
 import { InvalidRequestError } from '../lambdas/core/errors.ts';
+import { acceptNewPassword } from '../lambdas/core/password-policy.ts';
 import type { PasswordHasher, RefreshFamily } from '../lambdas/core/ports.ts';
 import { revokeAllSessions } from '../lambdas/core/revocation.ts';
 import { isScopeToken } from '../lambdas/core/scope.ts';
@@ -40,15 +41,32 @@ async function requireUser(deps: OperatorDeps, username: string) {
   return user;
 }
 
+/**
+ * The name users know the service by, a context-specific word a password must not be derived from
+ * (NIST SP 800-63B-4 §3.1.1.2).
+ */
+export const SERVICE_NAME = 'kms-jwt-auth';
+
+/**
+ * The new-password rules (core/password-policy.ts), checked before anything is read or written;
+ * returns the NFKC-normalized password to hash. No account has a second factor yet, so the
+ * 15-character minimum applies to all.
+ */
+function acceptPassword(username: string, password: string): string {
+  return acceptNewPassword(password, { username, serviceName: SERVICE_NAME, hasSecondFactor: false });
+}
+
 export async function createUser(deps: OperatorDeps, username: string, password: string, scopes: readonly string[]): Promise<string> {
-  if (password.length < 8) throw new InvalidRequestError('Passwords must have at least 8 characters (OWASP ASVS 2.1.1).');
+  const normalizedUsername = normalizeUsername(username);
+  const validScopes = validateScopes(scopes);
+  const accepted = acceptPassword(normalizedUsername, password);
   const sub = randomUUID();
   const created = await deps.stores.users.createUser(
     {
-      username: normalizeUsername(username),
+      username: normalizedUsername,
       sub,
-      passwordHash: await deps.passwords.hash(password),
-      scopes: validateScopes(scopes),
+      passwordHash: await deps.passwords.hash(accepted),
+      scopes: validScopes,
       status: 'active',
     },
     now(),
@@ -86,9 +104,9 @@ export async function setScopes(deps: OperatorDeps, username: string, scopes: re
 }
 
 export async function setPassword(deps: OperatorDeps, username: string, password: string): Promise<number> {
-  if (password.length < 8) throw new InvalidRequestError('Passwords must have at least 8 characters (OWASP ASVS 2.1.1).');
+  const accepted = acceptPassword(normalizeUsername(username), password);
   const user = await requireUser(deps, username);
-  await deps.stores.users.updateUser(user.username, { passwordHash: await deps.passwords.hash(password) }, now());
+  await deps.stores.users.updateUser(user.username, { passwordHash: await deps.passwords.hash(accepted) }, now());
   // A password change ends every session (OWASP Session Management Cheat Sheet, "Renew the Session ID").
   return revokeAllSessions(user.sub, operatorRuntime(deps), 'admin');
 }

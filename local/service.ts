@@ -23,7 +23,8 @@ import { createLoginHandler } from '../lambdas/login/login-handler.ts';
 import { createRefreshHandler } from '../lambdas/refresh/refresh-handler.ts';
 import { createRevokeHandler } from '../lambdas/revoke/revoke-handler.ts';
 import { createOperatorDeps } from '../cli/wiring.ts';
-import { createUser } from '../cli/operations.ts';
+import { createUser, SERVICE_NAME } from '../cli/operations.ts';
+import { checkNewPassword, describeViolation } from '../lambdas/core/password-policy.ts';
 import type { OperatorDeps } from '../cli/operations.ts';
 import { LOCAL_STATE_FILE, type LocalEndpoints } from '../cli/local-state.ts';
 
@@ -100,6 +101,17 @@ export interface LocalHandlers {
   readonly authorizer: AuthorizerHandler;
 }
 
+/**
+ * 120 random bits as 20 base64url characters: over the 15-character minimum, and (being random) on
+ * no blocklist; drawn again in the unlikely case that it contains a context word.
+ */
+function generateDemoPassword(): string {
+  for (;;) {
+    const candidate = randomBytes(15).toString('base64url');
+    if (checkNewPassword(candidate, { username: DEMO_USERNAME, serviceName: SERVICE_NAME, hasSecondFactor: false }) === undefined) return candidate;
+  }
+}
+
 /** A failure to start that one sentence explains (port taken, no suitable Java): no stack needed. */
 export class LocalStartError extends Error {
   override readonly name = 'LocalStartError';
@@ -139,6 +151,13 @@ async function listen(server: Server, port: number, host: string): Promise<void>
 export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
   const host = options.host ?? '127.0.0.1';
   const region = 'us-east-1';
+  // A chosen demo password meets the same rules as any new password; refused before anything starts.
+  const generated = options.demoPassword === undefined || options.demoPassword === '';
+  const demoPassword = generated ? generateDemoPassword() : (options.demoPassword ?? '');
+  const violation = checkNewPassword(demoPassword, { username: DEMO_USERNAME, serviceName: SERVICE_NAME, hasSecondFactor: false });
+  if (violation !== undefined) {
+    throw new LocalStartError(`DEMO_PASSWORD is refused (${violation}): ${describeViolation(violation, false)}`);
+  }
 
   // The gateway binds its port first: a port in use is reported before a JVM is started, and the
   // issuer URL in the Lambdas' settings knows the real port. Until everything is ready
@@ -258,8 +277,6 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     } satisfies Record<string, Route>);
     const operatorDeps = (): OperatorDeps => createOperatorDeps(settings, clients.dynamo);
 
-    const generated = options.demoPassword === undefined || options.demoPassword === '';
-    const demoPassword = generated ? randomBytes(15).toString('base64url') : (options.demoPassword ?? '');
     await createUser(operatorDeps(), DEMO_USERNAME, demoPassword, [...DEMO_SCOPES]);
 
     if (options.stateDir !== undefined) {

@@ -252,6 +252,16 @@ describe('startup errors', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  it('a DEMO_PASSWORD that breaks a password rule is one line naming the rule, never the password, before any JVM starts', async () => {
+    const started = Date.now();
+    const password = 'demo demo 1234';
+    const run = launch({ env: { PORT: '0', DEMO_PASSWORD: password, KMS_JWT_AUTH_STATE_DIR: await tempDir() } });
+    const line = await expectOneLineFailure(run, /DEMO_PASSWORD is refused \(too_short\).*at least 15 characters/);
+    expect(line).not.toContain(password);
+    expect(run.stdout()).not.toContain(password);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
   it('no Java on PATH is one line saying Java 17 or later is needed', async () => {
     const bin = await tempDir();
     await symlink(process.execPath, join(bin, 'node'));
