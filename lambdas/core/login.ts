@@ -16,6 +16,7 @@ import { encode } from './base64url.ts';
 import type { PasswordHasher, UserDirectory } from './ports.ts';
 import { mintRefreshToken, newFamilyId, newTokenKey } from './refresh-token.ts';
 import { formatScope, grantScopes } from './scope.ts';
+import { normalizePassword } from './password-policy.ts';
 import { issueAccessToken, tokenResponse, type IssuerDeps, type TokenResponse } from './token-issuance.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 
@@ -56,7 +57,7 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
 
   const user = await deps.users.findUser(request.username);
   const phc = user?.passwordHash ?? (await deps.passwords.decoyHash);
-  const passwordOk = await deps.passwords.verify(phc, request.password);
+  const { passwordOk, storedUnnormalized } = await verifyPassword(phc, request.password, deps.passwords);
   // A failure writes nothing more: the attempt was counted by `admit`.
   if (user === undefined || user.status !== 'active' || !passwordOk) throw new InvalidGrantError(BAD_CREDENTIALS);
   const deviceToken = await deps.throttle.passed(attempt, admission, nowMs);
@@ -101,7 +102,7 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
     const access = await issueAccessToken(family, nowSeconds, deps);
     const stored = await deps.sessions.createFamily({ ...family, tokenHash: refresh.hash, tokenKey }, { nowSeconds, loginStartedMs: nowMs });
     if (stored.outcome === 'created') {
-      await upgradeOutdatedHash(request, deps, user.username, user.passwordHash);
+      await upgradeOutdatedHash(request, deps, user.username, user.passwordHash, storedUnnormalized);
       return { response: tokenResponse(access, refresh.token, family, nowSeconds), sub: user.sub, sid, deviceToken };
     }
     if (stored.atMs >= nowMs || attempt > 1) throw new RetryableConflictError(LOGGED_OUT_WHILE_RUNNING);
@@ -113,14 +114,31 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
 
 const LOGGED_OUT_WHILE_RUNNING = 'The user logged out everywhere while this login ran; log in again.';
 
-/** After the session is stored: upgrade an outdated hash. */
-async function upgradeOutdatedHash(request: LoginRequest, deps: LoginDeps, username: string, passwordHash: string): Promise<void> {
-  if (deps.passwords.needsRehash(passwordHash)) {
-    // The parameters changed since this hash was made: upgrade it now that we know the password.
+/**
+ * Passwords are hashed NFKC-normalized (core/password-policy.ts, NIST SP 800-63B-4 §3.1.1.2), so
+ * the normalized form is tried first. A hash made before normalization, of a password that NFKC
+ * changes, verifies only with the password as typed: that is tried second, and only when NFKC
+ * changed the input, which depends on the password typed and not on the user, so an unknown user
+ * still costs the same as a known one. Such a hash is re-hashed normalized after the login.
+ * ASCII passwords are unchanged by NFKC: their hashes verify at the first try, as before.
+ */
+async function verifyPassword(phc: string, typed: string, passwords: PasswordHasher): Promise<{ passwordOk: boolean; storedUnnormalized: boolean }> {
+  const normalized = normalizePassword(typed);
+  if (await passwords.verify(phc, normalized)) return { passwordOk: true, storedUnnormalized: false };
+  if (normalized === typed) return { passwordOk: false, storedUnnormalized: false };
+  const passwordOk = await passwords.verify(phc, typed);
+  return { passwordOk, storedUnnormalized: passwordOk };
+}
+
+/** After the session is stored: upgrade an outdated hash (old parameters, or not normalized). */
+async function upgradeOutdatedHash(request: LoginRequest, deps: LoginDeps, username: string, passwordHash: string, storedUnnormalized: boolean): Promise<void> {
+  if (storedUnnormalized || deps.passwords.needsRehash(passwordHash)) {
+    // The parameters changed since this hash was made, or it was made of the password as typed
+    // rather than its NFKC form: upgrade it now that we know the password.
     // Best effort: the session is stored already, so a failed upgrade must not fail a correct
     // login; the next login tries again.
     try {
-      const upgraded = await deps.passwords.hash(request.password);
+      const upgraded = await deps.passwords.hash(normalizePassword(request.password));
       await deps.users.replacePasswordHash(username, passwordHash, upgraded);
     } catch {
       // ignored on purpose, see above

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidGrantError, InvalidScopeError, RetryableConflictError, TooManyRequestsError } from '../../../lambdas/core/errors.ts';
 import { login, type LoginDeps, type LoginRequest } from '../../../lambdas/core/login.ts';
+import { Argon2idHasher } from '../../../lambdas/core/passwords.ts';
 import type { FamilyCreation, UserRecord } from '../../../lambdas/core/ports.ts';
 import { parseRefreshToken } from '../../../lambdas/core/refresh-token.ts';
 import {
@@ -295,5 +297,39 @@ describe('login right after a logout-everywhere of the same user', () => {
     expect(await failure(login(REQUEST, deps))).toBeInstanceOf(RetryableConflictError);
     expect(clock.slept).toEqual([500]);
     expect(sessions.created).toEqual([]);
+  });
+});
+
+describe('login: NFKC normalization (NIST SP 800-63B-4 §3.1.1.2) with the real Argon2id hasher', () => {
+  const hasher = new Argon2idHasher(undefined, (n) => randomBytes(n));
+  const TYPED = 'ﬁne Ｐａｓｓｐｈｒａｓｅ café'; // a ligature, full-width letters, a combining accent
+  const NORMALIZED = TYPED.normalize('NFKC');
+
+  function withHash(passwordHash: string) {
+    const ctx = setup({ users: [activeUser({ passwordHash })] });
+    const deps: LoginDeps = { ...ctx.deps, passwords: hasher };
+    return { ...ctx, deps };
+  }
+
+  it('verifies a hash of the normalized password whichever equivalent form is typed', async () => {
+    const { deps, users } = withHash(await hasher.hash(NORMALIZED));
+    await expect(login({ ...REQUEST, password: TYPED }, deps)).resolves.toMatchObject({ sub: SUB });
+    await expect(login({ ...REQUEST, password: NORMALIZED }, deps)).resolves.toMatchObject({ sub: SUB });
+    expect(users.replaced).toEqual([]);
+  });
+
+  it('still verifies a hash made of the password as typed before normalization, and re-hashes it normalized', async () => {
+    const legacy = await hasher.hash(TYPED);
+    const { deps, users } = withHash(legacy);
+    await expect(login({ ...REQUEST, password: TYPED }, deps)).resolves.toMatchObject({ sub: SUB });
+    expect(users.replaced).toHaveLength(1);
+    const upgraded = users.replaced[0]?.nextHash ?? '';
+    expect(users.replaced[0]?.previousHash).toBe(legacy);
+    expect(await hasher.verify(upgraded, NORMALIZED)).toBe(true);
+  });
+
+  it('never applies the new-password rules at login: a short old password still signs in', async () => {
+    const { deps } = withHash(await hasher.hash('short'));
+    await expect(login({ ...REQUEST, password: 'short' }, deps)).resolves.toMatchObject({ sub: SUB });
   });
 });
