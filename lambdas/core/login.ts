@@ -16,7 +16,7 @@ import { encode } from './base64url.ts';
 import type { PasswordHasher, UserDirectory } from './ports.ts';
 import { mintRefreshToken, newFamilyId, newTokenKey } from './refresh-token.ts';
 import { formatScope, grantScopes } from './scope.ts';
-import { normalizePassword } from './password-policy.ts';
+import { normalizePassword } from './password-normalization.ts';
 import { issueAccessToken, tokenResponse, type IssuerDeps, type TokenResponse } from './token-issuance.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 
@@ -115,7 +115,7 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
 const LOGGED_OUT_WHILE_RUNNING = 'The user logged out everywhere while this login ran; log in again.';
 
 /**
- * Passwords are hashed NFKC-normalized (core/password-policy.ts, NIST SP 800-63B-4 §3.1.1.2), so
+ * Passwords are hashed NFKC-normalized (core/password-normalization.ts, NIST SP 800-63B-4 §3.1.1.2), so
  * the normalized form is tried first. A hash made before normalization, of a password that NFKC
  * changes, verifies only with the password as typed: that is tried second, and only when NFKC
  * changed the input, which depends on the password typed and not on the user, so an unknown user

@@ -16,6 +16,7 @@
 import { dictionary as commonDictionary } from '@zxcvbn-ts/language-common';
 import { dictionary as englishDictionary } from '@zxcvbn-ts/language-en';
 import { InvalidPasswordError } from './errors.ts';
+import { normalizePassword } from './password-normalization.ts';
 
 export const MIN_PASSWORD_CHARACTERS = 15;
 export const MIN_PASSWORD_CHARACTERS_WITH_SECOND_FACTOR = 8;
@@ -29,15 +30,7 @@ export interface PasswordContext {
   readonly hasSecondFactor: boolean;
 }
 
-/**
- * NFKC (Unicode Standard Annex #15), applied before hashing and before verifying, so that the same
- * passphrase typed on different keyboards or input methods (full-width letters, ligatures,
- * precomposed or combining accents) is the same password. ASCII is unchanged by NFKC, so every
- * hash of an ASCII password stored before normalization keeps verifying.
- */
-export function normalizePassword(password: string): string {
-  return password.normalize('NFKC');
-}
+export { normalizePassword };
 
 /** Characters as NIST counts them: Unicode code points (an emoji is one, not two UTF-16 units). */
 function codePoints(value: string): number {
