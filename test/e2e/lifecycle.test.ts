@@ -589,6 +589,40 @@ describe('operator actions (the admin CLI operations) against the running servic
   });
 });
 
+describe('password rules (NIST SP 800-63B-4) against the running service', () => {
+  it('create-user and set-password refuse a weak password with a 400 naming the rule, changing nothing', async () => {
+    const ops = await import('../../cli/operations.ts');
+    const deps = service.operatorDeps();
+    await expect(ops.createUser(deps, 'mallory', 'mallory2024mallory', ['read'])).rejects.toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+      rule: 'derived_from_username',
+    });
+    expect(await deps.stores.users.findUser('mallory')).toBeUndefined();
+
+    await ops.createUser(deps, 'oscar', 'oscar likes long walks', ['read']);
+    const session = (await login('oscar', 'oscar likes long walks')).body;
+    await expect(ops.setPassword(deps, 'oscar', 'qwerty123456789')).rejects.toMatchObject({ status: 400, rule: 'common' });
+    // Nothing changed: the old password still works and the session lives on.
+    expect((await login('oscar', 'oscar likes long walks')).status).toBe(200);
+    expect((await whoami(session['access_token'])).status).toBe(200);
+  });
+
+  it('never applies at login: a user whose password predates the rules (8 characters) still logs in over HTTP', async () => {
+    const { Argon2idHasher } = await import('../../lambdas/core/passwords.ts');
+    const deps = service.operatorDeps();
+    const hash = await new Argon2idHasher(undefined, (n) => randomBytes(n)).hash('short-pw');
+    const created = await deps.stores.users.createUser(
+      { username: 'peggy', sub: '6f1c1c57-9a43-4d55-8f0e-1f0a9b6b5e21', passwordHash: hash, scopes: ['read'], status: 'active' },
+      Math.floor(Date.now() / 1000),
+    );
+    expect(created).toBe(true);
+    const res = await login('peggy', 'short-pw');
+    expect(res.status).toBe(200);
+    expect((await whoami(res.body['access_token'])).status).toBe(200);
+  });
+});
+
 describe('login throttling over HTTP', () => {
   it('answers 429 with Retry-After after repeated failures, even with the right password, and other users are unaffected', async () => {
     const ops = await import('../../cli/operations.ts');
