@@ -4,7 +4,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { KmsJwtAuth } from '../../lib/kms-jwt-auth.ts';
+import { KmsJwtAuth } from '../../lib/kms-jwt-auth.ts';
 import { KmsJwtAuthStack } from '../../lib/kms-jwt-auth-stack.ts';
 import { SYNTH_TIMEOUT_MS, testApp } from './support.ts';
 
@@ -164,5 +164,35 @@ describe('attaching the authorizer to 100 APIs in other stacks of the same app',
     }
     const outputs: unknown = perApi.authTemplate.toJSON()['Outputs'];
     expect(Object.keys(typeof outputs === 'object' && outputs !== null ? outputs : {}).filter((k) => k.startsWith('ExportsOutput'))).toEqual([]);
+  });
+});
+
+describe('choosing the invoke permission', () => {
+  function importedApi(attrs: { authorizerInvokePermission?: unknown }): Template {
+    const stack = new Stack(testApp(), 'Imported');
+    const deployed = KmsJwtAuth.fromAttributes(stack, 'Auth', {
+      authorizerFunctionArn: FUNCTION_ARN,
+      ...(attrs as { authorizerInvokePermission?: 'api' | 'account' }),
+    });
+    const api = new apigwv2.HttpApi(stack, 'Api');
+    api.addRoutes({
+      path: '/orders',
+      methods: [apigwv2.HttpMethod.GET],
+      integration: new HttpUrlIntegration('Backend', 'https://backend.example.com'),
+      authorizer: deployed.httpLambdaAuthorizer(stack, 'Jwt'),
+    });
+    return Template.fromStack(stack);
+  }
+
+  it('a deployment imported with account mode adds no permission of its own', () => {
+    importedApi({ authorizerInvokePermission: 'account' }).resourceCountIs('AWS::Lambda::Permission', 0);
+    importedApi({}).resourceCountIs('AWS::Lambda::Permission', 1);
+  });
+
+  it('refuses an unknown mode at synth instead of granting something unexpected', () => {
+    expect(() => importedApi({ authorizerInvokePermission: 'everyone' })).toThrow(/authorizerInvokePermission must be one of api, account/);
+    expect(() => new KmsJwtAuthStack(testApp(), 'Bad', { auth: { authorizerInvokePermission: 'all' as 'api' } })).toThrow(
+      /authorizerInvokePermission/,
+    );
   });
 });
