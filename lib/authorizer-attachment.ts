@@ -25,11 +25,18 @@ export type AuthorizerResponse = 'simple' | 'iam';
  *   none, so the number of APIs is unbounded. The trade-off: any API in the account, including
  *   one its owner did not mean to protect with this service, can invoke the function (and learn
  *   whether a token is valid), so choose it where the account's APIs are all trusted.
+ * - `role`: no statement in the function's policy at all. Each stack that attaches the authorizer
+ *   gets one IAM role that API Gateway assumes to invoke the function (the authorizer's
+ *   credentials), allowed `lambda:InvokeFunction` on this function only; the number of APIs is
+ *   unbounded and only APIs configured with that role (which needs `iam:PassRole` on it) can
+ *   invoke the function. Same account only: another account's function would also need a
+ *   statement for the role in its own policy.
  * https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html
  */
-export type AuthorizerInvokePermission = 'api' | 'account';
+export type AuthorizerInvokePermission = 'api' | 'account' | 'role';
 
-export const AUTHORIZER_INVOKE_PERMISSIONS: readonly AuthorizerInvokePermission[] = ['api', 'account'];
+export const AUTHORIZER_INVOKE_PERMISSIONS: readonly AuthorizerInvokePermission[] = ['api', 'account', 'role'];
 
 export function validateAuthorizerInvokePermission(value: unknown): AuthorizerInvokePermission {
   const known = AUTHORIZER_INVOKE_PERMISSIONS.find((p) => p === value);
@@ -264,6 +271,8 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
   protected abstract readonly invokePermission: AuthorizerInvokePermission;
   /** The function as referenced from each stack, one reference per stack. */
   private readonly functionByStack = new Map<Stack, lambda.IFunction>();
+  /** With `role`: the role API Gateway assumes in each stack, one per stack. */
+  private readonly invokeRoleByStack = new Map<Stack, iam.Role>();
   /** The APIs that already have their invoke permission. */
   private readonly permittedApis = new Set<IConstruct>();
   /** The SSM parameter holding the function ARN, written once, on the first cross-stack attachment. */
@@ -280,6 +289,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
       validationRegex: BEARER_JWS_PATTERN,
       resultsCacheTtl: this.cacheTtl(options),
       authorizerName: options.authorizerName ?? id,
+      ...this.restInvokeRole(scope),
     });
   }
 
@@ -293,6 +303,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
       identitySources: [apigw.IdentitySource.header(AUTHORIZATION_HEADER)],
       resultsCacheTtl: this.cacheTtl(options),
       authorizerName: options.authorizerName ?? id,
+      ...this.restInvokeRole(scope),
     });
   }
 
@@ -318,6 +329,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
           ? authorizers.HttpLambdaResponseType.SIMPLE
           : authorizers.HttpLambdaResponseType.IAM,
       ],
+      ...(this.invokePermission === 'role' ? { role: this.invokeRoleFor(scope) } : {}),
     });
   }
 
@@ -335,9 +347,33 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     return sameEnvironment(apiStack, Stack.of(this.authorizerFunction), 'account');
   }
 
+  /**
+   * With `role`, the REST authorizer's credentials. Passed without policy updates, so that CDK
+   * does not add one inline policy per authorizer to it.
+   */
+  private restInvokeRole(scope: Construct): { assumeRole?: iam.IRole } {
+    return this.invokePermission === 'role' ? { assumeRole: this.invokeRoleFor(scope).withoutPolicyUpdates() } : {};
+  }
+
+  /** The role API Gateway assumes to invoke the function from the stack of `scope`. */
+  private invokeRoleFor(scope: Construct): iam.Role {
+    const apiStack = Stack.of(scope);
+    const known = this.invokeRoleByStack.get(apiStack);
+    if (known !== undefined) return known;
+    const role = new iam.Role(apiStack, `KmsJwtAuthorizerInvokeRole${Names.uniqueId(this)}`, {
+      assumedBy: API_GATEWAY,
+      description: 'API Gateway assumes this role to invoke the kms-jwt-auth authorizer',
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.functionFor(apiStack).functionArn] }),
+    );
+    this.invokeRoleByStack.set(apiStack, role);
+    return role;
+  }
+
   /** Allows API Gateway to invoke the function for every authorizer of `api`, once per API. */
   private readonly permitApi: OnAttach = (api, apiId) => {
-    if (this.invokePermission === 'account' || this.permittedApis.has(api)) return;
+    if (this.invokePermission !== 'api' || this.permittedApis.has(api)) return;
     this.permittedApis.add(api);
     const apiStack = Stack.of(api);
     if (!this.canGrantInvokeIn(apiStack)) return;

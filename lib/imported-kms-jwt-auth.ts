@@ -31,7 +31,8 @@ export interface KmsJwtAuthAttributes {
   readonly sameAccount?: boolean;
   /**
    * The deployment's `authorizerInvokePermission` setting. With `account` the deployment already
-   * lets every API of its account invoke the authorizer, so attachments add no permission.
+   * lets every API of its account invoke the authorizer, so attachments add no permission; with
+   * `role` each attaching stack gets a role to invoke it (same account only).
    * @default 'api'
    */
   readonly authorizerInvokePermission?: AuthorizerInvokePermission;

@@ -137,8 +137,9 @@ export interface KmsJwtAuthProps {
    * Which APIs may invoke the authorizer: `api` adds one `lambda:InvokeFunction` permission per
    * attached API (its resource-based policy, capped at 20 KB by Lambda, holds about 200);
    * `account` adds a single permission for every API Gateway API in this account and region, so
-   * there is no limit, but any API in the account can then call the authorizer (docs/deploy.md,
-   * "How many APIs can attach").
+   * there is no limit, but any API in the account can then call the authorizer; `role` gives each
+   * attaching stack an IAM role its authorizers use as credentials, so the policy stays empty and
+   * only those APIs can call it (docs/deploy.md, "How many APIs can attach").
    * @default 'api'
    */
   readonly authorizerInvokePermission?: AuthorizerInvokePermission;

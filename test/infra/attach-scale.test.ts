@@ -1,5 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -62,7 +62,7 @@ interface ScaleApp {
 }
 
 /** 100 APIs (half REST with a TOKEN and a REQUEST authorizer, half HTTP) in ten other stacks. */
-function synthesizeScaleApp(invokePermission?: 'api' | 'account'): ScaleApp {
+function synthesizeScaleApp(invokePermission?: 'api' | 'account' | 'role'): ScaleApp {
   const app = testApp();
   const authStack = new KmsJwtAuthStack(app, 'ScaleAuth', {
     auth: invokePermission === undefined ? {} : { authorizerInvokePermission: invokePermission },
@@ -107,9 +107,11 @@ function permissionStatements(stackName: string, template: Template, firstApi: n
 describe('attaching the authorizer to 100 APIs in other stacks of the same app', () => {
   let perApi: ScaleApp;
   let account: ScaleApp;
+  let role: ScaleApp;
   beforeAll(() => {
     perApi = synthesizeScaleApp();
     account = synthesizeScaleApp('account');
+    role = synthesizeScaleApp('role');
   }, SYNTH_TIMEOUT_MS);
 
   it('grants API Gateway one invoke permission per API, however many authorizers the API has', () => {
@@ -158,6 +160,33 @@ describe('attaching the authorizer to 100 APIs in other stacks of the same app',
     expect(permissions[0]?.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
   });
 
+  it('in role mode adds nothing to the policy: each API stack has one role, allowed to invoke that function only, that every authorizer there uses', () => {
+    for (const { template } of role.apiStacks) {
+      template.resourceCountIs('AWS::Lambda::Permission', 0);
+      template.resourceCountIs('AWS::IAM::Role', 1);
+      template.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: Match.objectLike({
+          Statement: [Match.objectLike({ Action: 'sts:AssumeRole', Principal: { Service: 'apigateway.amazonaws.com' } })],
+        }),
+      });
+      const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+      expect(policies.length).toBe(1);
+      expect(policies[0]?.Properties.PolicyDocument.Statement).toEqual([
+        { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { Ref: expect.stringMatching(/authorizerfunctionarn/i) as unknown } },
+      ]);
+      const roleId = Object.keys(template.findResources('AWS::IAM::Role'))[0];
+      const credentials = [
+        ...Object.values(template.findResources('AWS::ApiGateway::Authorizer')).map((a) => a.Properties.AuthorizerCredentials),
+        ...Object.values(template.findResources('AWS::ApiGatewayV2::Authorizer')).map((a) => a.Properties.AuthorizerCredentialsArn),
+      ];
+      expect(credentials.length).toBe(APIS_PER_STACK * 1.5);
+      for (const c of credentials) expect(c).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    }
+    const authorizerPermissions = permissionStatements('ScaleAuth', role.authTemplate, 0, true);
+    // The token API's own authorizer uses a role of the auth stack too.
+    expect(authorizerPermissions).toEqual([]);
+  });
+
   it('does not pin the auth stack: no API stack imports an export of it', () => {
     for (const { template } of perApi.apiStacks) {
       expect(JSON.stringify(template.toJSON()).match(/Fn::ImportValue/g) ?? []).toEqual([]);
@@ -190,7 +219,7 @@ describe('choosing the invoke permission', () => {
   });
 
   it('refuses an unknown mode at synth instead of granting something unexpected', () => {
-    expect(() => importedApi({ authorizerInvokePermission: 'everyone' })).toThrow(/authorizerInvokePermission must be one of api, account/);
+    expect(() => importedApi({ authorizerInvokePermission: 'everyone' })).toThrow(/authorizerInvokePermission must be one of api, account, role/);
     expect(() => new KmsJwtAuthStack(testApp(), 'Bad', { auth: { authorizerInvokePermission: 'all' as 'api' } })).toThrow(
       /authorizerInvokePermission/,
     );
