@@ -1,9 +1,11 @@
-import { Duration, Names, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { Construct } from 'constructs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct, type IConstruct } from 'constructs';
 
 /**
  * How the authorizer answers HTTP API (payload 2.0) events: a simple `{ isAuthorized, context }`
@@ -12,6 +14,42 @@ import { Construct } from 'constructs';
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
  */
 export type AuthorizerResponse = 'simple' | 'iam';
+
+/**
+ * Which APIs the `lambda:InvokeFunction` permission for API Gateway admits.
+ * - `api`: one permission per API that attaches the authorizer, covering all of that API's
+ *   authorizers (`<apiId>/authorizers/*`). Each is one statement of the function's resource-based
+ *   policy, which Lambda caps at 20 KB: about 200 APIs.
+ * - `account`: one permission for every API Gateway API of the function's account and region
+ *   (`*\/authorizers/*` with `AWS:SourceAccount`), created beside the function; attachments add
+ *   none, so the number of APIs is unbounded. The trade-off: any API in the account, including
+ *   one its owner did not mean to protect with this service, can invoke the function (and learn
+ *   whether a token is valid), so choose it where the account's APIs are all trusted.
+ * - `role`: no statement in the function's policy at all. Each stack that attaches the authorizer
+ *   gets one IAM role that API Gateway assumes to invoke the function (the authorizer's
+ *   credentials), allowed `lambda:InvokeFunction` on this function only; the number of APIs is
+ *   unbounded and only APIs configured with that role (which needs `iam:PassRole` on it) can
+ *   invoke the function. Same account only: another account's function would also need a
+ *   statement for the role in its own policy.
+ * https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html
+ */
+export type AuthorizerInvokePermission = 'api' | 'account' | 'role';
+
+export const AUTHORIZER_INVOKE_PERMISSIONS: readonly AuthorizerInvokePermission[] = ['api', 'account', 'role'];
+
+export function validateAuthorizerInvokePermission(value: unknown): AuthorizerInvokePermission {
+  const known = AUTHORIZER_INVOKE_PERMISSIONS.find((p) => p === value);
+  if (known === undefined) {
+    throw new Error(`authorizerInvokePermission must be one of ${AUTHORIZER_INVOKE_PERMISSIONS.join(', ')}, got ${String(value)}`);
+  }
+  return known;
+}
+
+const API_GATEWAY = new iam.ServicePrincipal('apigateway.amazonaws.com');
+
+/** Called with each API an authorizer is attached to, once per authorizer and API. */
+type OnAttach = (api: IConstruct, apiId: string) => void;
 
 /** The header API Gateway passes to the authorizer (RFC 6750 §2.1). */
 const AUTHORIZATION_HEADER = 'Authorization';
@@ -73,14 +111,17 @@ export interface IKmsJwtAuthorizerSource {
  */
 class PayloadV2HttpLambdaAuthorizer extends authorizers.HttpLambdaAuthorizer {
   private readonly routeAuthorizerId: string;
+  private readonly onAttach: OnAttach;
 
-  constructor(id: string, handler: lambda.IFunction, props: authorizers.HttpLambdaAuthorizerProps) {
+  constructor(id: string, handler: lambda.IFunction, onAttach: OnAttach, props: authorizers.HttpLambdaAuthorizerProps) {
     super(id, handler, props);
     this.routeAuthorizerId = id;
+    this.onAttach = onAttach;
   }
 
   public override bind(options: apigwv2.HttpRouteAuthorizerBindOptions): apigwv2.HttpRouteAuthorizerConfig {
     const config = super.bind(options);
+    this.onAttach(options.route.httpApi, options.route.httpApi.apiId);
     const created = options.scope.node.tryFindChild(this.routeAuthorizerId);
     const cfn = created?.node.defaultChild;
     if (cfn instanceof apigwv2.CfnAuthorizer) {
@@ -174,14 +215,17 @@ function addBearerGatewayResponses(restApi: apigw.IRestApi): void {
  */
 class BearerTokenAuthorizer extends apigw.TokenAuthorizer {
   private readonly withGatewayResponses: boolean;
+  private readonly onAttach: OnAttach;
 
-  constructor(scope: Construct, id: string, withGatewayResponses: boolean, props: apigw.TokenAuthorizerProps) {
+  constructor(scope: Construct, id: string, withGatewayResponses: boolean, onAttach: OnAttach, props: apigw.TokenAuthorizerProps) {
     super(scope, id, props);
     this.withGatewayResponses = withGatewayResponses;
+    this.onAttach = onAttach;
   }
 
   public override _attachToApi(restApi: apigw.IRestApi): void {
     super._attachToApi(restApi);
+    this.onAttach(restApi, restApi.restApiId);
     if (this.withGatewayResponses) addBearerGatewayResponses(restApi);
   }
 }
@@ -189,14 +233,17 @@ class BearerTokenAuthorizer extends apigw.TokenAuthorizer {
 /** The same for a `REQUEST` authorizer. */
 class BearerRequestAuthorizer extends apigw.RequestAuthorizer {
   private readonly withGatewayResponses: boolean;
+  private readonly onAttach: OnAttach;
 
-  constructor(scope: Construct, id: string, withGatewayResponses: boolean, props: apigw.RequestAuthorizerProps) {
+  constructor(scope: Construct, id: string, withGatewayResponses: boolean, onAttach: OnAttach, props: apigw.RequestAuthorizerProps) {
     super(scope, id, props);
     this.withGatewayResponses = withGatewayResponses;
+    this.onAttach = onAttach;
   }
 
   public override _attachToApi(restApi: apigw.IRestApi): void {
     super._attachToApi(restApi);
+    this.onAttach(restApi, restApi.restApiId);
     if (this.withGatewayResponses) addBearerGatewayResponses(restApi);
   }
 }
@@ -205,29 +252,44 @@ class BearerRequestAuthorizer extends apigw.RequestAuthorizer {
  * The three ways to attach the authorizer, shared by `KmsJwtAuth` and by deployments imported
  * with `KmsJwtAuth.fromAttributes`.
  *
- * When the API lives in another stack than the function, the function is referenced there by
- * ARN, so that the `lambda:InvokeFunction` permission for API Gateway is created in the API's
- * stack. Creating it in the function's stack would make the two stacks reference each other.
+ * API Gateway is allowed to invoke the function once per API (or once for the whole account, see
+ * `AuthorizerInvokePermission`), not once per authorizer as CDK's authorizers do by themselves:
+ * the function's resource-based policy is capped at 20 KB, which per-authorizer statements fill
+ * at about 48 APIs. The permission of an API is created in the API's stack, so the function's
+ * stack never references the API stacks.
+ *
+ * In another stack of the same app, the function is referenced by its ARN read from an SSM
+ * parameter the function's stack writes, not through a CloudFormation export: an export would
+ * forbid replacing the function, or deleting the auth stack, while any API stack imports it.
  */
 export abstract class AuthorizerAttachment extends Construct implements IKmsJwtAuthorizerSource {
   public abstract readonly authorizerFunction: lambda.IFunction;
   public abstract readonly authorizerResponse: AuthorizerResponse;
   /** Cache TTL used when the options do not set one. */
   protected abstract readonly defaultAuthorizerCacheTtl: Duration;
-  /** The function as referenced from each other stack, one reference per stack. */
+  /** Which APIs the invoke permission admits; with `account`, attachments add none. */
+  protected abstract readonly invokePermission: AuthorizerInvokePermission;
+  /** The function as referenced from each stack, one reference per stack. */
   private readonly functionByStack = new Map<Stack, lambda.IFunction>();
+  /** With `role`: the role API Gateway assumes in each stack, one per stack. */
+  private readonly invokeRoleByStack = new Map<Stack, iam.Role>();
+  /** The APIs that already have their invoke permission. */
+  private readonly permittedApis = new Set<IConstruct>();
+  /** The SSM parameter holding the function ARN, written once, on the first cross-stack attachment. */
+  private functionArnParameter: ssm.StringParameter | undefined;
 
   public restTokenAuthorizer(
     scope: Construct,
     id: string,
     options: AuthorizerAttachmentOptions = {},
   ): apigw.TokenAuthorizer {
-    return new BearerTokenAuthorizer(scope, id, options.gatewayResponses ?? true, {
+    return new BearerTokenAuthorizer(scope, id, options.gatewayResponses ?? true, this.permitApi, {
       handler: this.functionFor(scope),
       identitySource: apigw.IdentitySource.header(AUTHORIZATION_HEADER),
       validationRegex: BEARER_JWS_PATTERN,
       resultsCacheTtl: this.cacheTtl(options),
       authorizerName: options.authorizerName ?? id,
+      ...this.restInvokeRole(scope),
     });
   }
 
@@ -236,11 +298,12 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     id: string,
     options: AuthorizerAttachmentOptions = {},
   ): apigw.RequestAuthorizer {
-    return new BearerRequestAuthorizer(scope, id, options.gatewayResponses ?? true, {
+    return new BearerRequestAuthorizer(scope, id, options.gatewayResponses ?? true, this.permitApi, {
       handler: this.functionFor(scope),
       identitySources: [apigw.IdentitySource.header(AUTHORIZATION_HEADER)],
       resultsCacheTtl: this.cacheTtl(options),
       authorizerName: options.authorizerName ?? id,
+      ...this.restInvokeRole(scope),
     });
   }
 
@@ -254,7 +317,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     // scopes, an allow cached for one route would be reused on another. Keying the cache by
     // route as well keeps a 403 on /admin from turning into a cached allow (or the reverse).
     const perRouteCache = this.authorizerResponse === 'simple' && resultsCacheTtl.toSeconds() > 0;
-    return new PayloadV2HttpLambdaAuthorizer(id, this.functionFor(scope), {
+    return new PayloadV2HttpLambdaAuthorizer(id, this.functionFor(scope), this.permitApi, {
       authorizerName: options.authorizerName ?? id,
       identitySource: [
         `$request.header.${AUTHORIZATION_HEADER}`,
@@ -266,6 +329,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
           ? authorizers.HttpLambdaResponseType.SIMPLE
           : authorizers.HttpLambdaResponseType.IAM,
       ],
+      ...(this.invokePermission === 'role' ? { role: this.invokeRoleFor(scope) } : {}),
     });
   }
 
@@ -276,23 +340,99 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
   }
 
   /**
-   * The function, as seen from the stack that `scope` belongs to. In another stack it is
-   * referenced once, under an id derived from this construct's path, and shared by every
-   * authorizer attached there: the ids callers choose for their authorizers (the same one for a
-   * REST and an HTTP API, say) never produce a second construct beside it.
+   * Whether CloudFormation in `apiStack` can add a statement to the function's policy: only in
+   * the function's own account. Another account's function is granted by its owner.
    */
-  private functionFor(scope: Construct): lambda.IFunction {
-    const fn = this.authorizerFunction;
+  protected canGrantInvokeIn(apiStack: Stack): boolean {
+    return sameEnvironment(apiStack, Stack.of(this.authorizerFunction), 'account');
+  }
+
+  /**
+   * With `role`, the REST authorizer's credentials. Passed without policy updates, so that CDK
+   * does not add one inline policy per authorizer to it.
+   */
+  private restInvokeRole(scope: Construct): { assumeRole?: iam.IRole } {
+    return this.invokePermission === 'role' ? { assumeRole: this.invokeRoleFor(scope).withoutPolicyUpdates() } : {};
+  }
+
+  /** The role API Gateway assumes to invoke the function from the stack of `scope`. */
+  private invokeRoleFor(scope: Construct): iam.Role {
     const apiStack = Stack.of(scope);
-    if (apiStack === Stack.of(fn)) return fn;
+    const known = this.invokeRoleByStack.get(apiStack);
+    if (known !== undefined) return known;
+    const role = new iam.Role(apiStack, `KmsJwtAuthorizerInvokeRole${Names.uniqueId(this)}`, {
+      assumedBy: API_GATEWAY,
+      description: 'API Gateway assumes this role to invoke the kms-jwt-auth authorizer',
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [this.functionFor(apiStack).functionArn] }),
+    );
+    this.invokeRoleByStack.set(apiStack, role);
+    return role;
+  }
+
+  /** Allows API Gateway to invoke the function for every authorizer of `api`, once per API. */
+  private readonly permitApi: OnAttach = (api, apiId) => {
+    if (this.invokePermission !== 'api' || this.permittedApis.has(api)) return;
+    this.permittedApis.add(api);
+    const apiStack = Stack.of(api);
+    if (!this.canGrantInvokeIn(apiStack)) return;
+    new lambda.CfnPermission(api, `KmsJwtAuthInvokePermission${Names.uniqueId(this)}`, {
+      action: 'lambda:InvokeFunction',
+      functionName: this.functionFor(api).functionArn,
+      principal: API_GATEWAY.service,
+      sourceArn: apiStack.formatArn({
+        service: 'execute-api',
+        resource: apiId,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        resourceName: 'authorizers/*',
+      }),
+    });
+  };
+
+  /**
+   * The function, as seen from the stack that `scope` belongs to, with CDK's own permissions
+   * turned off (`permitApi` adds them per API). It is referenced once per stack, under an id
+   * derived from this construct's path, and shared by every authorizer attached there: the ids
+   * callers choose for their authorizers never produce a second construct beside it.
+   */
+  private functionFor(scope: IConstruct): lambda.IFunction {
+    const apiStack = Stack.of(scope);
     const known = this.functionByStack.get(apiStack);
     if (known !== undefined) return known;
     const imported = lambda.Function.fromFunctionAttributes(apiStack, `KmsJwtAuthorizerFunction${Names.uniqueId(this)}`, {
-      functionArn: fn.functionArn,
-      sameEnvironment: sameAccount(apiStack, Stack.of(fn)),
+      functionArn: this.functionArnIn(apiStack),
+      skipPermissions: true,
     });
     this.functionByStack.set(apiStack, imported);
     return imported;
+  }
+
+  /**
+   * The function ARN as `apiStack` may use it. A function of this app in another stack of the same
+   * account and region: read at deploy time from an SSM parameter its stack writes (a
+   * CloudFormation parameter of type `AWS::SSM::Parameter::Value<String>`, not an export), with
+   * the API stack deployed after the auth stack.
+   * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html#aws-ssm-parameter-types
+   */
+  private functionArnIn(apiStack: Stack): string {
+    const fn = this.authorizerFunction;
+    const fnStack = Stack.of(fn);
+    const crossStack =
+      apiStack !== fnStack &&
+      fn instanceof lambda.Function &&
+      !Token.isUnresolved(fnStack.stackName) &&
+      sameEnvironment(apiStack, fnStack, 'account') &&
+      sameEnvironment(apiStack, fnStack, 'region');
+    if (!crossStack) return fn.functionArn;
+    const parameterName = `/kms-jwt-auth/${fnStack.stackName}/${Names.uniqueId(this)}/authorizer-function-arn`;
+    this.functionArnParameter ??= new ssm.StringParameter(this, 'AuthorizerFunctionArnParameter', {
+      parameterName,
+      stringValue: fn.functionArn,
+      description: 'ARN of the kms-jwt-auth authorizer function, read by the stacks that attach it',
+    });
+    apiStack.addStackDependency(fnStack, 'reads the authorizer function ARN from its SSM parameter');
+    return ssm.StringParameter.valueForStringParameter(apiStack, parameterName);
   }
 }
 
@@ -305,7 +445,11 @@ export function validateAuthorizerCacheTtl(ttl: Duration): void {
   }
 }
 
-function sameAccount(a: Stack, b: Stack): boolean {
-  if (Token.isUnresolved(a.account) || Token.isUnresolved(b.account)) return true;
-  return a.account === b.account;
+/**
+ * Whether two stacks share an account (or region). Environment-agnostic stacks of one app are
+ * deployed to the same environment.
+ */
+function sameEnvironment(a: Stack, b: Stack, part: 'account' | 'region'): boolean {
+  if (Token.isUnresolved(a[part]) || Token.isUnresolved(b[part])) return true;
+  return a[part] === b[part];
 }

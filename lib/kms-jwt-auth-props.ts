@@ -13,7 +13,12 @@ import { parseAuthorizerConfig } from '../lambdas/config/authorizer.ts';
 import type { EnvRecord } from '../lambdas/config/env.ts';
 import { parseIssuingFunctionConfig, parseRevokeFunctionConfig } from '../lambdas/config/issuer.ts';
 import { parseJwksFunctionConfig } from '../lambdas/config/jwks.ts';
-import { validateAuthorizerCacheTtl, type AuthorizerResponse } from './authorizer-attachment.ts';
+import {
+  validateAuthorizerCacheTtl,
+  validateAuthorizerInvokePermission,
+  type AuthorizerInvokePermission,
+  type AuthorizerResponse,
+} from './authorizer-attachment.ts';
 import type { FunctionName } from './function-access.ts';
 import type { SigningAlgorithm } from './signing-keys.ts';
 
@@ -128,6 +133,16 @@ export interface KmsJwtAuthProps {
    * @default 'simple'
    */
   readonly authorizerResponse?: AuthorizerResponse;
+  /**
+   * Which APIs may invoke the authorizer: `api` adds one `lambda:InvokeFunction` permission per
+   * attached API (its resource-based policy, capped at 20 KB by Lambda, holds about 200);
+   * `account` adds a single permission for every API Gateway API in this account and region, so
+   * there is no limit, but any API in the account can then call the authorizer; `role` gives each
+   * attaching stack an IAM role its authorizers use as credentials, so the policy stays empty and
+   * only those APIs can call it (docs/deploy.md, "How many APIs can attach").
+   * @default 'api'
+   */
+  readonly authorizerInvokePermission?: AuthorizerInvokePermission;
   /**
    * Concurrent executions reserved for the authorizer, so that a burst of logins (CPU-heavy,
    * from the same account pool) or any other function cannot throttle it: a throttled authorizer
@@ -253,6 +268,7 @@ export interface Settings {
   readonly refreshCookiePath: string;
   readonly authorizerCacheTtl: Duration;
   readonly authorizerResponse: AuthorizerResponse;
+  readonly authorizerInvokePermission: AuthorizerInvokePermission;
   readonly authorizerReservedConcurrency: number | undefined;
   readonly denylistCacheTtl: Duration;
   readonly clockSkew: Duration;
@@ -282,6 +298,7 @@ export function resolveSettings(props: KmsJwtAuthProps): Settings {
     refreshCookiePath: props.refreshCookiePath ?? '/refresh',
     authorizerCacheTtl: props.authorizerCacheTtl ?? Duration.seconds(0),
     authorizerResponse: props.authorizerResponse ?? 'simple',
+    authorizerInvokePermission: validateAuthorizerInvokePermission(props.authorizerInvokePermission ?? 'api'),
     authorizerReservedConcurrency: props.authorizerReservedConcurrency,
     denylistCacheTtl: props.denylistCacheTtl ?? Duration.seconds(0),
     clockSkew: props.clockSkew ?? Duration.seconds(60),

@@ -6,7 +6,8 @@
 import { AUTHORIZER_BUNDLE } from './bundling.ts';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -14,7 +15,12 @@ import type { Construct } from 'constructs';
 import { AuthAlarms } from './auth-alarms.ts';
 import { AuthDashboard } from './auth-dashboard.ts';
 import { AuthFunction, type AuthFunctionCode } from './auth-function.ts';
-import { AuthorizerAttachment, type AuthorizerResponse, type IKmsJwtAuthorizerSource } from './authorizer-attachment.ts';
+import {
+  AuthorizerAttachment,
+  type AuthorizerInvokePermission,
+  type AuthorizerResponse,
+  type IKmsJwtAuthorizerSource,
+} from './authorizer-attachment.ts';
 import { FUNCTION_ACCESS, FUNCTION_NAMES, type FunctionName } from './function-access.ts';
 import { grantFunctionAccess } from './grants.ts';
 import { ImportedKmsJwtAuth, type KmsJwtAuthAttributes } from './imported-kms-jwt-auth.ts';
@@ -78,6 +84,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
   public readonly authorizerFunction: lambda.IFunction;
   public readonly authorizerResponse: AuthorizerResponse;
   protected readonly defaultAuthorizerCacheTtl: Duration;
+  protected readonly invokePermission: AuthorizerInvokePermission;
 
   /** The token API. */
   public readonly httpApi: apigwv2.HttpApi;
@@ -109,6 +116,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
     const stackName = Stack.of(this).stackName;
     this.authorizerResponse = settings.authorizerResponse;
     this.defaultAuthorizerCacheTtl = settings.authorizerCacheTtl;
+    this.invokePermission = settings.authorizerInvokePermission;
 
     // --- Keys -----------------------------------------------------------------------------
     this.keys = new SigningKeys(this, 'Keys', {
@@ -172,6 +180,21 @@ export class KmsJwtAuth extends AuthorizerAttachment {
       FUNCTION_NAMES.filter((name) => FUNCTION_ACCESS[name].keyAccess === 'sign').map((name) => functions[name].role),
     );
     this.authorizerFunction = functions.authorizer.function;
+    if (this.invokePermission === 'account') {
+      // Every API Gateway API of this account and region, whatever its id: the ARN pattern alone
+      // would admit another account's API in a shared partition, hence AWS:SourceAccount too.
+      // https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html#permissions-resource-serviceinvoke
+      this.authorizerFunction.addPermission('AccountApisInvoke', {
+        principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+        sourceAccount: Stack.of(this).account,
+        sourceArn: Stack.of(this).formatArn({
+          service: 'execute-api',
+          resource: '*',
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+          resourceName: 'authorizers/*',
+        }),
+      });
+    }
 
     // --- Routes and stage ---------------------------------------------------------------------
     // Logging out everywhere needs a valid access token: our own authorizer guards it.

@@ -68,14 +68,26 @@ describe('attaching to an existing REST API in another stack', () => {
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe('CUSTOM');
   });
 
-  it('puts the invoke permission in the API stack, scoped to the authorizer', () => {
-    apis.hasResourceProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      Principal: 'apigateway.amazonaws.com',
-      FunctionName: { 'Fn::ImportValue': Match.stringLikeRegexp('^ExampleAuth:') },
-      SourceArn: Match.objectLike({
-        'Fn::Join': ['', Match.arrayWith(['/authorizers/'])],
-      }),
+  it('puts one invoke permission per API in the API stack, scoped to that API\'s authorizers', () => {
+    const permissions = Object.values(apis.findResources('AWS::Lambda::Permission', {
+      Properties: { Principal: 'apigateway.amazonaws.com', SourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/authorizers/*'])] }) },
+    }));
+    // The REST API has two authorizers, the HTTP API one: two permissions, not three.
+    expect(permissions.map((p) => JSON.stringify(p.Properties.SourceArn).match(/"Ref":"(\w+?Api)/)?.[1]).sort()).toEqual([
+      'InventoryHttpApi',
+      'OrdersRestApi',
+    ]);
+    for (const permission of permissions) expect(permission.Properties.Action).toBe('lambda:InvokeFunction');
+  });
+
+  it('reads the function ARN from the SSM parameter the auth stack writes, not from an export', () => {
+    expect(JSON.stringify(apis.toJSON())).not.toContain('Fn::ImportValue');
+    const parameters: Record<string, { Type: string; Default?: string }> = apis.toJSON()['Parameters'];
+    const arnParameter = Object.entries(parameters).find(([, p]) => p.Default?.includes('/authorizer-function-arn'));
+    expect(arnParameter?.[1].Type).toBe('AWS::SSM::Parameter::Value<String>');
+    auth.hasResourceProperties('AWS::SSM::Parameter', { Name: arnParameter?.[1].Default, Type: 'String' });
+    apis.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      AuthorizerUri: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: arnParameter?.[0] }])] }),
     });
   });
 

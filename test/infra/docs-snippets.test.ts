@@ -97,8 +97,8 @@ describe('the snippets synthesize', () => {
       const apisTemplate = Template.fromStack(apis);
       apisTemplate.resourceCountIs('AWS::ApiGateway::Authorizer', 2);
       apisTemplate.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
-      // One invoke permission per authorizer, each in the API's stack.
-      apisTemplate.resourceCountIs('AWS::Lambda::Permission', 3);
+      // One invoke permission per API (not per authorizer), each in the API's stack.
+      apisTemplate.resourceCountIs('AWS::Lambda::Permission', 2);
       Template.fromStack(service).hasResourceProperties('AWS::ApiGatewayV2::DomainName', { DomainName: 'auth.example.com' });
       Template.fromStack(imported).resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
     },
