@@ -16,6 +16,7 @@ import {
   disableUser,
   enableUser,
   listSessions,
+  listUsers,
   revokeAll,
   revokeSession,
   setPassword,
@@ -31,6 +32,7 @@ Commands:
   enable-user <username>
   set-scopes <username> [scope ...] [--revoke-sessions]
   set-password <username>                 password from stdin; ends every session
+  list-users                              every user: username, status, scopes, sub
   list-sessions <username>
   revoke-session <username> <sid>         end one session (its access tokens stop at once)
   revoke-all <username>                   end every session of the user
@@ -108,6 +110,12 @@ async function main(argv: string[]): Promise<number> {
     case 'set-password':
       console.log(`password changed; ended ${await setPassword(deps, need(username, 'username'), await readPassword())} session(s)`);
       return 0;
+    case 'list-users': {
+      const users = await listUsers(deps);
+      for (const u of users) console.log(`${u.username}  ${u.status}  scopes="${u.scopes.join(' ')}"  sub=${u.sub}`);
+      if (users.length === 0) console.log('no users');
+      return 0;
+    }
     case 'list-sessions': {
       const sessions = await listSessions(deps, need(username, 'username'));
       for (const s of sessions) {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { RevocationLifetimes } from '../lambdas/core/token-issuance.ts';
 import { InvalidRequestError } from '../lambdas/core/errors.ts';
 import { acceptNewPassword } from '../lambdas/core/password-policy.ts';
-import type { PasswordHasher, RefreshFamily } from '../lambdas/core/ports.ts';
+import type { PasswordHasher, RefreshFamily, UserRecord } from '../lambdas/core/ports.ts';
 import { revokeAllSessions } from '../lambdas/core/revocation.ts';
 import { isScopeToken } from '../lambdas/core/scope.ts';
 import { revocationAt } from '../lambdas/core/token-issuance.ts';
@@ -109,6 +109,13 @@ export async function setPassword(deps: OperatorDeps, username: string, password
   await deps.stores.users.updateUser(user.username, { passwordHash: await deps.passwords.hash(accepted) }, now());
   // A password change ends every session (OWASP Session Management Cheat Sheet, "Renew the Session ID").
   return revokeAllSessions(user.sub, operatorRuntime(deps), 'admin');
+}
+
+/** Every user (username, sub, scopes, status), sorted by username; never a password hash. */
+export async function listUsers(deps: OperatorDeps): Promise<readonly Omit<UserRecord, 'passwordHash'>[]> {
+  const users: Omit<UserRecord, 'passwordHash'>[] = [];
+  for await (const user of deps.stores.users.listUsers()) users.push(user);
+  return users.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
 }
 
 export async function listSessions(deps: OperatorDeps, username: string): Promise<readonly RefreshFamily[]> {

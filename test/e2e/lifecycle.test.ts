@@ -566,6 +566,26 @@ describe('operator actions (the admin CLI operations) against the running servic
     expect((await login('carol', 'carol-password-1')).status).toBe(401);
   });
 
+  it('lists every user with status and scopes, whatever else the table holds, and never a password hash', async () => {
+    const ops = await import('../../cli/operations.ts');
+    const deps = service.operatorDeps();
+    await ops.createUser(deps, 'walt', 'walt-password-long-1', ['read']);
+    await ops.createUser(deps, 'vera', 'vera-password-long-1', ['read', 'admin']);
+    await ops.disableUser(deps, 'vera');
+    // Sessions, revocations and throttle counters share the table; none of them is a user.
+    expect((await login('walt', 'walt-password-long-1')).status).toBe(200);
+    expect((await login('walt', 'wrong-password-for-walt')).status).toBe(401);
+
+    const users = await ops.listUsers(deps);
+    const names = users.map((u) => u.username);
+    expect(names).toEqual([...names].sort());
+    expect(names).toEqual(expect.arrayContaining(['demo', 'vera', 'walt']));
+    expect(users.find((u) => u.username === 'walt')).toMatchObject({ status: 'active', scopes: ['read'], sub: expect.any(String) });
+    expect(users.find((u) => u.username === 'vera')).toMatchObject({ status: 'disabled', scopes: ['read', 'admin'] });
+    expect(JSON.stringify(users)).not.toContain('argon2');
+    for (const u of users) expect(Object.keys(u).sort()).toEqual(['scopes', 'status', 'sub', 'username']);
+  });
+
   it('revokes one session by its sid and leaves the others', async () => {
     const ops = await import('../../cli/operations.ts');
     const deps = service.operatorDeps();

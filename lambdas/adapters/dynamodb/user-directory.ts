@@ -6,6 +6,7 @@
 import {
   GetItemCommand,
   PutItemCommand,
+  ScanCommand,
   UpdateItemCommand,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
@@ -53,6 +54,36 @@ export class DynamoDbUserDirectory implements UserDirectory {
         }),
       ),
     );
+  }
+
+  /**
+   * Every user, for the operator (`list-users`): a paginated, strongly consistent Scan of the user
+   * items, which reads the whole table (families, revocation and throttle items too), so it is an
+   * operator's occasional command, never a request path. The password hash is not read.
+   */
+  async *listUsers(): AsyncGenerator<Omit<UserRecord, 'passwordHash'>> {
+    let startKey: Item | undefined;
+    do {
+      const page = await dynamo(() =>
+        this.client.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            ConsistentRead: true,
+            FilterExpression: 'sk = :user AND begins_with(pk, :prefix)',
+            ProjectionExpression: 'pk, sk, #sub, scopes, #status',
+            ExpressionAttributeNames: { '#sub': 'sub', '#status': 'status' },
+            ExpressionAttributeValues: { ':user': S('USER'), ':prefix': S('USER#') },
+            ...(startKey !== undefined ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        // toUser needs a hash to accept an item; the projection leaves it out on purpose.
+        const user = toUser({ ...item, passwordHash: S('') });
+        if (user !== undefined) yield { username: user.username, sub: user.sub, scopes: user.scopes, status: user.status };
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
   }
 
   /** Creates a user; false if the username is taken. */
