@@ -7,9 +7,8 @@ import type { RevocationLifetimes } from '../lambdas/core/token-issuance.ts';
 import { InvalidRequestError } from '../lambdas/core/errors.ts';
 import { acceptNewPassword } from '../lambdas/core/password-policy.ts';
 import type { PasswordHasher, RefreshFamily, UserRecord } from '../lambdas/core/ports.ts';
-import { revokeAllSessions } from '../lambdas/core/revocation.ts';
+import { revokeAllSessions, revokeSessionBySid } from '../lambdas/core/revocation.ts';
 import { isScopeToken } from '../lambdas/core/scope.ts';
-import { revocationAt } from '../lambdas/core/token-issuance.ts';
 import type { Stores } from '../lambdas/adapters/runtime.ts';
 import { systemClock } from '../lambdas/adapters/runtime.ts';
 import { USERNAME_RULE } from '../lambdas/http/fields.ts';
@@ -125,9 +124,7 @@ export async function listSessions(deps: OperatorDeps, username: string): Promis
 
 export async function revokeSession(deps: OperatorDeps, username: string, sid: string): Promise<boolean> {
   const user = await requireUser(deps, username);
-  const family = (await deps.stores.sessions.listFamilies(user.sub, now())).find((candidate) => candidate.sid === sid);
-  if (family === undefined) return false;
-  return deps.stores.sessions.revokeFamily(user.sub, family.fid, revocationAt(operatorRuntime(deps).config, systemClock.nowMs(), 'admin'));
+  return revokeSessionBySid(user.sub, sid, operatorRuntime(deps), 'admin');
 }
 
 export async function revokeAll(deps: OperatorDeps, username: string): Promise<number> {

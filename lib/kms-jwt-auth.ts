@@ -53,7 +53,7 @@ export const FUNCTION_SETTINGS: Record<
   // Password hashing is CPU-bound; CPU scales with memory.
   login: { description: 'POST /login: verifies the password, starts a refresh-token family', memorySize: 1024, timeout: Duration.seconds(10) },
   refresh: { description: 'POST /refresh: rotates the refresh token, detects reuse', memorySize: 512, timeout: Duration.seconds(5) },
-  revoke: { description: 'POST /revoke, /refresh/revoke and /logout-all: revokes tokens and sessions', memorySize: 512, timeout: Duration.seconds(10) },
+  revoke: { description: 'POST /revoke, /refresh/revoke, /logout-all, /sessions/revoke and GET /sessions: revokes tokens and sessions', memorySize: 512, timeout: Duration.seconds(10) },
   jwks: { description: 'GET /.well-known/jwks.json and openid-configuration', memorySize: 256, timeout: Duration.seconds(5) },
   // API Gateway waits at most 10 s for an authorizer.
   // Its cold start delays requests to every protected API: no source-map loading at startup and

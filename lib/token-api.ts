@@ -1,7 +1,7 @@
 /**
  * The token API: the HTTP API with its CORS and custom domain, the public routes of the five
- * functions (plus POST /logout-all behind the authorizer), and its stage with throttling and
- * structured access logs. Everything is created in the caller's scope, so that logical ids stay
+ * functions (plus POST /logout-all, GET /sessions and POST /sessions/revoke behind the
+ * authorizer), and its stage with throttling and structured access logs. Everything is created in the caller's scope, so that logical ids stay
  * those of the composition (lib/kms-jwt-auth.ts).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
@@ -71,7 +71,7 @@ export function functionId(name: FunctionName): string {
   return `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 }
 
-/** The routes; returns the public ones (every route but POST /logout-all). */
+/** The routes; returns the public ones (all but POST /logout-all, GET /sessions, POST /sessions/revoke). */
 export function addTokenRoutes(
   httpApi: apigwv2.HttpApi,
   functions: Readonly<Record<FunctionName, AuthFunction>>,
@@ -94,9 +94,17 @@ export function addTokenRoutes(
       integration: jwksIntegration,
     }),
   ];
-  // Logging out everywhere needs a valid access token: our own authorizer guards it.
+  // Logging out everywhere, and listing or ending one's own sessions, need a valid access token:
+  // our own authorizer guards them and names the caller (sub, sid) to the revoke function.
   httpApi.addRoutes({
     path: '/logout-all',
+    methods: [apigwv2.HttpMethod.POST],
+    integration: revokeIntegration,
+    authorizer: logoutAllAuthorizer,
+  });
+  httpApi.addRoutes({ path: '/sessions', methods: [apigwv2.HttpMethod.GET], integration: revokeIntegration, authorizer: logoutAllAuthorizer });
+  httpApi.addRoutes({
+    path: '/sessions/revoke',
     methods: [apigwv2.HttpMethod.POST],
     integration: revokeIntegration,
     authorizer: logoutAllAuthorizer,
@@ -105,7 +113,7 @@ export function addTokenRoutes(
     Validations.of(route).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
-        'Token endpoint, revocation endpoint or key publication: the client authenticates with its credentials or refresh token (in the body, RFC 6749 §5, RFC 7009 §2.1, or in cookie mode the refresh cookie), and JWKS/discovery are public by definition (RFC 8414 §3). POST /logout-all is the one route behind the authorizer.',
+        'Token endpoint, revocation endpoint or key publication: the client authenticates with its credentials or refresh token (in the body, RFC 6749 §5, RFC 7009 §2.1, or in cookie mode the refresh cookie), and JWKS/discovery are public by definition (RFC 8414 §3). POST /logout-all, GET /sessions and POST /sessions/revoke are the routes behind the authorizer.',
     });
   }
   return publicRoutes;

@@ -270,6 +270,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       'POST /revoke': { target: handlers.revoke },
       'POST /refresh/revoke': { target: handlers.revoke },
       'POST /logout-all': { target: handlers.revoke, protected: true },
+      'GET /sessions': { target: handlers.revoke, protected: true },
+      'POST /sessions/revoke': { target: handlers.revoke, protected: true },
       'GET /.well-known/jwks.json': { target: handlers.jwks },
       'GET /.well-known/openid-configuration': { target: handlers.jwks },
       'GET /whoami': { target: whoami, protected: true },

@@ -77,6 +77,8 @@ export interface RefreshFamily {
   /** Epoch seconds: the family dies then, however often it is refreshed. */
   readonly absoluteExpiresAt: number;
   readonly generation: number;
+  /** Epoch seconds of the last refresh (rotation); absent before the first. Read-only listing. */
+  readonly rotatedAt?: number | undefined;
 }
 
 export interface NewFamily extends RefreshFamily {
@@ -160,7 +162,7 @@ export interface SessionStore {
    * family that began by then; returns how many it revoked.
    */
   revokeAllFamilies(sub: string, revocation: SessionRevocation): Promise<number>;
-  /** Active families of a user (operator CLI). */
+  /** Active families of a user (operator CLI, GET /sessions). */
   listFamilies(sub: string, nowSeconds: number): Promise<readonly RefreshFamily[]>;
 }
 

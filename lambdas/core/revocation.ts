@@ -14,7 +14,7 @@
 import type { AccessTokenClaims } from './token-model.ts';
 import { hasValidTag, parseRefreshToken } from './refresh-token.ts';
 import { revocationAt, type IssuerDeps, type RevocationLifetimes } from './token-issuance.ts';
-import type { TokenDenylist } from './ports.ts';
+import type { SessionRevocation, TokenDenylist } from './ports.ts';
 
 export interface RevocationDeps extends Pick<IssuerDeps, 'config' | 'sessions' | 'clock'> {
   readonly denylist: TokenDenylist;
@@ -50,4 +50,22 @@ export async function revokeAllSessions(
   reason: 'logout_all' | 'admin' | 'user_disabled' = 'logout_all',
 ): Promise<number> {
   return deps.sessions.revokeAllFamilies(sub, revocationAt(deps.config, deps.clock.nowMs(), reason));
+}
+
+/**
+ * Ends one session of `sub`, named by its public `sid`: the family is revoked and its `sid` denied,
+ * so its access tokens stop at once. Only `sub`'s own families are searched, so a `sid` of another
+ * user is simply not found (OWASP ASVS 5 V7.5: users terminate their own sessions). False when `sub`
+ * has no active session with that `sid`.
+ */
+export async function revokeSessionBySid(
+  sub: string,
+  sid: string,
+  deps: Pick<IssuerDeps, 'sessions' | 'clock'> & { readonly config: RevocationLifetimes },
+  reason: Extract<SessionRevocation['reason'], 'logout' | 'admin'>,
+): Promise<boolean> {
+  const nowMs = deps.clock.nowMs();
+  const family = (await deps.sessions.listFamilies(sub, Math.floor(nowMs / 1000))).find((candidate) => candidate.sid === sid);
+  if (family === undefined) return false;
+  return deps.sessions.revokeFamily(sub, family.fid, revocationAt(deps.config, nowMs, reason));
 }

@@ -1,24 +1,41 @@
 /**
  * POST /revoke (RFC 7009), POST /logout-all (every session of the caller; the route sits behind
- * the Lambda authorizer, whose context names the caller) and, in cookie mode, POST /refresh/revoke:
+ * the Lambda authorizer, whose context names the caller), GET /sessions and POST /sessions/revoke
+ * (the caller lists and ends its own sessions, OWASP ASVS 5 V7.5; also behind the authorizer) and, in cookie mode, POST /refresh/revoke:
  * the browser's logout, which revokes the session of the refresh cookie. That cookie is scoped to
  * the refresh path, so a browser never sends it to /revoke; this route lives under that path.
  */
 import type { RevokeFunctionConfig } from '../config/issuer.ts';
-import { InvalidRequestError, InvalidTokenError } from '../core/errors.ts';
+import { InvalidRequestError, InvalidTokenError, NotFoundError } from '../core/errors.ts';
 import { AccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH } from '../core/access-token-verifier.ts';
-import { revokeAllSessions, revokeToken, type RevocationDeps } from '../core/revocation.ts';
+import { revokeAllSessions, revokeSessionBySid, revokeToken, type RevocationDeps } from '../core/revocation.ts';
+import { sessionViews } from '../core/session-list.ts';
 import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../core/token-model.ts';
 import type { PublishedKeySet, VerificationKey } from '../core/ports.ts';
 import { CLIENT_ID_RULE, TOKEN_RULE } from '../http/fields.ts';
 import { assertIssuedToClient, tokenRequestBody } from '../http/form.ts';
 import { assertAllowedOrigin, clearRefreshCookie, readRefreshCookie } from '../http/cookie-mode.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
-import { emptyBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
+import { emptyBody, jsonBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
 import { json } from '../http/respond.ts';
 
 /** RFC 7009 §2.1: `access_token` and `refresh_token` are the registered hints. */
 const TOKEN_TYPE_HINTS = /^(access_token|refresh_token)$/;
+
+/** A session id as login mints it (base64url of random bytes), with room to spare. */
+const SID_RULE = { maxLength: 64, pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'must be a session id' } as const;
+
+/** The caller as the Lambda authorizer named it (`sub`, and `sid` when the token has one). */
+function authorizedCaller(event: { readonly requestContext: object }): { readonly sub: string; readonly sid: string | undefined } {
+  const requestContext: Record<string, unknown> = { ...event.requestContext };
+  const context = requestContext['authorizer'];
+  const lambdaContext = typeof context === 'object' && context !== null && 'lambda' in context ? context.lambda : undefined;
+  const fields: Record<string, unknown> = typeof lambdaContext === 'object' && lambdaContext !== null ? { ...lambdaContext } : {};
+  const sub = fields['sub'];
+  const sid = fields['sid'];
+  if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError('A valid access token is required.');
+  return { sub, sid: typeof sid === 'string' && sid !== '' ? sid : undefined };
+}
 
 /** What the revoke function runs on: the revocation core's dependencies and the verification keys. */
 export interface RevokeHandlerDeps extends Omit<RevocationDeps, 'verifyAccessToken'> {
@@ -69,14 +86,28 @@ export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHa
   return httpHandler(log, async (event) => {
     if (event.routeKey === 'POST /logout-all') {
       emptyBody(event);
-      const requestContext: Record<string, unknown> = { ...event.requestContext };
-      const context = requestContext['authorizer'];
-      const lambdaContext = typeof context === 'object' && context !== null && 'lambda' in context ? context.lambda : undefined;
-      const sub = typeof lambdaContext === 'object' && lambdaContext !== null && 'sub' in lambdaContext ? lambdaContext.sub : undefined;
-      if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError('A valid access token is required.');
+      const { sub } = authorizedCaller(event);
       const revoked = await revokeAllSessions(sub, runtime);
       log.info('logged out everywhere', { event: 'logout_all', sub, revokedSessions: revoked });
       return json(200, { revoked_sessions: revoked });
+    }
+
+    if (event.routeKey === 'GET /sessions') {
+      const caller = authorizedCaller(event);
+      const families = await runtime.sessions.listFamilies(caller.sub, Math.floor(runtime.clock.nowMs() / 1000));
+      // json() marks every answer Cache-Control: no-store (RFC 9111 §5.2.2.5): a session list is personal.
+      return json(200, { sessions: sessionViews(families, caller.sid) });
+    }
+
+    if (event.routeKey === 'POST /sessions/revoke') {
+      const body = jsonBody(event);
+      onlyFields(body, ['sid']);
+      const sid = requiredString(body, 'sid', SID_RULE);
+      const caller = authorizedCaller(event);
+      // Only the caller's own families are searched: another user's sid is as unknown as a made-up one.
+      if (!(await revokeSessionBySid(caller.sub, sid, runtime, 'logout'))) throw new NotFoundError('No active session of yours has that sid.');
+      log.info('session ended by its user', { event: 'session_revoke', sub: caller.sub, sid, current: sid === caller.sid });
+      return json(200, {});
     }
 
     if (event.routeKey === 'POST /refresh/revoke') {

@@ -124,6 +124,8 @@ const ROUTE_KEYS = [
   'POST /revoke',
   'POST /refresh/revoke',
   'POST /logout-all',
+  'GET /sessions',
+  'POST /sessions/revoke',
   'GET /.well-known/jwks.json',
   'GET /.well-known/openid-configuration',
   'GET /whoami',
@@ -451,10 +453,10 @@ describe('every HTTP handler answers arbitrary API Gateway HTTP API 2.0 events w
     expect([...seen]).toEqual(expect.arrayContaining([400, 401]));
   });
 
-  it('POST /revoke, /refresh/revoke and /logout-all always resolve to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
+  it('POST /revoke, /refresh/revoke, /logout-all, /sessions/revoke and GET /sessions always resolve to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
     const seen = new Set<unknown>();
     await fc.assert(
-      fc.asyncProperty(eventFor(['POST /revoke', 'POST /refresh/revoke', 'POST /logout-all'], ['token', 'token_type_hint']), (event) => assertHttpContract(handlers.revoke, 'revoke', event, seen)),
+      fc.asyncProperty(eventFor(['POST /revoke', 'POST /refresh/revoke', 'POST /logout-all', 'POST /sessions/revoke', 'GET /sessions'], ['token', 'token_type_hint', 'sid']), (event) => assertHttpContract(handlers.revoke, 'revoke', event, seen)),
       RUNS,
     );
     expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401]));
@@ -616,6 +618,7 @@ describe('a body that names a member twice, in any spelling and at any depth, is
     ['refresh', 'POST /refresh', ['refresh_token']],
     ['revoke', 'POST /revoke', ['token', 'token_type_hint']],
     ['revoke', 'POST /logout-all', ['everywhere']],
+    ['revoke', 'POST /sessions/revoke', ['sid']],
     ['revoke', 'POST /refresh/revoke', ['everywhere']],
   ] as const;
 

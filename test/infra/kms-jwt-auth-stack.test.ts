@@ -318,6 +318,7 @@ describe('least privilege', () => {
 });
 
 describe('the HTTP API', () => {
+  const AUTHORIZED_ROUTES: readonly string[] = ['POST /logout-all', 'GET /sessions', 'POST /sessions/revoke'];
   const routeKeys = (): string[] =>
     Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => String(r.Properties.RouteKey)).sort();
 
@@ -329,6 +330,8 @@ describe('the HTTP API', () => {
         'POST /revoke',
         'POST /refresh/revoke',
         'POST /logout-all',
+        'GET /sessions',
+        'POST /sessions/revoke',
         'GET /.well-known/jwks.json',
         'GET /.well-known/openid-configuration',
       ].sort(),
@@ -350,16 +353,20 @@ describe('the HTTP API', () => {
     expect(integrationTarget('POST /revoke')).toContain(functionOf('revoke'));
     expect(integrationTarget('POST /refresh/revoke')).toContain(functionOf('revoke'));
     expect(integrationTarget('POST /logout-all')).toContain(functionOf('revoke'));
+    expect(integrationTarget('GET /sessions')).toContain(functionOf('revoke'));
+    expect(integrationTarget('POST /sessions/revoke')).toContain(functionOf('revoke'));
     expect(integrationTarget('GET /.well-known/jwks.json')).toContain(functionOf('jwks'));
     expect(integrationTarget('GET /.well-known/openid-configuration')).toContain(functionOf('jwks'));
   });
 
-  it('protects POST /logout-all with the Lambda authorizer, payload 2.0, uncached', () => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-      RouteKey: 'POST /logout-all',
-      AuthorizationType: 'CUSTOM',
-      AuthorizerId: Match.anyValue(),
-    });
+  it('protects POST /logout-all, GET /sessions and POST /sessions/revoke with the Lambda authorizer, payload 2.0, uncached', () => {
+    for (const routeKey of AUTHORIZED_ROUTES) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: routeKey,
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: Match.anyValue(),
+      });
+    }
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
       AuthorizerPayloadFormatVersion: '2.0',
@@ -371,7 +378,7 @@ describe('the HTTP API', () => {
 
   it('leaves the token, revocation and key endpoints public', () => {
     for (const route of Object.values(template.findResources('AWS::ApiGatewayV2::Route'))) {
-      if (route.Properties.RouteKey === 'POST /logout-all') continue;
+      if (AUTHORIZED_ROUTES.includes(String(route.Properties.RouteKey))) continue;
       expect(route.Properties.AuthorizationType ?? 'NONE').toBe('NONE');
     }
   });

@@ -69,6 +69,7 @@ function toFamily(item: Item | undefined): StoredFamily | undefined {
     prevHash: str(item, 'prevHash'),
     nextSealed: str(item, 'nextSealed'),
     supersededAt: num(item, 'rotatedAt'),
+    rotatedAt: num(item, 'rotatedAt'),
     revokedAt: num(item, 'revokedAt'),
   };
 }
