@@ -209,42 +209,33 @@ function addBearerGatewayResponses(restApi: apigw.IRestApi): void {
   }
 }
 
+/** What attaching to a REST API adds: the API's invoke permission and, unless turned off, its gateway responses. */
+type OnRestAttach = (restApi: apigw.IRestApi) => void;
+
 /**
  * CDK tells an authorizer which REST API it protects only when a method uses it
- * (`_attachToApi`), so that is where the API's gateway responses are added.
+ * (`_attachToApi`), so that is where the API's permission and gateway responses are added.
  */
 class BearerTokenAuthorizer extends apigw.TokenAuthorizer {
-  private readonly withGatewayResponses: boolean;
-  private readonly onAttach: OnAttach;
-
-  constructor(scope: Construct, id: string, withGatewayResponses: boolean, onAttach: OnAttach, props: apigw.TokenAuthorizerProps) {
+  constructor(scope: Construct, id: string, private readonly onRestAttach: OnRestAttach, props: apigw.TokenAuthorizerProps) {
     super(scope, id, props);
-    this.withGatewayResponses = withGatewayResponses;
-    this.onAttach = onAttach;
   }
 
   public override _attachToApi(restApi: apigw.IRestApi): void {
     super._attachToApi(restApi);
-    this.onAttach(restApi, restApi.restApiId);
-    if (this.withGatewayResponses) addBearerGatewayResponses(restApi);
+    this.onRestAttach(restApi);
   }
 }
 
-/** The same for a `REQUEST` authorizer. */
+/** The same for a `REQUEST` authorizer (CDK has no common base class to override once). */
 class BearerRequestAuthorizer extends apigw.RequestAuthorizer {
-  private readonly withGatewayResponses: boolean;
-  private readonly onAttach: OnAttach;
-
-  constructor(scope: Construct, id: string, withGatewayResponses: boolean, onAttach: OnAttach, props: apigw.RequestAuthorizerProps) {
+  constructor(scope: Construct, id: string, private readonly onRestAttach: OnRestAttach, props: apigw.RequestAuthorizerProps) {
     super(scope, id, props);
-    this.withGatewayResponses = withGatewayResponses;
-    this.onAttach = onAttach;
   }
 
   public override _attachToApi(restApi: apigw.IRestApi): void {
     super._attachToApi(restApi);
-    this.onAttach(restApi, restApi.restApiId);
-    if (this.withGatewayResponses) addBearerGatewayResponses(restApi);
+    this.onRestAttach(restApi);
   }
 }
 
@@ -283,7 +274,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     id: string,
     options: AuthorizerAttachmentOptions = {},
   ): apigw.TokenAuthorizer {
-    return new BearerTokenAuthorizer(scope, id, options.gatewayResponses ?? true, this.permitApi, {
+    return new BearerTokenAuthorizer(scope, id, this.onRestAttach(options), {
       handler: this.functionFor(scope),
       identitySource: apigw.IdentitySource.header(AUTHORIZATION_HEADER),
       validationRegex: BEARER_JWS_PATTERN,
@@ -298,7 +289,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     id: string,
     options: AuthorizerAttachmentOptions = {},
   ): apigw.RequestAuthorizer {
-    return new BearerRequestAuthorizer(scope, id, options.gatewayResponses ?? true, this.permitApi, {
+    return new BearerRequestAuthorizer(scope, id, this.onRestAttach(options), {
       handler: this.functionFor(scope),
       identitySources: [apigw.IdentitySource.header(AUTHORIZATION_HEADER)],
       resultsCacheTtl: this.cacheTtl(options),
@@ -372,6 +363,14 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
   }
 
   /** Allows API Gateway to invoke the function for every authorizer of `api`, once per API. */
+  private onRestAttach(options: AuthorizerAttachmentOptions): OnRestAttach {
+    const withGatewayResponses = options.gatewayResponses ?? true;
+    return (restApi) => {
+      this.permitApi(restApi, restApi.restApiId);
+      if (withGatewayResponses) addBearerGatewayResponses(restApi);
+    };
+  }
+
   private readonly permitApi: OnAttach = (api, apiId) => {
     if (this.invokePermission !== 'api' || this.permittedApis.has(api)) return;
     this.permittedApis.add(api);
