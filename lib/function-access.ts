@@ -8,8 +8,8 @@
  * never used, and `test/infra` fails if one appears in any policy.
  */
 
-/** The five functions of the service; each has `lambdas/<name>/handler.ts`. */
-export const FUNCTION_NAMES = ['login', 'refresh', 'revoke', 'jwks', 'authorizer'] as const;
+/** The functions of the service; each has `lambdas/<name>/handler.ts`. */
+export const FUNCTION_NAMES = ['login', 'refresh', 'revoke', 'jwks', 'authorizer', 'account'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 /**
@@ -73,6 +73,11 @@ export const FUNCTION_ACCESS = {
     // One GetItem of the user's revocation item (token, session, user). Never kms:Sign.
     tableActions: ['dynamodb:GetItem'],
     keyAccess: 'read-public-keys',
+  },
+  account: {
+    // The caller's sessions (Query) name the account (GetItem of the user item).
+    tableActions: ['dynamodb:GetItem', 'dynamodb:Query'],
+    keyAccess: 'none',
   },
 } as const satisfies Record<FunctionName, FunctionAccess>;
 

@@ -9,6 +9,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as route53 from 'aws-cdk-lib/aws-route53';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import { parseAccountFunctionConfig } from '../lambdas/config/account.ts';
 import { parseAuthorizerConfig } from '../lambdas/config/authorizer.ts';
 import type { EnvRecord } from '../lambdas/config/env.ts';
 import { parseIssuingFunctionConfig, parseRevokeFunctionConfig } from '../lambdas/config/issuer.ts';
@@ -429,6 +430,13 @@ export function functionEnvironments(settings: Settings, resources: EnvironmentR
       AUTHORIZER_RESPONSE: settings.authorizerResponse,
       DENYLIST_CACHE_SECONDS: String(settings.denylistCacheTtl.toSeconds()),
     },
+    account: {
+      ...common,
+      CLIENT_ID: settings.clientId,
+      ACCESS_TOKEN_TTL_SECONDS: issuing.ACCESS_TOKEN_TTL_SECONDS,
+      REFRESH_TOKEN_TTL_SECONDS: issuing.REFRESH_TOKEN_TTL_SECONDS,
+      REFRESH_ABSOLUTE_TTL_SECONDS: issuing.REFRESH_ABSOLUTE_TTL_SECONDS,
+    },
   };
 }
 
@@ -439,6 +447,7 @@ const PARSERS: Record<FunctionName, (env: EnvRecord) => unknown> = {
   revoke: parseRevokeFunctionConfig,
   jwks: parseJwksFunctionConfig,
   authorizer: parseAuthorizerConfig,
+  account: parseAccountFunctionConfig,
 };
 
 /** Which prop sets each variable, so that a refusal names what the user wrote. */

@@ -64,6 +64,8 @@ export const FUNCTION_SETTINGS: Record<
     timeout: Duration.seconds(5),
     ...AUTHORIZER_BUNDLE,
   },
+  // Password hashing again (changing a password, re-authentication): CPU scales with memory.
+  account: { description: 'Routes behind the authorizer for the signed-in user\'s own account', memorySize: 1024, timeout: Duration.seconds(10) },
 };
 
 
@@ -94,7 +96,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
   public readonly table: dynamodb.Table;
   /** The KMS keys. */
   public readonly keys: SigningKeys;
-  /** The five functions, by name. */
+  /** The functions, by name. */
   public readonly functions: Readonly<Record<FunctionName, AuthFunction>>;
   /** The alarms. */
   public readonly alarms: AuthAlarms;

@@ -1,7 +1,7 @@
 /**
  * The token API: the HTTP API with its CORS and custom domain, the public routes of the five
- * functions (plus POST /logout-all, GET /sessions and POST /sessions/revoke behind the
- * authorizer), and its stage with throttling and structured access logs. Everything is created in the caller's scope, so that logical ids stay
+ * functions (plus POST /logout-all, GET /sessions, POST /sessions/revoke and the account routes
+ * behind the authorizer), and its stage with throttling and structured access logs. Everything is created in the caller's scope, so that logical ids stay
  * those of the composition (lib/kms-jwt-auth.ts).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import type { Construct } from 'constructs';
+import { ACCOUNT_ROUTE_KEYS } from '../lambdas/account/routes.ts';
 import type { AuthFunction } from './auth-function.ts';
 import type { FunctionName } from './function-access.ts';
 import type { CustomDomainOptions, Settings } from './kms-jwt-auth-props.ts';
@@ -109,6 +110,12 @@ export function addTokenRoutes(
     integration: revokeIntegration,
     authorizer: logoutAllAuthorizer,
   });
+  // The signed-in user's own account: the account function, behind the same authorizer.
+  const accountIntegration = integration('account');
+  for (const routeKey of ACCOUNT_ROUTE_KEYS) {
+    const [method, path] = routeKey.split(' ') as [apigwv2.HttpMethod, string];
+    httpApi.addRoutes({ path, methods: [method], integration: accountIntegration, authorizer: logoutAllAuthorizer });
+  }
   for (const route of publicRoutes) {
     Validations.of(route).acknowledge({
       id: 'AwsSolutions-APIG4',

@@ -13,10 +13,13 @@ import { startKmsStandin, type KmsStandin } from './kms-standin/server.ts';
 import { createGateway, type AuthorizerTarget, type CorsConfig, type Route, type RouteTarget } from './gateway.ts';
 import { admin, whoami } from './sample-routes.ts';
 import { createServiceTable } from './table.ts';
+import { ACCOUNT_ROUTE_KEYS } from '../lambdas/account/routes.ts';
+import { createAccountHandler } from '../lambdas/account/account-handler.ts';
+import { parseAccountFunctionConfig } from '../lambdas/config/account.ts';
 import { parseAuthorizerConfig } from '../lambdas/config/authorizer.ts';
 import { parseIssuingFunctionConfig, parseRevokeFunctionConfig } from '../lambdas/config/issuer.ts';
 import { parseJwksFunctionConfig } from '../lambdas/config/jwks.ts';
-import { createAwsClients, createDynamoDbClient, createIssuerRuntime, createKmsClient, createVerifyKeySet } from '../lambdas/adapters/runtime.ts';
+import { createAccountRuntime, createAwsClients, createDynamoDbClient, createIssuerRuntime, createKmsClient, createVerifyKeySet } from '../lambdas/adapters/runtime.ts';
 import { authorizerClientsFromEnv, createAuthorizerHandler, type AuthorizerHandler } from '../lambdas/authorizer/authorizer-handler.ts';
 import { createJwksHandler } from '../lambdas/jwks/jwks-handler.ts';
 import { createLoginHandler } from '../lambdas/login/login-handler.ts';
@@ -99,6 +102,7 @@ export interface LocalHandlers {
   readonly revoke: RouteTarget;
   readonly jwks: RouteTarget;
   readonly authorizer: AuthorizerHandler;
+  readonly account: RouteTarget;
 }
 
 /**
@@ -240,6 +244,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const revokeConfig = parseRevokeFunctionConfig(settings);
     const jwksConfig = parseJwksFunctionConfig(settings);
     const authorizerConfig = parseAuthorizerConfig(settings);
+    const accountConfig = parseAccountFunctionConfig(settings);
     // CORS as the stack configures it (lib/, corsPreflight): only with CORS_ORIGINS.
     const cookieConfig = issuing.cookie;
     if (cookieConfig.allowedOrigins.length > 0) {
@@ -262,6 +267,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       revoke: target(createRevokeHandler(revokeConfig, { ...issuerRuntime, keySet: createVerifyKeySet(revokeConfig.verifyKeyIds, clients.kms) })),
       jwks: target(createJwksHandler(jwksConfig, { keySet: createVerifyKeySet(jwksConfig.verifyKeyIds, clients.kms) })),
       authorizer: createAuthorizerHandler(authorizerConfig, authorizerClientsFromEnv(aws)),
+      account: target(createAccountHandler(accountConfig, createAccountRuntime(accountConfig, clients))),
     };
     authorizer = handlers.authorizer as AuthorizerTarget;
     Object.assign(routes, {
@@ -276,6 +282,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       'GET /.well-known/openid-configuration': { target: handlers.jwks },
       'GET /whoami': { target: whoami, protected: true },
       'GET /admin': { target: admin, protected: true },
+      ...Object.fromEntries(ACCOUNT_ROUTE_KEYS.map((key) => [key, { target: handlers.account, protected: true }])),
     } satisfies Record<string, Route>);
     const operatorDeps = (): OperatorDeps => createOperatorDeps(settings, clients.dynamo);
 

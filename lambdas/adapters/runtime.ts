@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
+import type { AccountFunctionConfig } from '../config/account.ts';
 import type { IssuingFunctionConfig } from '../config/issuer.ts';
 import { CountingLoginThrottle } from '../core/login-throttle.ts';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../core/passwords.ts';
@@ -92,6 +93,17 @@ export function createIssuerRuntime(settings: IssuingFunctionConfig, clients: Aw
     signer: new KmsSigner(kms, settings.signingKeyId, config.alg),
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
     throttle: new CountingLoginThrottle(stores.throttleCounters, stores.trustedDevices, systemRandom),
+    clock: systemClock,
+    random: systemRandom,
+  };
+}
+
+/** What the account function runs on: the stores, the password hasher, clock and randomness. */
+export function createAccountRuntime(settings: AccountFunctionConfig, clients: AwsClients = createAwsClients()) {
+  return {
+    ...createStores(settings.tableName, clients.dynamo),
+    kms: clients.kms,
+    passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
     clock: systemClock,
     random: systemRandom,
   };

@@ -15,6 +15,7 @@ import type { PublishedKeySet, VerificationKey } from '../core/ports.ts';
 import { CLIENT_ID_RULE, TOKEN_RULE } from '../http/fields.ts';
 import { assertIssuedToClient, tokenRequestBody } from '../http/form.ts';
 import { assertAllowedOrigin, clearRefreshCookie, readRefreshCookie } from '../http/cookie-mode.ts';
+import { authorizedCaller } from '../http/caller.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
 import { emptyBody, jsonBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
 import { json } from '../http/respond.ts';
@@ -24,18 +25,6 @@ const TOKEN_TYPE_HINTS = /^(access_token|refresh_token)$/;
 
 /** A session id as login mints it (base64url of random bytes), with room to spare. */
 const SID_RULE = { maxLength: 64, pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'must be a session id' } as const;
-
-/** The caller as the Lambda authorizer named it (`sub`, and `sid` when the token has one). */
-function authorizedCaller(event: { readonly requestContext: object }): { readonly sub: string; readonly sid: string | undefined } {
-  const requestContext: Record<string, unknown> = { ...event.requestContext };
-  const context = requestContext['authorizer'];
-  const lambdaContext = typeof context === 'object' && context !== null && 'lambda' in context ? context.lambda : undefined;
-  const fields: Record<string, unknown> = typeof lambdaContext === 'object' && lambdaContext !== null ? { ...lambdaContext } : {};
-  const sub = fields['sub'];
-  const sid = fields['sid'];
-  if (typeof sub !== 'string' || sub === '') throw new InvalidTokenError('A valid access token is required.');
-  return { sub, sid: typeof sid === 'string' && sid !== '' ? sid : undefined };
-}
 
 /** What the revoke function runs on: the revocation core's dependencies and the verification keys. */
 export interface RevokeHandlerDeps extends Omit<RevocationDeps, 'verifyAccessToken'> {

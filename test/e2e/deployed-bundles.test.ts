@@ -40,11 +40,12 @@ let kms: KmsStandin | undefined;
 let dynamo: DynamoDBClient | undefined;
 let stack: DeployedStack;
 let aws: Record<string, string>;
-const fn = {} as Record<'login' | 'refresh' | 'revoke' | 'jwks' | 'authorizer', LambdaFunctionSpec>;
+const fn = {} as Record<'login' | 'refresh' | 'revoke' | 'jwks' | 'authorizer' | 'account', LambdaFunctionSpec>;
 const running: LambdaProcess[] = [];
 let login: LambdaProcess;
 let refresh: LambdaProcess;
 let revoke: LambdaProcess;
+let account: LambdaProcess;
 let jwks: LambdaProcess;
 let authorizer: LambdaProcess;
 /** Every token a bundle handed out, to check that no log line repeats one. */
@@ -82,15 +83,16 @@ beforeAll(async () => {
   fn.revoke = stack.routeFunction('POST /revoke');
   fn.jwks = stack.routeFunction('GET /.well-known/jwks.json');
   fn.authorizer = stack.routeAuthorizer('POST /logout-all');
+  fn.account = stack.routeFunction('GET /account');
 
   // Users as the operator CLI creates them, in the deployed table.
   const operator = createOperatorDeps(fn.login.environment, dynamo);
   await createUser(operator, USER, PASSWORD, ['profile', 'read']);
   await createUser(operator, LOGOUT_USER, PASSWORD, ['profile']);
 
-  const starting = [cold(fn.login), cold(fn.refresh), cold(fn.revoke), cold(fn.jwks), cold(fn.authorizer)] as const;
+  const starting = [cold(fn.login), cold(fn.refresh), cold(fn.revoke), cold(fn.jwks), cold(fn.authorizer), cold(fn.account)] as const;
   await Promise.allSettled(starting);
-  [login, refresh, revoke, jwks, authorizer] = await Promise.all(starting);
+  [login, refresh, revoke, jwks, authorizer, account] = await Promise.all(starting);
   timings['setupMs'] = Date.now() - started;
 }, SYNTH_TIMEOUT_MS + 60_000);
 
@@ -331,6 +333,16 @@ describe('the authorizer', () => {
     while (Math.floor(Date.now() / 1000) <= loggedOutSecond) await new Promise((resolve) => setTimeout(resolve, 50));
     const again = await signIn(LOGOUT_USER);
     expect((await authorize('rest-token', `Bearer ${again.access}`)).effect).toBe('allow');
+  });
+
+  it('GET /account (the account function, behind the authorizer) names the signed-in user, and nothing secret', async () => {
+    const tokens = await signIn();
+    const allowed = await authorize('http-v2-request-whoami', `Bearer ${tokens.access}`);
+    if (allowed.effect !== 'allow') throw new Error(`expected allow, got ${JSON.stringify(allowed)}`);
+    const reply = await http(account, 'GET /account', { headers: { authorization: `Bearer ${tokens.access}` }, authorizerContext: allowed.context });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ username: USER, sub: allowed.context['sub'], scopes: ['profile', 'read'] });
+    expect(JSON.stringify(reply.body)).not.toContain('argon2');
   });
 
   it('in a fresh execution environment (cold start) reads revocations from the table, not from memory', async () => {

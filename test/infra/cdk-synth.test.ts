@@ -1,3 +1,4 @@
+import { FUNCTION_NAMES } from '../../lib/function-access.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,7 +54,7 @@ describe('npx cdk synth', () => {
       const functions = Object.values((template as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> }).Resources).filter(
         (resource) => resource.Type === 'AWS::Lambda::Function',
       );
-      expect(functions).toHaveLength(5);
+      expect(functions).toHaveLength(FUNCTION_NAMES.length);
       for (const fn of functions) {
         const hash = /^([0-9a-f]{64})\.zip$/.exec(String((fn.Properties.Code as { S3Key?: unknown }).S3Key))?.[1];
         expect(hash).toBeDefined();

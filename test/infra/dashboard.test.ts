@@ -1,3 +1,4 @@
+import { FUNCTION_NAMES } from '../../lib/function-access.ts';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORIZER_DECISION_TERMS } from '../../lib/auth-alarms.ts';
@@ -46,8 +47,8 @@ describe('the dashboard', () => {
     expect(body).toContain('\\"stat\\":\\"p99\\"');
   });
 
-  it('graphs the throttles of all five functions and the token API', () => {
-    expect(body.match(/\\"Throttles\\"/g)).toHaveLength(5);
+  it('graphs the throttles of all the functions and the token API', () => {
+    expect(body.match(/\\"Throttles\\"/g)).toHaveLength(FUNCTION_NAMES.length);
     for (const metric of ['Count', '4xx', '5xx']) expect(body, metric).toContain(`\\"${metric}\\"`);
   });
 });

@@ -1,3 +1,4 @@
+import { ACCOUNT_ROUTE_KEYS } from '../../lambdas/account/routes.ts';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_ACCESS, FUNCTION_NAMES, type FunctionName } from '../../lib/function-access.ts';
@@ -127,8 +128,8 @@ describe('the table', () => {
 });
 
 describe('the functions', () => {
-  it('are five, all nodejs24.x on arm64 with an explicit memory size and timeout', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 5);
+  it('are one per function name, all nodejs24.x on arm64 with an explicit memory size and timeout', () => {
+    template.resourceCountIs('AWS::Lambda::Function', FUNCTION_NAMES.length);
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     for (const fn of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
@@ -162,7 +163,7 @@ describe('the functions', () => {
       });
     }
     const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(logGroups.length).toBe(6); // five functions + API access logs
+    expect(logGroups.length).toBe(FUNCTION_NAMES.length + 1); // the functions + API access logs
     for (const logGroup of logGroups) {
       expect(logGroup.Properties.RetentionInDays).toBe(365);
       expect(logGroup.DeletionPolicy).toBe('Retain');
@@ -195,6 +196,7 @@ describe('the functions', () => {
         'DENYLIST_CACHE_SECONDS',
         'CLOCK_SKEW_SECONDS',
       ],
+      account: [...common, 'CLIENT_ID', 'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'REFRESH_ABSOLUTE_TTL_SECONDS'],
     };
     for (const name of FUNCTION_NAMES) {
       expect(Object.keys(envOf(name))).toEqual(expect.arrayContaining(expected[name]));
@@ -318,7 +320,7 @@ describe('least privilege', () => {
 });
 
 describe('the HTTP API', () => {
-  const AUTHORIZED_ROUTES: readonly string[] = ['POST /logout-all', 'GET /sessions', 'POST /sessions/revoke'];
+  const AUTHORIZED_ROUTES: readonly string[] = ['POST /logout-all', 'GET /sessions', 'POST /sessions/revoke', ...ACCOUNT_ROUTE_KEYS];
   const routeKeys = (): string[] =>
     Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => String(r.Properties.RouteKey)).sort();
 
@@ -334,6 +336,7 @@ describe('the HTTP API', () => {
         'POST /sessions/revoke',
         'GET /.well-known/jwks.json',
         'GET /.well-known/openid-configuration',
+        ...ACCOUNT_ROUTE_KEYS,
       ].sort(),
     );
   });
@@ -357,9 +360,10 @@ describe('the HTTP API', () => {
     expect(integrationTarget('POST /sessions/revoke')).toContain(functionOf('revoke'));
     expect(integrationTarget('GET /.well-known/jwks.json')).toContain(functionOf('jwks'));
     expect(integrationTarget('GET /.well-known/openid-configuration')).toContain(functionOf('jwks'));
+    for (const routeKey of ACCOUNT_ROUTE_KEYS) expect(integrationTarget(routeKey)).toContain(functionOf('account'));
   });
 
-  it('protects POST /logout-all, GET /sessions and POST /sessions/revoke with the Lambda authorizer, payload 2.0, uncached', () => {
+  it('protects POST /logout-all, GET /sessions, POST /sessions/revoke and the account routes with the Lambda authorizer, payload 2.0, uncached', () => {
     for (const routeKey of AUTHORIZED_ROUTES) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         RouteKey: routeKey,

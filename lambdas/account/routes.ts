@@ -1,0 +1,8 @@
+/**
+ * The account function's route keys, all behind the authorizer. A plain list with no imports, so
+ * that the CDK construct (lib/token-api.ts) and the local gateway route exactly what the handler
+ * serves without loading the handler's runtime dependencies.
+ */
+export const ACCOUNT_ROUTE_KEYS = ['GET /account'] as const;
+
+export type AccountRouteKey = (typeof ACCOUNT_ROUTE_KEYS)[number];
