@@ -1,5 +1,6 @@
 /**
- * Operator CLI: `npm run admin -- [--local | --table NAME] <command> ...`
+ * Operator CLI: `kms-jwt-auth-admin [--local | --table NAME] <command> ...` where the package is
+ * installed (its `bin`), `npm run admin -- ...` in this repository.
  *
  *   --local          the service started by `npm start` (reads .local-state/endpoints.json, or the
  *                    file in KMS_JWT_AUTH_STATE_DIR, and refuses when that service is gone)
@@ -24,7 +25,8 @@ import {
 } from './operations.ts';
 import { createOperatorDeps } from './wiring.ts';
 
-const USAGE = `Usage: npm run admin -- [--local | --table NAME] <command>
+const USAGE = `Usage: kms-jwt-auth-admin [--local | --table NAME] <command>
+       (in the kms-jwt-auth repository: npm run admin -- [--local | --table NAME] <command>)
 
 Commands:
   create-user <username> [scope ...]      create a user; password from stdin

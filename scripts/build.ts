@@ -8,6 +8,8 @@
  *   imports (peers: the consumer's copies, so `instanceof` and construct trees work). It finds
  *   the bundles at `../lambdas/<name>/` (lib/kms-jwt-auth.ts).
  * - dist/client/index.js: the client, dependency-free, for browsers and Node.
+ * - dist/cli/admin.mjs: the operator CLI (`kms-jwt-auth-admin`, the package's `bin`), bundled with
+ *   the AWS SDK clients it uses, so operators of an installed package run it with no install step.
  * - dist/types: declarations from tsc (tsconfig.build.json).
  */
 import { execFileSync } from 'node:child_process';
@@ -50,6 +52,18 @@ await Promise.all([
     format: 'esm',
     target: 'node22',
     external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'],
+    logLevel: 'warning',
+  }),
+  build({
+    entryPoints: [`${root}cli/admin.ts`],
+    outfile: `${dist}cli/admin.mjs`,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    minify: true,
+    // The SDK's bundled CommonJS calls require() for Node built-ins; an ES module has none.
+    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __kmsJwtAuthRequire } from 'node:module'; const require = __kmsJwtAuthRequire(import.meta.url);" },
     logLevel: 'warning',
   }),
   build({

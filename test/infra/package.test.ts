@@ -181,6 +181,25 @@ describe('a fresh CDK app that installs it', () => {
     expect(remote.filter((r) => r.Type === 'AWS::Lambda::Permission')).toEqual([]);
   });
 
+  it('installs the operator CLI as `kms-jwt-auth-admin`, which runs with the AWS SDK it carries and nothing else installed', async () => {
+    const bin = join(consumer, 'node_modules', '.bin', 'kms-jwt-auth-admin');
+    const consumerEnv = { ...offlineEnv(scratch), PATH: `${dirname(process.execPath)}:/usr/bin:/bin` };
+    const help = await run(bin, ['help'], { cwd: consumer, env: consumerEnv, timeout: 20_000 });
+    expect(help.stdout).toMatch(/^Usage: kms-jwt-auth-admin \[--local \| --table NAME\] <command>/);
+    expect(help.stdout).toContain('create-user <username>');
+    // A real command reaches for DynamoDB through the bundled SDK: with nothing listening there it
+    // fails as the service's own 503 would, which shows the SDK loaded and ran.
+    const unreachable = await run(bin, ['--table', 'auth-table', 'list-users'], {
+      cwd: consumer,
+      env: { ...consumerEnv, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9' },
+      timeout: 30_000,
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: unknown) => ({ code: isObject(error) && typeof error.code === 'number' ? error.code : -1, stderr: isObject(error) && typeof error.stderr === 'string' ? error.stderr : '' }),
+    );
+    expect(unreachable).toEqual({ code: 1, stderr: expect.stringContaining('temporarily unavailable (DynamoDB)') });
+  });
+
   it('deploys the prebuilt bundles byte for byte: no esbuild ran and none is installed in the app', () => {
     const auth = templateOf('Auth');
     const functions = Object.values(auth).filter((r) => r.Type === 'AWS::Lambda::Function');
