@@ -9,7 +9,7 @@
  *   npx cdk synth --app "npx tsx examples/docs-snippets.ts"
  */
 import { pathToFileURL } from 'node:url';
-import { App, Stack, type StackProps } from 'aws-cdk-lib';
+import { App, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -19,6 +19,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import type { AuthorizerContext, AuthorizerDecision } from '../lambdas/authorizer/authorizer-handler.ts';
 import { KmsJwtAuth } from '../lib/kms-jwt-auth.ts';
+import { KmsJwtAuthStack } from '../lib/kms-jwt-auth-stack.ts';
 import { AuthClientError, createAuthClient, RateLimitedError, type AuthClient, type TokenStorage } from '../client/index.ts';
 
 /** docs/deploy.md, "The construct": the service in a stack of your own app. */
@@ -195,13 +196,30 @@ export async function errorsExample(auth: AuthClient, show: (message: string) =>
   // #endregion
 }
 
+/** docs/deploy.md, "Install the package": the ready-made stack, with the outputs operators need. */
+function addPackagedStack(app: App, env: { readonly account: string; readonly region: string }): KmsJwtAuthStack {
+  // #region package-stack
+  const authStack = new KmsJwtAuthStack(app, 'Auth', {
+    env,
+    auth: { accessTokenTtl: Duration.minutes(10), routeScopes: { 'GET /admin': ['admin'] } },
+  });
+  // #endregion
+  return authStack;
+}
+
 /** Builds every snippet's stack into `app` (the tests synthesize it). */
-export function buildDocsSnippetsApp(app: App): { service: AuthServiceStack; apis: OrdersApisStack; imported: ImportedAuthApiStack } {
+export function buildDocsSnippetsApp(app: App): {
+  service: AuthServiceStack;
+  apis: OrdersApisStack;
+  imported: ImportedAuthApiStack;
+  packaged: KmsJwtAuthStack;
+} {
   const env = { account: '111111111111', region: 'eu-west-1' };
   const service = new AuthServiceStack(app, 'DocsAuthService', { env });
   const apis = new OrdersApisStack(app, 'DocsOrdersApis', { env, auth: service.auth });
   const imported = new ImportedAuthApiStack(app, 'DocsImportedAuth', { env });
-  return { service, apis, imported };
+  const packaged = addPackagedStack(app, env);
+  return { service, apis, imported, packaged };
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -90,9 +90,12 @@ describe('the snippets synthesize', () => {
     'the construct, and both kinds of authorizer attached to APIs in another stack under the ids the docs use',
     () => {
       const app = testApp();
-      const { service, apis, imported } = buildDocsSnippetsApp(app);
+      const { service, apis, imported, packaged } = buildDocsSnippetsApp(app);
       const assembly = app.synth();
-      expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(['DocsAuthService', 'DocsImportedAuth', 'DocsOrdersApis']);
+      expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(['Auth', 'DocsAuthService', 'DocsImportedAuth', 'DocsOrdersApis']);
+      // The ready-made stack carries the outputs the deploy guide tells operators to read.
+      const outputs = Object.keys(Template.fromStack(packaged).toJSON()['Outputs'] ?? {});
+      expect(outputs).toEqual(expect.arrayContaining(['TableName', 'AuthorizerFunctionArn', 'Issuer', 'JwksUrl', 'ApiUrl']));
 
       const apisTemplate = Template.fromStack(apis);
       apisTemplate.resourceCountIs('AWS::ApiGateway::Authorizer', 2);
