@@ -12,6 +12,7 @@
  * Runs are bounded: arguments that reach Argon2 password verification (~100 ms each) are a small,
  * weighted share of the login runs.
  */
+import { ACCOUNT_ROUTE_KEYS } from '../../lambdas/account/routes.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -27,7 +28,7 @@ type AuthorizerHandler = (event: unknown) => Promise<unknown>;
 type Decide = (event: unknown) => Promise<unknown>;
 
 let service: LocalService;
-let handlers: Record<'login' | 'refresh' | 'revoke' | 'jwks', HttpHandler>;
+let handlers: Record<'login' | 'refresh' | 'revoke' | 'jwks' | 'account', HttpHandler>;
 let authorizer: AuthorizerHandler;
 let decide: Decide;
 /** A genuine session of the demo user, for mutation-based inputs. */
@@ -65,6 +66,7 @@ beforeAll(async () => {
     refresh: service.handlers.refresh as unknown as HttpHandler,
     revoke: service.handlers.revoke as unknown as HttpHandler,
     jwks: service.handlers.jwks as unknown as HttpHandler,
+    account: service.handlers.account as unknown as HttpHandler,
   };
   authorizer = service.handlers.authorizer;
   decide = service.handlers.authorizer.decide;
@@ -129,6 +131,7 @@ const ROUTE_KEYS = [
   'GET /.well-known/jwks.json',
   'GET /.well-known/openid-configuration',
   'GET /whoami',
+  ...ACCOUNT_ROUTE_KEYS,
   '$default',
 ] as const;
 
@@ -460,6 +463,19 @@ describe('every HTTP handler answers arbitrary API Gateway HTTP API 2.0 events w
       RUNS,
     );
     expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401]));
+  });
+
+  it('the account routes always resolve to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
+    const seen = new Set<unknown>();
+    await fc.assert(
+      fc.asyncProperty(
+        eventFor([...ACCOUNT_ROUTE_KEYS, '$default'], ['current_password', 'new_password', 'password', 'otp', 'recovery_code', 'id', 'name', 'response']),
+        (event) => assertHttpContract(handlers.account, 'account', event, seen),
+      ),
+      RUNS,
+    );
+    // Random callers name no live session of theirs: refused as invalid_token.
+    expect([...seen]).toEqual(expect.arrayContaining([401]));
   });
 
   it('the JWKS and discovery handler always resolves to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
