@@ -335,6 +335,27 @@ describe('the authorizer', () => {
     expect((await authorize('rest-token', `Bearer ${again.access}`)).effect).toBe('allow');
   });
 
+  it('GET /sessions and POST /sessions/revoke (the revoke function, behind the authorizer): a user lists and ends one of their own sessions, whose tokens then stop', async () => {
+    const [keep, end] = [await signIn(), await signIn()];
+    const allowed = await authorize('http-v2-request-whoami', `Bearer ${keep.access}`);
+    const ending = await authorize('http-v2-request-whoami', `Bearer ${end.access}`);
+    if (allowed.effect !== 'allow' || ending.effect !== 'allow') throw new Error('expected both tokens to be allowed');
+    const listed = await http(revoke, 'GET /sessions', { headers: { authorization: `Bearer ${keep.access}` }, authorizerContext: allowed.context });
+    expect(listed.status).toBe(200);
+    const sessions = listed.body['sessions'] as { sid: string; current: boolean }[];
+    expect(sessions.find((s) => s.current)?.sid).toBe(allowed.context['sid']);
+    expect(sessions.map((s) => s.sid)).toContain(ending.context['sid']);
+    const ended = await http(revoke, 'POST /sessions/revoke', {
+      headers: { authorization: `Bearer ${keep.access}` },
+      authorizerContext: allowed.context,
+      json: { sid: ending.context['sid'] },
+    });
+    expect(ended.status).toBe(200);
+    expect(await authorize('rest-request-whoami', `Bearer ${end.access}`)).toEqual({ effect: 'deny', reason: 'Unauthorized' });
+    expect((await http(refresh, 'POST /refresh', { json: { refresh_token: end.refresh } })).status).toBe(401);
+    expect((await authorize('rest-request-whoami', `Bearer ${keep.access}`)).effect).toBe('allow');
+  });
+
   it('GET /account (the account function, behind the authorizer) names the signed-in user, and nothing secret', async () => {
     const tokens = await signIn();
     const allowed = await authorize('http-v2-request-whoami', `Bearer ${tokens.access}`);
