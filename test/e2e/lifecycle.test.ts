@@ -734,6 +734,23 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
     await new Promise((resolve) => setTimeout(resolve, 1_100));
   });
 
+  it('revoke: a user lists and ends their own sessions (GET /sessions, POST /sessions/revoke); account: GET /account', async () => {
+    const [keep, end] = [(await login()).body, (await login()).body];
+    const bearer = { authorization: `Bearer ${String(keep['access_token'])}` };
+    const sid = String((await whoami(end['access_token'])).body['sid']);
+    const sessions = await observe(async () => {
+      expect((await call('GET', '/sessions', { headers: bearer })).status).toBe(200);
+      expect((await call('POST', '/sessions/revoke', { headers: bearer, json: { sid } })).status).toBe(200);
+    });
+    expect(sessions.kms).toEqual([]);
+    expectWithin(sessions, new Set([...granted('revoke'), ...granted('authorizer')]));
+    const account = await observe(async () => {
+      expect((await call('GET', '/account', { headers: bearer })).status).toBe(200);
+    });
+    expect(account.dynamo).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:Query']));
+    expectWithin(account, new Set([...granted('account'), ...granted('authorizer')]));
+  });
+
   it('authorizer and jwks: one denylist read, no KMS Sign, and nothing at all for the keys', async () => {
     const tokens = (await login()).body;
     const authorizer = await observe(async () => {
