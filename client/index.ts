@@ -20,12 +20,14 @@ import {
   type SessionEndedReason,
 } from './errors.ts';
 import { commonError, errorBody, readJson, send, stringMember, type Fetch } from './responses.ts';
-import { accessTokenExpiry } from './jwt-expiry.ts';
+import { accessTokenExpiry, accessTokenSid } from './jwt-expiry.ts';
+import { parseSessionList, type SessionInfo } from './sessions.ts';
 import type { TokenStorage } from './storage.ts';
 import { memoryStorage } from './storage.ts';
 
 export * from './errors.ts';
 export { memoryStorage, type TokenStorage } from './storage.ts';
+export type { SessionInfo } from './sessions.ts';
 
 export interface AuthClientOptions {
   /** Where the service's routes are (`/login`, `/refresh`, …), e.g. `https://auth.example.com`. */
@@ -78,6 +80,13 @@ export interface AuthClient {
   logout(): Promise<void>;
   /** Ends every session of the user, on every device (`POST /logout-all`). */
   logoutEverywhere(): Promise<void>;
+  /** The user's active sessions, on every device, this one marked `current` (`GET /sessions`). */
+  listSessions(): Promise<SessionInfo[]>;
+  /**
+   * Ends one session of the user by its `sid` (`POST /sessions/revoke`), e.g. a lost phone's; its
+   * access tokens stop at once. Ending the current one ends this client's session too.
+   */
+  endSessionById(sid: string): Promise<void>;
   /** Whether a session is held (in cookie mode, after a reload, this asks the service once). */
   isSignedIn(): Promise<boolean>;
   /** Called whenever the session ends, whatever ended it; returns the unsubscribe function. */
@@ -307,6 +316,20 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     await endSession('logout_everywhere');
   }
 
+  async function listSessions(): Promise<SessionInfo[]> {
+    const response = await authorizedFetch(url('/sessions'));
+    if (!response.ok) throw commonError(response, await errorBody(response), now());
+    return parseSessionList(await readJson(response), response.status);
+  }
+
+  async function endSessionById(sid: string): Promise<void> {
+    const token = await currentAccess();
+    const current = token === undefined ? undefined : accessTokenSid(token);
+    const response = await authorizedFetch(url('/sessions/revoke'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ sid }) });
+    if (!response.ok) throw commonError(response, await errorBody(response), now());
+    if (sid === current) await endSession('logout');
+  }
+
   async function isSignedIn(): Promise<boolean> {
     if (!cookieMode) return (await storage.get(keys.refresh)) !== undefined;
     if (access !== undefined) return true;
@@ -327,6 +350,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     },
     logout,
     logoutEverywhere,
+    listSessions,
+    endSessionById,
     isSignedIn,
     onSessionEnded(listener) {
       listeners.add(listener);

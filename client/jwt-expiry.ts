@@ -1,6 +1,7 @@
 /**
- * Reads an access token's `exp` (RFC 7519 §4.1.4) to know when to refresh. The signature is NOT
- * checked: the client only schedules with it; the authorizer is what verifies tokens. No `atob`
+ * Reads an access token's `exp` (RFC 7519 §4.1.4) to know when to refresh, and its `sid` to know
+ * which listed session is its own. The signature is NOT checked: the client only schedules and
+ * compares with them; the authorizer is what verifies tokens. No `atob`
  * or `Buffer`, so it runs unchanged in browsers, React Native (Hermes) and Node.
  */
 
@@ -34,8 +35,8 @@ function utf8(bytes: Uint8Array): string {
   return text;
 }
 
-/** The token's `exp` in seconds since the epoch, or undefined when it has none that can be read. */
-export function accessTokenExpiry(token: string): number | undefined {
+/** The token's claims, unverified; undefined when the payload cannot be read. */
+function unverifiedClaims(token: string): object | undefined {
   const payload = token.split('.')[1];
   if (payload === undefined || payload.length > 16_384) return undefined;
   const bytes = base64UrlBytes(payload);
@@ -46,7 +47,21 @@ export function accessTokenExpiry(token: string): number | undefined {
   } catch {
     return undefined;
   }
-  if (typeof claims !== 'object' || claims === null || !('exp' in claims)) return undefined;
+  return typeof claims === 'object' && claims !== null ? claims : undefined;
+}
+
+/** The token's `exp` in seconds since the epoch, or undefined when it has none that can be read. */
+export function accessTokenExpiry(token: string): number | undefined {
+  const claims = unverifiedClaims(token);
+  if (claims === undefined || !('exp' in claims)) return undefined;
   const { exp } = claims;
   return typeof exp === 'number' && Number.isFinite(exp) ? exp : undefined;
+}
+
+/** The token's `sid` (its session), or undefined. */
+export function accessTokenSid(token: string): string | undefined {
+  const claims = unverifiedClaims(token);
+  if (claims === undefined || !('sid' in claims)) return undefined;
+  const { sid } = claims;
+  return typeof sid === 'string' ? sid : undefined;
 }

@@ -142,6 +142,32 @@ describe('the client library against the local service', () => {
     expect((await rawRefresh(token)).status).toBe(401);
   });
 
+  it('lists the user’s sessions with this one marked current, ends another device’s session by its sid (that device is told on its next call), and ending its own ends it here', async () => {
+    const phone = client();
+    const laptop = client();
+    expect(await phone.auth.login({ username: 'demo', password: PASSWORD })).toEqual({ status: 'signed_in' });
+    expect(await laptop.auth.login({ username: 'demo', password: PASSWORD })).toEqual({ status: 'signed_in' });
+    const seenByPhone = await phone.auth.listSessions();
+    const seenByLaptop = await laptop.auth.listSessions();
+    const phoneSid = seenByPhone.find((s) => s.current)?.sid;
+    const laptopSid = seenByLaptop.find((s) => s.current)?.sid;
+    expect(phoneSid).toEqual(expect.any(String));
+    expect(laptopSid).toEqual(expect.any(String));
+    expect(phoneSid).not.toBe(laptopSid);
+    expect(seenByPhone.map((s) => s.sid)).toContain(laptopSid);
+    for (const session of seenByPhone) expect(new Date(session.createdAt).toISOString()).toBe(session.createdAt);
+
+    await phone.auth.endSessionById(String(laptopSid));
+    expect(phone.ended).toEqual([]);
+    await expect(laptop.auth.fetch(whoamiUrl())).rejects.toMatchObject({ reason: 'refresh_rejected' });
+    expect(laptop.ended).toEqual(['refresh_rejected']);
+    expect((await phone.auth.listSessions()).map((s) => s.sid)).not.toContain(laptopSid);
+
+    await phone.auth.endSessionById(String(phoneSid));
+    expect(phone.ended).toEqual(['logout']);
+    expect(await phone.auth.isSignedIn()).toBe(false);
+  });
+
   // Last: it ends every session of the demo user.
   it('logout everywhere ends the other devices’ sessions; they are told on their next call', async () => {
     const phone = client({ storage: await signedInStorage() });
