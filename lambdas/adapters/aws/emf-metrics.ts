@@ -1,11 +1,12 @@
 /**
  * The authorizer's metrics as CloudWatch embedded metric format (EMF) lines, written by hand
- * instead of through Powertools Metrics (which the token functions use, `lambdas/http/metrics.ts`)
+ * instead of through Powertools Metrics (which the token functions use, `lambdas/http/metrics.ts`),
  * because the authorizer is the hot path of every protected API and its cold start is kept small
- * on purpose (no AWS SDK either): Powertools Metrics and its commons add about 15 KB of minified
- * bundle, a module graph to load at cold start, and per decision a metrics store, a serializer and
- * a `JSON.stringify` of the whole document. One decision is one line of fixed shape, so the line
- * is two constant strings around three numbers. docs/authorizer.md ("Performance") has the numbers.
+ * on purpose (it does not load the AWS SDK either). Measured on the same machine: Powertools
+ * Metrics adds about 15 KB to the minified bundle and about 1.7 ms to import-and-first-line, and
+ * costs about 8.5 µs of CPU per decision (a metrics store, validation, a `JSON.stringify` of the
+ * document) against about 2 µs for this emitter. One decision is one line of fixed shape, so the
+ * line is two constant strings around three numbers. docs/deploy.md ("Metrics and dashboard").
  *
  * The line follows the EMF specification: a JSON object whose `_aws` member names the timestamp,
  * the namespace, the dimension sets and the metrics (name and unit), and whose top-level members
