@@ -1,18 +1,19 @@
 /**
  * The token functions' metrics: CloudWatch embedded metric format (EMF) through Powertools
- * Metrics. Each event is a count (or, for the authorizer, a latency) in one namespace per
- * deployment, with one small dimension set: `service` (the function: login, refresh, revoke), plus
- * `reason` / `kind` on the two counts that have one. Never a user, sub, address or token: each
- * distinct dimension value is a metric of its own, billed per month, and metrics are aggregates.
+ * Metrics. Each event is a count in one namespace per deployment, with one small dimension set:
+ * `service` (the function: login, refresh, revoke), plus `reason` / `kind` on the two counts that
+ * have one (`adapters/aws/metric-names.ts`). Never a user, sub, address or token: each distinct
+ * dimension value is a metric of its own, billed per month, and metrics are aggregates.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  *
  * EMF is a log line: CloudWatch Logs extracts the metrics from the function's own log group, so
  * publishing needs no `cloudwatch:PutMetricData` permission and no network call.
  *
- * Flushed once per invocation by `flushMetrics` (the HTTP pipeline in `handler.ts`), and only when
- * the invocation counted something: Powertools' own `logMetrics` middleware flushes every time and
- * logs a warning when there is nothing to publish (a GET /sessions, a 400), which would be one
- * useless WARN line per such request. A failure to record or publish never fails the request:
+ * Flushed once per invocation by `flush()`, which the HTTP pipeline (`handler.ts`) calls after
+ * every request, success or error, and which publishes only when the invocation counted something:
+ * Powertools' own `logMetrics` middleware publishes every time and logs a warning when there is
+ * nothing to publish (a GET /sessions, a 400), which would be one useless WARN line per such
+ * request. A failure to record or publish never fails the request:
  * it is logged once per container and the request goes on.
  *
  * Disabled as Powertools decides: `POWERTOOLS_METRICS_DISABLED=true`, or `POWERTOOLS_DEV=true`
