@@ -36,13 +36,19 @@ interface EmfLine {
 }
 
 const lines: string[] = [];
+/** Everything else written through `console.log` (the authorizer's own lines among it). */
 const otherOutput: string[] = [];
 let emf: EmfLine[] = [];
 
+/** While set, writing a metric line fails (a broken stdout): requests must not notice. */
+let failWrites = false;
+
 function capture(...args: unknown[]): void {
   const text = args.map(String).join(' ');
-  if (text.includes('"_aws"')) lines.push(text);
-  else otherOutput.push(text);
+  if (text.includes('"_aws"')) {
+    if (failWrites) throw new Error('EPIPE: the metrics line could not be written');
+    lines.push(text);
+  } else otherOutput.push(text);
 }
 
 function emfLines(): EmfLine[] {
@@ -284,6 +290,25 @@ describe('authorizer metrics', () => {
     allLines.push(...lines);
     expect(sum(AUTHORIZER_METRIC_NAMES.unavailable_503, service_('authorizer'))).toBe(1);
     expect(sum(AUTHORIZER_METRIC_NAMES.allow, service_('authorizer'))).toBe(0);
+  });
+});
+
+describe('a metric that cannot be written', () => {
+  it('never fails the request: login, refresh, revocation and the authorizer answer as usual, and the failure is logged', async () => {
+    failWrites = true;
+    otherOutput.length = 0;
+    try {
+      const session = await login('demo', PASSWORD);
+      expect(session.status).toBe(200);
+      expect((await login('demo', 'a wrong password, once')).status).toBe(401);
+      const next = await refresh(session.body['refresh_token']);
+      expect(next.status).toBe(200);
+      expect((await call('GET', '/whoami', { headers: bearer(next.body['access_token']) })).status).toBe(200);
+      expect((await call('POST', '/revoke', { json: { token: next.body['refresh_token'] } })).status).toBe(200);
+    } finally {
+      failWrites = false;
+    }
+    expect(otherOutput.some((line) => line.includes('authorizer metrics could not be written'))).toBe(true);
   });
 });
 
