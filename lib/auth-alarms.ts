@@ -6,10 +6,20 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import type { LoginRefusal, RevocationKind } from '../lambdas/core/ports.ts';
+import {
+  AUTHORIZER_METRIC_NAMES,
+  LOGIN_REFUSALS,
+  METRIC_NAMES,
+  METRIC_SERVICES,
+  REVOCATION_KINDS,
+} from '../lambdas/adapters/aws/metric-names.ts';
 
 /**
- * Structured log events the handlers write (one JSON object per line, `"event": "<name>"`).
- * The metric filters below match on them, so renaming one in `lambdas/` silently breaks an alarm.
+ * Structured log events the handlers write (one JSON object per line, `"event": "<name>"`). The
+ * counts behind the dashboard and alarms are metrics the functions write themselves (EMF, below);
+ * these names are for searching the logs (CloudWatch Logs Insights), e.g. the `sub` and `sid` of a
+ * refresh-token reuse.
  */
 export const LOG_EVENTS = {
   refreshTokenReuse: 'refresh_token_reuse',
@@ -22,8 +32,8 @@ export const LOG_EVENTS = {
 
 /**
  * Terms of the authorizer's denial lines (`lambdas/authorizer/authorizer.ts`, pinned by a unit
- * test): the message, and the RFC 6750 §3.1 error code each line names. Plain-text terms, like
- * `AUTHORIZER_FAILURE_TERMS`, because the authorizer logs with `console.log`.
+ * test): the message, and the RFC 6750 §3.1 error code each line names. For searching the logs;
+ * the decisions themselves are counted as metrics (`AuthorizerDenied401`, `AuthorizerDenied403`).
  */
 export const AUTHORIZER_DECISION_TERMS = {
   denied: 'authorizer denied',
@@ -36,7 +46,8 @@ export const AUTHORIZER_DECISION_TERMS = {
  * closed), a bug, a timeout, a broken configuration or module. The authorizer's Lambda `Errors`
  * metric cannot tell these apart from bad tokens, because API Gateway needs a thrown
  * "Unauthorized" for a 401 and Lambda counts that as a function error; alarming on it would page
- * for every expired token. The first two are the authorizer's own lines
+ * for every expired token. A metric the authorizer writes cannot count them either: a timeout or a
+ * module that fails to load writes no metric. The first two are the authorizer's own lines
  * (`lambdas/authorizer/authorizer.ts`, pinned by a unit test); the others are what the Lambda
  * runtime writes. Matched as plain-text terms, since the authorizer logs with `console.log`.
  */
@@ -49,37 +60,51 @@ export const AUTHORIZER_FAILURE_TERMS = [
   'Runtime.ExitError',
 ] as const;
 
-/** The service's own counts, each a sum per 5 minutes in the stack's namespace. */
-export interface AuthMetrics {
+/**
+ * The service's own metrics, as the functions write them (CloudWatch embedded metric format,
+ * `lambdas/adapters/aws/metric-names.ts`), each a sum per 5 minutes unless said otherwise.
+ */
+export interface ServiceMetrics {
   /** Successful logins. */
-  readonly logins: cloudwatch.IMetric;
-  /** Logins refused for a wrong user name or password. */
+  readonly loginsSucceeded: cloudwatch.IMetric;
+  /** Logins refused with 401 (wrong user name or password, or a disabled user), all reasons. */
   readonly loginFailures: cloudwatch.IMetric;
+  /** The same, one series per reason (`bad_credentials`, `user_disabled`). */
+  readonly loginFailuresByReason: Readonly<Record<LoginRefusal, cloudwatch.IMetric>>;
   /** Login attempts refused with 429 by the per-user and per-source throttle. */
   readonly loginThrottled: cloudwatch.IMetric;
+  /** Refresh tokens rotated. */
+  readonly refreshes: cloudwatch.IMetric;
+  /** Retries within the grace period, answered with the successor already issued. */
+  readonly refreshGraceRetries: cloudwatch.IMetric;
   /** Refresh tokens presented again after rotation (possible theft; the family is revoked). */
   readonly refreshTokenReuse: cloudwatch.IMetric;
-  /** `POST /revoke` and `/refresh/revoke` requests. */
+  /** Refresh tokens refused as malformed, forged, expired or revoked (reuse aside). */
+  readonly refreshInvalid: cloudwatch.IMetric;
+  /** Revocations that ended something, all kinds. */
   readonly revocations: cloudwatch.IMetric;
-  /** `POST /logout-all` requests. */
-  readonly logoutAll: cloudwatch.IMetric;
-  /** Authorizer 401s: token missing, malformed, expired, revoked. */
-  readonly authorizerDeniedInvalidToken: cloudwatch.IMetric;
+  /** The same, one series per kind (`session`, `access_token`, `own_session`, `logout_all`). */
+  readonly revocationsByKind: Readonly<Record<RevocationKind, cloudwatch.IMetric>>;
+  /** Authorizer decisions: allowed. */
+  readonly authorizerAllowed: cloudwatch.IMetric;
+  /** Authorizer 401s: token missing, malformed, forged, expired, revoked. */
+  readonly authorizerDenied401: cloudwatch.IMetric;
   /** Authorizer 403s: a required scope is missing. */
-  readonly authorizerDeniedInsufficientScope: cloudwatch.IMetric;
-  /** Authorizer failures (dependency down, bug, timeout). */
+  readonly authorizerDenied403: cloudwatch.IMetric;
+  /** Authorizer decisions that failed closed because a dependency was down (API Gateway answers 500). */
+  readonly authorizerUnavailable503: cloudwatch.IMetric;
+  /** Authorizer failures found in its log lines (dependency down, bug, timeout, broken module). */
   readonly authorizerFailures: cloudwatch.IMetric;
+  /** Milliseconds from event to decision; average per 5 minutes unless a statistic is given. */
+  readonly authorizerLatency: cloudwatch.Metric;
 }
 
 export interface AuthAlarmsProps {
-  /** CloudWatch namespace of the metrics extracted from logs. */
+  /**
+   * CloudWatch namespace of the service's metrics: the one the functions write to
+   * (`POWERTOOLS_METRICS_NAMESPACE`), which the log metric filter uses too.
+   */
   readonly metricNamespace: string;
-  /** Log groups of the functions that can detect refresh-token reuse. */
-  readonly reuseLogGroups: readonly logs.ILogGroup[];
-  /** Log group of the login function. */
-  readonly loginLogGroup: logs.ILogGroup;
-  /** Log group of the revoke function (revocations and logouts everywhere). */
-  readonly revokeLogGroup: logs.ILogGroup;
   /** The authorizer function. */
   readonly authorizerFunction: lambda.IFunction;
   /** Its log group (the failure alarm reads its log lines, see `AUTHORIZER_FAILURE_TERMS`). */
@@ -97,18 +122,52 @@ export interface AuthAlarmsProps {
 }
 
 /**
- * The alarms an operator of an auth service wants, and the log metric filters behind them:
+ * The metrics the functions write, in `namespace`, as CloudWatch graphs and alarms them: by
+ * metric name and the exact dimension set it was written with (`service`, plus `reason` or
+ * `kind` for the per-event breakdowns).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Dimension
+ */
+export function serviceMetrics(namespace: string, authorizerFailures: cloudwatch.IMetric, period: Duration = Duration.minutes(5)): ServiceMetrics {
+  const metric = (service: string, metricName: string, extra: Record<string, string> = {}, statistic: string = cloudwatch.Stats.SUM): cloudwatch.Metric =>
+    new cloudwatch.Metric({ namespace, metricName, dimensionsMap: { service, ...extra }, statistic, period });
+  const { login, refresh, revoke, authorizer } = METRIC_SERVICES;
+  const byValue = <T extends string>(values: readonly T[], make: (value: T) => cloudwatch.IMetric): Record<T, cloudwatch.IMetric> =>
+    Object.fromEntries(values.map((value) => [value, make(value)])) as Record<T, cloudwatch.IMetric>;
+  return {
+    loginsSucceeded: metric(login, METRIC_NAMES.loginSucceeded),
+    loginFailures: metric(login, METRIC_NAMES.loginFailed),
+    loginFailuresByReason: byValue(LOGIN_REFUSALS, (reason) => metric(login, METRIC_NAMES.loginFailed, { reason })),
+    loginThrottled: metric(login, METRIC_NAMES.loginThrottled),
+    refreshes: metric(refresh, METRIC_NAMES.refreshSucceeded),
+    refreshGraceRetries: metric(refresh, METRIC_NAMES.refreshGraceRetry),
+    refreshTokenReuse: metric(refresh, METRIC_NAMES.refreshReuseDetected),
+    refreshInvalid: metric(refresh, METRIC_NAMES.refreshInvalid),
+    revocations: metric(revoke, METRIC_NAMES.revocation),
+    revocationsByKind: byValue(REVOCATION_KINDS, (kind) => metric(revoke, METRIC_NAMES.revocation, { kind })),
+    authorizerAllowed: metric(authorizer, AUTHORIZER_METRIC_NAMES.allow),
+    authorizerDenied401: metric(authorizer, AUTHORIZER_METRIC_NAMES.deny_401),
+    authorizerDenied403: metric(authorizer, AUTHORIZER_METRIC_NAMES.deny_403),
+    authorizerUnavailable503: metric(authorizer, AUTHORIZER_METRIC_NAMES.unavailable_503),
+    authorizerFailures,
+    authorizerLatency: metric(authorizer, AUTHORIZER_METRIC_NAMES.latency, {}, cloudwatch.Stats.AVERAGE),
+  };
+}
+
+/**
+ * The alarms an operator of an auth service wants:
  * - refresh-token reuse detected: any occurrence is a possible token theft;
  * - login failure spike;
  * - authorizer errors: a failing authorizer denies every request to every attached API;
  * - errors and throttles of every function; API 5xx, and 4xx spikes (which include 429 throttling).
+ * The first two watch metrics the functions write (EMF); the authorizer's failures come from its
+ * log lines through a metric filter, since a timeout or a crash writes no metric.
  */
 export class AuthAlarms extends Construct {
   public readonly alarms: readonly cloudwatch.Alarm[];
-  public readonly refreshTokenReuseMetric: cloudwatch.Metric;
-  public readonly loginFailureMetric: cloudwatch.Metric;
-  /** Counts taken from the functions' log lines, for the dashboard (sums per 5 minutes). */
-  public readonly metrics: AuthMetrics;
+  public readonly refreshTokenReuseMetric: cloudwatch.IMetric;
+  public readonly loginFailureMetric: cloudwatch.IMetric;
+  /** The service's metrics, for the dashboard (sums per 5 minutes). */
+  public readonly metrics: ServiceMetrics;
 
   constructor(scope: Construct, id: string, props: AuthAlarmsProps) {
     super(scope, id);
@@ -123,24 +182,7 @@ export class AuthAlarms extends Construct {
       return created;
     };
 
-    // Metric filters: JSON pattern syntax, https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
-    props.reuseLogGroups.forEach((logGroup, index) => {
-      new logs.MetricFilter(this, `RefreshTokenReuseFilter${index}`, {
-        logGroup,
-        filterPattern: logs.FilterPattern.stringValue('$.event', '=', LOG_EVENTS.refreshTokenReuse),
-        metricNamespace: props.metricNamespace,
-        metricName: 'RefreshTokenReuse',
-        metricValue: '1',
-      });
-    });
-    new logs.MetricFilter(this, 'LoginFailedFilter', {
-      logGroup: props.loginLogGroup,
-      filterPattern: logs.FilterPattern.stringValue('$.event', '=', LOG_EVENTS.loginFailed),
-      metricNamespace: props.metricNamespace,
-      metricName: 'LoginFailures',
-      metricValue: '1',
-    });
-
+    // Metric filter: plain-text terms, https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html
     new logs.MetricFilter(this, 'AuthorizerFailuresFilter', {
       logGroup: props.authorizerLogGroup,
       filterPattern: logs.FilterPattern.anyTerm(...AUTHORIZER_FAILURE_TERMS),
@@ -148,71 +190,20 @@ export class AuthAlarms extends Construct {
       metricName: 'AuthorizerFailures',
       metricValue: '1',
     });
-
-    // Counts for the dashboard, from lines the functions write anyway: no extra log volume and
-    // nothing added to the authorizer's cold start.
-    const count = (filterId: string, logGroup: logs.ILogGroup, filterPattern: logs.IFilterPattern, metricName: string): cloudwatch.Metric => {
-      new logs.MetricFilter(this, filterId, { logGroup, filterPattern, metricNamespace: props.metricNamespace, metricName, metricValue: '1' });
-      return new cloudwatch.Metric({ namespace: props.metricNamespace, metricName, statistic: cloudwatch.Stats.SUM, period });
-    };
-    const eventIs = (name: string): logs.JsonPattern => logs.FilterPattern.stringValue('$.event', '=', name);
-    const logins = count('LoginFilter', props.loginLogGroup, eventIs(LOG_EVENTS.login), 'Logins');
-    // Throttled attempts answer 429 `too_many_requests` (RFC 6585 §4) through the one error path.
-    const loginThrottled = count(
-      'LoginThrottledFilter',
-      props.loginLogGroup,
-      logs.FilterPattern.all(eventIs(LOG_EVENTS.requestFailed), logs.FilterPattern.numberValue('$.status', '=', 429)),
-      'LoginsThrottled',
-    );
-    const revocations = count('RevokeFilter', props.revokeLogGroup, eventIs(LOG_EVENTS.revoke), 'Revocations');
-    const logoutAll = count('LogoutAllFilter', props.revokeLogGroup, eventIs(LOG_EVENTS.logoutAll), 'LogoutsEverywhere');
-    const deniedInvalidToken = count(
-      'AuthorizerDeniedInvalidTokenFilter',
-      props.authorizerLogGroup,
-      logs.FilterPattern.allTerms(AUTHORIZER_DECISION_TERMS.denied, AUTHORIZER_DECISION_TERMS.invalidToken),
-      'AuthorizerDeniedInvalidToken',
-    );
-    const deniedInsufficientScope = count(
-      'AuthorizerDeniedInsufficientScopeFilter',
-      props.authorizerLogGroup,
-      logs.FilterPattern.allTerms(AUTHORIZER_DECISION_TERMS.denied, AUTHORIZER_DECISION_TERMS.insufficientScope),
-      'AuthorizerDeniedInsufficientScope',
-    );
-
-    this.refreshTokenReuseMetric = new cloudwatch.Metric({
-      namespace: props.metricNamespace,
-      metricName: 'RefreshTokenReuse',
-      statistic: cloudwatch.Stats.SUM,
-      period,
-    });
-    this.loginFailureMetric = new cloudwatch.Metric({
-      namespace: props.metricNamespace,
-      metricName: 'LoginFailures',
-      statistic: cloudwatch.Stats.SUM,
-      period,
-    });
-
     const authorizerFailures = new cloudwatch.Metric({
       namespace: props.metricNamespace,
       metricName: 'AuthorizerFailures',
       statistic: cloudwatch.Stats.SUM,
       period,
     });
-    this.metrics = {
-      logins,
-      loginFailures: this.loginFailureMetric,
-      loginThrottled,
-      refreshTokenReuse: this.refreshTokenReuseMetric,
-      revocations,
-      logoutAll,
-      authorizerDeniedInvalidToken: deniedInvalidToken,
-      authorizerDeniedInsufficientScope: deniedInsufficientScope,
-      authorizerFailures,
-    };
+
+    this.metrics = serviceMetrics(props.metricNamespace, authorizerFailures, period);
+    this.refreshTokenReuseMetric = this.metrics.refreshTokenReuse;
+    this.loginFailureMetric = this.metrics.loginFailures;
 
     alarm('RefreshTokenReuseAlarm', {
       alarmDescription:
-        'A refresh token was presented after it had been rotated: the family was revoked. Possible token theft; see the refresh function logs for the sub and sid.',
+        'A refresh token was presented after it had been rotated: the family was revoked. Possible token theft; the refresh function logs the sub and sid ("event":"refresh_token_reuse").',
       metric: this.refreshTokenReuseMetric,
       threshold: 1,
       evaluationPeriods: 1,

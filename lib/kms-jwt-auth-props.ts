@@ -391,6 +391,8 @@ export interface EnvironmentResources {
   readonly issuer: string;
   readonly signingKeyArn: string;
   readonly verifyKeyArns: readonly string[];
+  /** Where the functions write their metrics (CloudWatch embedded metric format). */
+  readonly metricNamespace?: string;
 }
 
 /** Each function's environment: exactly the variables its parser in lambdas/config/ reads. */
@@ -404,6 +406,7 @@ export function functionEnvironments(settings: Settings, resources: EnvironmentR
     CLOCK_SKEW_SECONDS: String(settings.clockSkew.toSeconds()),
     POWERTOOLS_SERVICE_NAME: 'kms-jwt-auth',
     LOG_LEVEL: settings.logLevel,
+    ...(resources.metricNamespace === undefined ? {} : { POWERTOOLS_METRICS_NAMESPACE: resources.metricNamespace }),
   };
   const issuing = {
     ...common,

@@ -155,11 +155,14 @@ export class KmsJwtAuth extends AuthorizerAttachment {
     this.jwksUrl = `${this.issuer}/.well-known/jwks.json`;
 
     // --- Functions (resolveSettings checked these environments with the functions' parsers) ----
+    // One metrics namespace per stack: the functions write to it, the alarms and dashboard read it.
+    const metricNamespace = `KmsJwtAuth/${stackName}`;
     const environments = functionEnvironments(settings, {
       tableName: this.table.tableName,
       issuer: this.issuer,
       signingKeyArn: this.keys.signingKey.keyArn,
       verifyKeyArns: this.keys.verificationKeys.map((key) => key.keyArn),
+      metricNamespace,
     });
     const functions = {} as Record<FunctionName, AuthFunction>;
     for (const name of FUNCTION_NAMES) {
@@ -205,10 +208,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
 
     // --- Alarms ---------------------------------------------------------------------------
     this.alarms = new AuthAlarms(this, 'Alarms', {
-      metricNamespace: `KmsJwtAuth/${stackName}`,
-      reuseLogGroups: [functions.refresh.logGroup, functions.revoke.logGroup],
-      loginLogGroup: functions.login.logGroup,
-      revokeLogGroup: functions.revoke.logGroup,
+      metricNamespace,
       authorizerFunction: functions.authorizer.function,
       authorizerLogGroup: functions.authorizer.logGroup,
       functions: Object.fromEntries(FUNCTION_NAMES.map((name) => [name, functions[name].function])),

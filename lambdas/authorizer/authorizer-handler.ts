@@ -40,7 +40,9 @@ import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextR
 import type { AuthorizerConfig } from '../config/authorizer.ts';
 import { awsJsonClientFromEnv, type AwsJsonClient } from '../adapters/aws/aws-json-client.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
-import type { DenylistReader } from '../core/ports.ts';
+import type { AuthorizerMetrics, AuthorizerOutcome, DenylistReader } from '../core/ports.ts';
+import { createAuthorizerMetrics, emfSettingsFromEnv } from '../adapters/aws/emf-metrics.ts';
+import { DEFAULT_METRICS_NAMESPACE } from '../adapters/aws/metric-names.ts';
 import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../adapters/kms/public-key-source.ts';
 import { Authorizer } from './authorizer.ts';
 import type { AuthorizerContext, AuthorizerDecision, Evaluation } from './authorizer.ts';
@@ -88,12 +90,34 @@ export interface AuthorizerHandler {
   readonly decide: (event: unknown) => Promise<AuthorizerDecision>;
 }
 
-/** The Lambda handler for parsed settings and its clients (production: ./handler.ts). */
-export function createAuthorizerHandler(config: AuthorizerConfig, clients: AuthorizerClients): AuthorizerHandler {
+/**
+ * The Lambda handler for parsed settings and its clients (production: ./handler.ts). `metrics`:
+ * by default EMF lines on stdout, switched by the Powertools variables of the environment
+ * (`adapters/aws/emf-metrics.ts`).
+ */
+export function createAuthorizerHandler(config: AuthorizerConfig, clients: AuthorizerClients, metrics?: AuthorizerMetrics): AuthorizerHandler {
   const authorizer = createAuthorizer(config, clients);
-  const handler = async (event: unknown): Promise<AuthorizerResponse> =>
-    toResponse(await authorizer.evaluate(event), authorizer.responseMode);
-  return Object.assign(handler, { decide: (event: unknown) => authorizer.decide(event) });
+  const counted = metrics ?? defaultAuthorizerMetrics();
+  // One decision, counted with its latency, whichever way it is answered (Lambda or the local gateway).
+  const evaluate = async (event: unknown): Promise<Evaluation> => {
+    const started = performance.now();
+    const evaluation = await authorizer.evaluate(event);
+    counted.decision(outcomeOf(evaluation.decision), performance.now() - started);
+    return evaluation;
+  };
+  const handler = async (event: unknown): Promise<AuthorizerResponse> => toResponse(await evaluate(event), authorizer.responseMode);
+  return Object.assign(handler, { decide: async (event: unknown) => (await evaluate(event)).decision });
+}
+
+function defaultAuthorizerMetrics(): AuthorizerMetrics {
+  return createAuthorizerMetrics(emfSettingsFromEnv(process.env, DEFAULT_METRICS_NAMESPACE), (error) =>
+    console.log(JSON.stringify({ level: 'WARN', msg: 'authorizer metrics could not be written', cause: error instanceof Error ? error.name : typeof error })),
+  );
+}
+
+function outcomeOf(decision: AuthorizerDecision): AuthorizerOutcome {
+  if (decision.effect === 'allow') return 'allow';
+  return decision.status === 401 ? 'deny_401' : decision.status === 403 ? 'deny_403' : 'unavailable_503';
 }
 
 /** Formats an evaluation for API Gateway; throws where API Gateway expects a throw. */

@@ -13,7 +13,7 @@
  */
 import { InvalidGrantError, InvalidScopeError, RetryableConflictError } from './errors.ts';
 import { encode } from './base64url.ts';
-import type { PasswordHasher, UserDirectory } from './ports.ts';
+import type { LoginRefusal, PasswordHasher, UserDirectory } from './ports.ts';
 import { mintRefreshToken, newFamilyId, newTokenKey } from './refresh-token.ts';
 import { formatScope, grantScopes } from './scope.ts';
 import { normalizePassword } from './password-normalization.ts';
@@ -34,6 +34,11 @@ export interface LoginDeps extends IssuerDeps {
   readonly users: UserDirectory;
   readonly passwords: PasswordHasher;
   readonly throttle: LoginThrottle;
+  /**
+   * Told why a login is refused with 401: a wrong password or unknown user, or the right password
+   * of a disabled user. Synchronous and after the same work either way, so it changes no timing.
+   */
+  readonly onRefused?: (reason: LoginRefusal) => void;
 }
 
 interface LoginOutcome {
@@ -59,7 +64,11 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
   const phc = user?.passwordHash ?? (await deps.passwords.decoyHash);
   const { passwordOk, storedUnnormalized } = await verifyPassword(phc, request.password, deps.passwords);
   // A failure writes nothing more: the attempt was counted by `admit`.
-  if (user === undefined || user.status !== 'active' || !passwordOk) throw new InvalidGrantError(BAD_CREDENTIALS);
+  if (user === undefined || user.status !== 'active' || !passwordOk) {
+    // For operators only (metrics): the client gets the same answer either way.
+    deps.onRefused?.(user !== undefined && passwordOk ? 'user_disabled' : 'bad_credentials');
+    throw new InvalidGrantError(BAD_CREDENTIALS);
+  }
   const deviceToken = await deps.throttle.passed(attempt, admission, nowMs);
 
   const granted = grantScopes(request.scope, user.scopes);

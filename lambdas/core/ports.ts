@@ -330,3 +330,48 @@ export interface DenylistReader {
   /** The revocation state of `sub` (no item: nothing revoked). */
   read(sub: string): Promise<StoredRevocationState>;
 }
+
+// --- Operational metrics (login, refresh, revoke, authorizer) ---
+
+/**
+ * Why a login was refused with 401: the password (or the user name) was wrong, or the password
+ * was right for a user who is disabled. The client cannot tell them apart (same answer, same
+ * work); an operator can.
+ */
+export type LoginRefusal = 'bad_credentials' | 'user_disabled';
+
+/** What a revocation ended: a refresh token's session, one access token, every session, one own session. */
+export type RevocationKind = 'session' | 'access_token' | 'logout_all' | 'own_session';
+
+/**
+ * What the token functions count, one call per event. Never given a user, a sub, an address or a
+ * token: metrics are aggregates, and each distinct dimension value costs a metric of its own.
+ * An implementation never throws (a metric must not fail a request). Implemented by
+ * `PowertoolsAuthMetrics` (`lambdas/http/metrics.ts`, CloudWatch EMF through Powertools Metrics).
+ */
+export interface AuthMetrics {
+  loginSucceeded(): void;
+  loginFailed(reason: LoginRefusal): void;
+  /** Refused with 429 by the login throttle. */
+  loginThrottled(): void;
+  /** A rotation: a new refresh token was issued. */
+  refreshSucceeded(): void;
+  /** A retry within the grace period got the successor already issued. */
+  refreshGraceRetry(): void;
+  /** A superseded refresh token came back: its family (or every session of the user) was revoked. */
+  refreshReuseDetected(): void;
+  /** A refresh token that is malformed, forged, expired or revoked (401 `invalid_grant`), reuse aside. */
+  refreshInvalid(): void;
+  revocation(kind: RevocationKind): void;
+}
+
+/** The authorizer's decision as an operator counts it: allowed, or denied with 401, 403 or 503. */
+export type AuthorizerOutcome = 'allow' | 'deny_401' | 'deny_403' | 'unavailable_503';
+
+/**
+ * What the authorizer counts: one decision and how long it took, per invocation. Implemented by
+ * `EmfAuthorizerMetrics` (`lambdas/adapters/aws/emf-metrics.ts`, CloudWatch EMF); never throws.
+ */
+export interface AuthorizerMetrics {
+  decision(outcome: AuthorizerOutcome, latencyMs: number): void;
+}

@@ -45,6 +45,8 @@ export interface RefreshDeps extends IssuerDeps {
 interface RefreshOutcome {
   readonly response: TokenResponse;
   readonly family: RefreshFamily;
+  /** `resent`: a retry within the grace period, answered with the successor already issued. */
+  readonly outcome: 'rotated' | 'resent';
 }
 
 const INVALID = 'The refresh token is invalid, expired or revoked.';
@@ -90,7 +92,7 @@ export async function refresh(presented: string, deps: RefreshDeps): Promise<Ref
       const access = await issueAccessToken(family, nowSeconds, deps).catch((error: unknown) => {
         throw error instanceof AuthError ? error : new DependencyUnavailableError('KMS', error);
       });
-      return { response: tokenResponse(access, refreshToken, family, nowSeconds), family };
+      return { response: tokenResponse(access, refreshToken, family, nowSeconds), family, outcome: 'resent' };
     }
     case 'reused': {
       const revocation = revocationAt(config, nowMs, 'reuse');
@@ -113,5 +115,5 @@ export async function refresh(presented: string, deps: RefreshDeps): Promise<Ref
     await deps.sessions.undoRotation(rotation);
     throw error instanceof AuthError ? error : new DependencyUnavailableError('KMS', error);
   }
-  return { response: tokenResponse(access, refreshToken, result.family, nowSeconds), family: result.family };
+  return { response: tokenResponse(access, refreshToken, result.family, nowSeconds), family: result.family, outcome: 'rotated' };
 }

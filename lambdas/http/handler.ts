@@ -1,7 +1,8 @@
 /**
  * The shape every HTTP Lambda shares: middy with header normalization, security headers, the
  * Powertools logger (request id as correlation id; the event itself is never logged, it carries
- * passwords and tokens), and the one error boundary (`respond.ts`).
+ * passwords and tokens), the one error boundary (`respond.ts`) and, when given, the function's
+ * metrics, flushed once per invocation whatever the outcome (`metrics.ts`).
  */
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -19,14 +20,22 @@ import { errorResponse, type HttpResponse } from './respond.ts';
  */
 const SECURITY_HEADERS = { poweredBy: false, reportingEndpoints: false } as const;
 
+/** What the pipeline needs of the metrics: publish what the invocation counted (never throws). */
+interface Flushable {
+  flush(): void;
+}
+
 type RouteHandler = (event: APIGatewayProxyEventV2, log: Logger) => Promise<HttpResponse>;
 
 export function createLogger(serviceName: string): Logger {
   return new Logger({ serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? serviceName });
 }
 
-export function httpHandler(log: Logger, route: RouteHandler): (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse> {
+export function httpHandler(log: Logger, route: RouteHandler, metrics?: Flushable): (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse> {
+  // First in, so its `after` and `onError` run last: after the error boundary has counted a failure.
+  const flush = (): void => metrics?.flush();
   return middy<APIGatewayProxyEventV2, HttpResponse>()
+    .use({ after: flush, onError: flush })
     .use(injectLambdaContext(log, { logEvent: false, resetKeys: true }))
     .use(httpHeaderNormalizer())
     .use(httpSecurityHeaders(SECURITY_HEADERS))

@@ -1,11 +1,12 @@
 /** POST /login → token response. Thin: validate the body, call the core, shape the response. */
 import type { IssuingFunctionConfig } from '../config/issuer.ts';
-import { InvalidGrantError, InvalidRequestError } from '../core/errors.ts';
+import { InvalidGrantError, InvalidRequestError, TooManyRequestsError } from '../core/errors.ts';
 import { login, type LoginDeps } from '../core/login.ts';
 import { DEVICE_TRUST_MS } from '../core/login-throttle.ts';
 import { parseScope } from '../core/scope.ts';
 import { DEVICE_TOKEN_RULE, PASSWORD_RULE, SCOPE_RULE, USERNAME_RULE } from '../http/fields.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
+import { createAuthMetrics } from '../http/metrics.ts';
 import { jsonBody, onlyFields, optionalString, requiredString, sourceIp } from '../http/request.ts';
 import { readDeviceCookie } from '../http/cookie-mode.ts';
 import { requestedDelivery, tokenResult } from '../http/token-result.ts';
@@ -13,7 +14,9 @@ import { requestedDelivery, tokenResult } from '../http/token-result.ts';
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */
 export function createLoginHandler(config: IssuingFunctionConfig, deps: LoginDeps) {
   const log = createLogger('login');
+  const metrics = createAuthMetrics('login', log);
   const { cookie } = config;
+  const loginDeps: LoginDeps = { ...deps, onRefused: (reason) => metrics.loginFailed(reason) };
   return httpHandler(log, async (event) => {
     const body = jsonBody(event);
     onlyFields(body, ['username', 'password', 'scope', 'token_delivery', 'device_token']);
@@ -36,12 +39,14 @@ export function createLoginHandler(config: IssuingFunctionConfig, deps: LoginDep
         ...(scope === undefined ? {} : { scope }),
         ...(deviceToken === undefined ? {} : { deviceToken }),
       },
-      deps,
+      loginDeps,
     ).catch((error: unknown) => {
       if (error instanceof InvalidGrantError) log.info('login failed', { event: 'login_failed' });
+      if (error instanceof TooManyRequestsError) metrics.loginThrottled();
       throw error;
     });
     log.info('login succeeded', { event: 'login', sub: outcome.sub, sid: outcome.sid });
+    metrics.loginSucceeded();
     return tokenResult(outcome.response, delivery, cookie, { token: outcome.deviceToken, maxAgeSeconds: DEVICE_TRUST_MS / 1000 });
-  });
+  }, metrics);
 }

@@ -4,12 +4,13 @@
  * grant offered), or, in cookie mode, in the refresh cookie.
  */
 import type { IssuingFunctionConfig } from '../config/issuer.ts';
-import { InvalidRequestError, InvalidScopeError, UnsupportedGrantTypeError } from '../core/errors.ts';
+import { InvalidGrantError, InvalidRequestError, InvalidScopeError, UnsupportedGrantTypeError } from '../core/errors.ts';
 import { refresh, type RefreshDeps } from '../core/refresh.ts';
 import { assertAllowedOrigin, readRefreshCookie } from '../http/cookie-mode.ts';
 import { CLIENT_ID_RULE, GRANT_TYPE_RULE, TOKEN_RULE } from '../http/fields.ts';
 import { assertIssuedToClient, tokenRequestBody } from '../http/form.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
+import { createAuthMetrics } from '../http/metrics.ts';
 import { onlyFields, optionalString, type JsonObject } from '../http/request.ts';
 import { tokenResult, type Delivery } from '../http/token-result.ts';
 
@@ -19,12 +20,15 @@ import { tokenResult, type Delivery } from '../http/token-result.ts';
  */
 export function createRefreshHandler(config: IssuingFunctionConfig, dependencies: Omit<RefreshDeps, 'onReuse'>) {
   const log = createLogger('refresh');
+  const metrics = createAuthMetrics('refresh', log);
   const { cookie } = config;
   const deps: RefreshDeps = {
     ...dependencies,
-    onReuse: (event: { sub: string; sid: string; revokedSessions: number }) =>
-      // The metric filter behind the reuse alarm matches this event name (lib/ alarms).
-      log.warn('refresh token reuse detected', { event: 'refresh_token_reuse', ...event }),
+    onReuse: (event: { sub: string; sid: string; revokedSessions: number }) => {
+      metrics.refreshReuseDetected();
+      // The sub and sid go to the log (who to look at), never to the metric (lib/ alarms).
+      log.warn('refresh token reuse detected', { event: 'refresh_token_reuse', ...event });
+    },
   };
   return httpHandler(log, async (event) => {
     const hasBody = typeof event.body === 'string' && event.body.length > 0;
@@ -60,8 +64,17 @@ export function createRefreshHandler(config: IssuingFunctionConfig, dependencies
       delivery = 'cookie';
     }
     assertIssuedToClient(clientId, config.policy.clientId);
-    const outcome = await refresh(presented, deps);
+    // Reuse is counted as reuse (above); every other refused token as invalid. Per request: one
+    // container may serve concurrent requests (npm start).
+    let reused = false;
+    const requestDeps: RefreshDeps = { ...deps, onReuse: (reuse) => ((reused = true), deps.onReuse(reuse)) };
+    const outcome = await refresh(presented, requestDeps).catch((error: unknown) => {
+      if (error instanceof InvalidGrantError && !reused) metrics.refreshInvalid();
+      throw error;
+    });
     log.info('refreshed', { event: 'refresh', sub: outcome.family.sub, sid: outcome.family.sid, generation: outcome.family.generation });
+    if (outcome.outcome === 'resent') metrics.refreshGraceRetry();
+    else metrics.refreshSucceeded();
     return tokenResult(outcome.response, delivery, cookie);
-  });
+  }, metrics);
 }

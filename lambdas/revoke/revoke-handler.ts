@@ -8,7 +8,7 @@
 import type { RevokeFunctionConfig } from '../config/issuer.ts';
 import { InvalidRequestError, InvalidTokenError, NotFoundError } from '../core/errors.ts';
 import { AccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH } from '../core/access-token-verifier.ts';
-import { revokeAllSessions, revokeSessionBySid, revokeToken, type RevocationDeps } from '../core/revocation.ts';
+import { revokeAllSessions, revokeSessionBySid, revokeToken, type RevocationDeps, type RevocationResult } from '../core/revocation.ts';
 import { sessionViews } from '../core/session-list.ts';
 import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../core/token-model.ts';
 import type { PublishedKeySet, VerificationKey } from '../core/ports.ts';
@@ -17,6 +17,7 @@ import { assertIssuedToClient, tokenRequestBody } from '../http/form.ts';
 import { assertAllowedOrigin, clearRefreshCookie, readRefreshCookie } from '../http/cookie-mode.ts';
 import { authorizedCaller } from '../http/caller.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
+import { createAuthMetrics } from '../http/metrics.ts';
 import { emptyBody, jsonBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
 import { json } from '../http/respond.ts';
 
@@ -34,6 +35,7 @@ export interface RevokeHandlerDeps extends Omit<RevocationDeps, 'verifyAccessTok
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */
 export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHandlerDeps) {
   const log = createLogger('revoke');
+  const metrics = createAuthMetrics('revoke', log);
   const { cookie, policy } = config;
   const { keySet } = deps;
   const runtime = deps;
@@ -78,6 +80,7 @@ export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHa
       const { sub } = authorizedCaller(event);
       const revoked = await revokeAllSessions(sub, runtime);
       log.info('logged out everywhere', { event: 'logout_all', sub, revokedSessions: revoked });
+      metrics.revocation('logout_all');
       return json(200, { revoked_sessions: revoked });
     }
 
@@ -96,6 +99,7 @@ export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHa
       // Only the caller's own families are searched: another user's sid is as unknown as a made-up one.
       if (!(await revokeSessionBySid(caller.sub, sid, runtime, 'logout'))) throw new NotFoundError('No active session of yours has that sid.');
       log.info('session ended by its user', { event: 'session_revoke', sub: caller.sub, sid, current: sid === caller.sid });
+      metrics.revocation('own_session');
       return json(200, {});
     }
 
@@ -111,6 +115,7 @@ export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHa
           ? 'nothing_to_revoke'
           : await revokeToken(presented, { ...runtime, verifyAccessToken: async () => undefined });
       log.info('revocation', { event: 'revoke', result, delivery: 'cookie' });
+      countRevocation(result);
       // RFC 7009 §2.2: 200 whether or not there was anything to revoke; the cookie goes either way.
       return json(200, {}, {}, [clearRefreshCookie(cookie)]);
     }
@@ -126,7 +131,14 @@ export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHa
     assertIssuedToClient(optionalString(body, 'client_id', CLIENT_ID_RULE), policy.clientId);
     const result = await revokeToken(token, { ...runtime, verifyAccessToken: verifyForRevocation });
     log.info('revocation', { event: 'revoke', result });
+    countRevocation(result);
     // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
     return json(200, {});
-  });
+  }, metrics);
+
+  /** Only what ended something counts: RFC 7009 answers 200 for a token that revoked nothing too. */
+  function countRevocation(result: RevocationResult): void {
+    if (result === 'session_revoked') metrics.revocation('session');
+    else if (result === 'access_token_revoked') metrics.revocation('access_token');
+  }
 }

@@ -385,3 +385,32 @@ describe('the functions logs', () => {
     }
   });
 });
+
+describe('the functions metrics', () => {
+  it('are raw EMF lines on stdout in the stack namespace: logins, refreshes and one per authorizer decision, with no token in them', () => {
+    const namespace = fn.login.environment['POWERTOOLS_METRICS_NAMESPACE'];
+    expect(namespace).toMatch(/^KmsJwtAuth\//);
+    const metricsOf = (spec: LambdaFunctionSpec): Record<string, unknown>[] =>
+      running
+        .filter((environment) => environment.spec === spec)
+        .flatMap((environment) => environment.logLines)
+        .filter((line) => line.startsWith('{"_aws":'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const names = (docs: Record<string, unknown>[]): Set<string> => new Set(docs.flatMap((doc) => Object.keys(doc)));
+    const namespaces = (docs: Record<string, unknown>[]): Set<unknown> =>
+      new Set(docs.flatMap((doc) => (doc['_aws'] as { CloudWatchMetrics: { Namespace: string }[] }).CloudWatchMetrics.map((d) => d.Namespace)));
+    for (const [spec, service, metric] of [
+      [fn.login, 'login', 'LoginSucceeded'],
+      [fn.refresh, 'refresh', 'RefreshSucceeded'],
+      [fn.authorizer, 'authorizer', 'AuthorizerAllowed'],
+    ] as const) {
+      const docs = metricsOf(spec);
+      expect(names(docs), spec.name).toContain(metric);
+      expect(names(docs)).toContain('service');
+      expect(docs.every((doc) => doc['service'] === service)).toBe(true);
+      expect([...namespaces(docs)]).toEqual([namespace]);
+      for (const doc of docs) for (const token of issuedTokens) expect(JSON.stringify(doc).includes(token)).toBe(false);
+    }
+    expect(metricsOf(fn.authorizer).every((doc) => typeof doc['AuthorizerLatency'] === 'number')).toBe(true);
+  });
+});

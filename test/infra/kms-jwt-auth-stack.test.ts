@@ -171,7 +171,7 @@ describe('the functions', () => {
   });
 
   it('get the environment variables the handlers read', () => {
-    const common = ['TABLE_NAME', 'ISSUER', 'AUDIENCE', 'SIGNING_ALG', 'POWERTOOLS_SERVICE_NAME', 'LOG_LEVEL'];
+    const common = ['TABLE_NAME', 'ISSUER', 'AUDIENCE', 'SIGNING_ALG', 'POWERTOOLS_SERVICE_NAME', 'LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE'];
     const issuing = [
       'SIGNING_KEY_ID',
       'CLIENT_ID',
@@ -411,22 +411,26 @@ describe('the HTTP API', () => {
 });
 
 describe('alarms', () => {
-  it('extracts refresh-token reuse and login failures from the structured logs', () => {
-    template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      FilterPattern: '{ $.event = "refresh_token_reuse" }',
-      LogGroupName: { Ref: logicalIdOf(stack, stack.auth.functions.refresh.logGroup.logGroupArn) },
-      MetricTransformations: [Match.objectLike({ MetricName: 'RefreshTokenReuse', MetricValue: '1' })],
+  it('watch refresh-token reuse and login failures in the metrics the functions write (total over reasons)', () => {
+    const namespace = envOf('login')['POWERTOOLS_METRICS_NAMESPACE'];
+    expect(namespace).toMatch(/^KmsJwtAuth\//);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: namespace,
+      MetricName: 'RefreshReuseDetected',
+      Dimensions: [{ Name: 'service', Value: 'refresh' }],
+      Statistic: 'Sum',
     });
-    template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      FilterPattern: '{ $.event = "login_failed" }',
-      LogGroupName: { Ref: logicalIdOf(stack, stack.auth.functions.login.logGroup.logGroupArn) },
-      MetricTransformations: [Match.objectLike({ MetricName: 'LoginFailures' })],
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: namespace,
+      MetricName: 'LoginFailed',
+      Dimensions: [{ Name: 'service', Value: 'login' }],
+      Statistic: 'Sum',
     });
   });
 
   it('alarm on reuse, login failure spikes, authorizer errors, throttles and API errors', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RefreshTokenReuse', Threshold: 1 });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'LoginFailures', Threshold: 50 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RefreshReuseDetected', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'LoginFailed', Threshold: 50 });
     // Not the authorizer's Lambda Errors: every 401 is a thrown "Unauthorized" and counts there.
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'AuthorizerFailures', Threshold: 1 });
     template.hasResourceProperties('AWS::Logs::MetricFilter', {
