@@ -1,4 +1,3 @@
-import { FUNCTION_NAMES } from '../../lib/function-access.ts';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_WIDGETS } from '../../lib/auth-dashboard.ts';
