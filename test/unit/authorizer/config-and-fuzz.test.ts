@@ -46,7 +46,7 @@ describe('ROUTE_SCOPES as JSON', () => {
   // be unique; behaviour with duplicates is the parser's): the last occurrence.
   it('reads a hand-set duplicate route as its last occurrence', () => {
     const config = parseAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /a":["x"],"GET /a":["y"]}' });
-    expect(config.routeScopes).toEqual(parseAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /a":["y"]}' }).routeScopes);
+    expect(config.routeRequirements).toEqual(parseAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /a":["y"]}' }).routeRequirements);
   });
 });
 
