@@ -13,7 +13,7 @@ import { routeRequirementStageVariables, type ApiRouteRequirements } from '../..
 import { KmsJwtAuth } from '../../lib/kms-jwt-auth.ts';
 import { generateTestKey, validToken } from '../unit/verifier/token-factory.ts';
 import { event, makeHarness } from '../unit/authorizer/harness.ts';
-import { testApp } from './support.ts';
+import { SYNTH_TIMEOUT_MS, testApp } from './support.ts';
 
 const AUTHORIZER_ARN = 'arn:aws:lambda:eu-west-1:111111111111:function:authorizer';
 
@@ -153,4 +153,16 @@ describe('a table larger than one stage variable', () => {
     const variables = onlyResource(Template.fromStack(stack), 'AWS::ApiGateway::Stage')['Variables'] as Record<string, string>;
     expect(variables).toEqual({ backend: 'https://backend.example.com', ...routeRequirementStageVariables({ 'GET /': ['read'] }) });
   });
+});
+
+describe('the construct\'s own routeScopes shape the REST 403', () => {
+  it('gives an API attached to a KmsJwtAuth whose routeScopes ask for step-up the RFC 9470 challenge', () => {
+    const stack = new Stack(testApp(), 'Auth');
+    const auth = new KmsJwtAuth(stack, 'Auth', { routeScopes: { 'POST /payments': { mfa: true, maxAuthAgeSeconds: 120 } } });
+    restApi(stack, 'Api', auth.restTokenAuthorizer(stack, 'Jwt'), 'payments');
+    const denied = onlyResource(Template.fromStack(stack), 'AWS::ApiGateway::GatewayResponse', (p) => p['ResponseType'] === 'ACCESS_DENIED');
+    expect((denied['ResponseParameters'] as Record<string, string>)['gatewayresponse.header.WWW-Authenticate']).toBe(
+      `'Bearer error="insufficient_user_authentication", error_description="A stronger or more recent authentication is required", max_age="120"'`,
+    );
+  }, SYNTH_TIMEOUT_MS);
 });
