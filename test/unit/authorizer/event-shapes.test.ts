@@ -144,6 +144,20 @@ describe('HTTP API payload 2.0 events: the stack-wide table and the API\'s own',
   });
 });
 
+describe('parsed API tables kept per container', () => {
+  it('stay right for each API when more APIs call one container than it keeps parsed', async () => {
+    const { authorizer } = makeHarness([es]);
+    const token = bearer({ scope: 'openid s7' });
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 80; i++) {
+        const table = encodeRouteRequirements({ 'GET /reports': [`s${i}`] });
+        const decision = await authorizer.decide(onRoute('rest-request-whoami', token, 'GET', '/reports', table));
+        expect(decision.effect, `table ${i}, round ${round}`).toBe(i === 7 ? 'allow' : 'deny');
+      }
+    }
+  });
+});
+
 describe('an unreadable API table', () => {
   const variables = encodeRouteRequirements(Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`GET /r${i}`, [`s${i}`]])));
   const [first, ...rest] = Object.keys(variables);
