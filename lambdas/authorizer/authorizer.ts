@@ -8,8 +8,7 @@ import type { PolicyDocument, Statement } from 'aws-lambda';
 import { AccessTokenVerifier, UnknownKeyIdError } from '../core/access-token-verifier.ts';
 import type { KeyLookup } from '../core/access-token-verifier.ts';
 import { revocationReason } from '../core/denylist-policy.ts';
-import { AuthError, DependencyUnavailableError } from '../core/errors.ts';
-import { ConfigurationError } from '../core/errors.ts';
+import { AuthError, ConfigurationError, DependencyUnavailableError } from '../core/errors.ts';
 import { decodeRouteTable, routeTableText } from '../core/route-requirements-codec.ts';
 import {
   EMPTY_ROUTE_TABLE,
