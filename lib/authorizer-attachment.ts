@@ -23,9 +23,10 @@ export type ApiRouteRequirements = Readonly<Record<string, RouteRequirementInput
 /**
  * The stage variables that carry `routes` to the authorizer, for stages the attachment does not
  * set itself (a REST API's other stages, an HTTP API's stages other than `$default`): every stage
- * of an API whose authorizer was given `routes` must hold them, or API Gateway answers 401 without
- * calling the authorizer (they are identity sources). Validated by the authorizer's own parser;
- * throws with its message.
+ * of an API whose authorizer was given `routes` must hold them. They are identity sources, so with
+ * a cache TTL above 0 API Gateway answers 401 on a stage without them; with the TTL at 0 the
+ * authorizer would see no table there and apply only the deployment's `routeScopes`. Validated by
+ * the authorizer's own parser; throws with its message.
  */
 export function routeRequirementStageVariables(routes: ApiRouteRequirements): Record<string, string> {
   return encodeRouteRequirements(routes);
