@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Lazy, Names, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Aspects, CfnResource, Duration, Lazy, Names, Stack, Token, type IAspect } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -22,7 +22,7 @@ export type ApiRouteRequirements = Readonly<Record<string, RouteRequirementInput
 
 /**
  * The stage variables that carry `routes` to the authorizer, for stages the attachment does not
- * set itself (a REST API's other stages, an HTTP API's stages other than `$default`): every stage
+ * set itself (stages of the API defined outside the API's stack, or without CDK): every stage
  * of an API whose authorizer was given `routes` must hold them. They are identity sources, so with
  * a cache TTL above 0 API Gateway answers 401 on a stage without them; with the TTL at 0 the
  * authorizer would see no table there and apply only the deployment's `routeScopes`. Validated by
@@ -111,9 +111,9 @@ export interface AuthorizerAttachmentOptions {
   readonly gatewayResponses?: boolean;
   /**
    * This API's own route requirements, on top of the deployment's `routeScopes` (a request needs
-   * what both ask). Carried in the API's stage variables (set on the REST API's
-   * `deploymentStage` or the HTTP API's default stage; `routeRequirementStageVariables` gives them
-   * for other stages), which are identity sources, so the authorizer cache is keyed by them too.
+   * what both ask). Carried in the API's stage variables (set on every stage of the API in its
+   * stack; `routeRequirementStageVariables` gives them for stages made elsewhere), which are
+   * identity sources, so the authorizer cache is keyed by them too.
    * `REQUEST` and HTTP API authorizers only: API Gateway does not pass stage variables to a `TOKEN`
    * authorizer. Every authorizer of one API must be given the same table.
    * @default none (only the deployment's `routeScopes`)
@@ -428,10 +428,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     const onAttach: OnAttach = (api, apiId) => {
       this.permitApi(api, apiId);
       if (routes === undefined) return;
-      recordApiRoutes(api, id, routes);
-      if (api instanceof apigwv2.HttpApi && api.defaultStage !== undefined) {
-        for (const [name, value] of Object.entries(routes.variables)) api.defaultStage.addStageVariable(name, value);
-      }
+      recordApiRoutes(api, apiId, id, routes);
     };
     return new PayloadV2HttpLambdaAuthorizer(id, this.functionFor(scope), onAttach, {
       authorizerName: options.authorizerName ?? id,
@@ -505,14 +502,7 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
       }
       if (type === 'TOKEN') denials.tokenAuthorizer = true;
       if (routes !== undefined) {
-        recordApiRoutes(restApi, id, routes);
-        // deploymentStage is unset with `deploy: false`; such stages take the variables from
-        // routeRequirementStageVariables.
-        const stage: apigw.Stage | undefined = restApi instanceof apigw.RestApiBase ? restApi.deploymentStage : undefined;
-        const cfnStage = stage?.node.defaultChild;
-        if (cfnStage instanceof apigw.CfnStage) {
-          for (const [name, value] of Object.entries(routes.variables)) cfnStage.addPropertyOverride(`Variables.${name}`, value);
-        }
+        recordApiRoutes(restApi, restApi.restApiId, id, routes);
       }
       if (denials.tokenAuthorizer && denials.routesText !== undefined) {
         throw new Error(
@@ -613,7 +603,7 @@ function apiRoutes(method: string, id: string, options: AuthorizerAttachmentOpti
  * One table per API: stage variables belong to the API's stage, so two authorizers of one API
  * cannot require different things there.
  */
-function recordApiRoutes(api: IConstruct, id: string, routes: ApiRoutes): void {
+function recordApiRoutes(api: IConstruct, apiId: string, id: string, routes: ApiRoutes): void {
   const denials = denialsOf(api);
   if (denials.routesText === routes.text) return;
   if (denials.routesText !== undefined) {
@@ -621,6 +611,36 @@ function recordApiRoutes(api: IConstruct, id: string, routes: ApiRoutes): void {
   }
   denials.routesText = routes.text;
   denials.requirements.push(...routes.requirements);
+  Aspects.of(Stack.of(api)).add(new RouteTableStageVariables(apiId, routes.variables));
+}
+
+/**
+ * Puts an API's route table into the variables of every stage of that API in the API's stack
+ * (a REST API's `deploymentStage` and any `Stage` made from its deployments; an HTTP API's default
+ * and added stages), visited at synth so that stages created after the attachment get them too.
+ * Stages in other stacks take them from `routeRequirementStageVariables`.
+ */
+class RouteTableStageVariables implements IAspect {
+  constructor(
+    private readonly apiId: string,
+    private readonly variables: Readonly<Record<string, string>>,
+  ) {}
+
+  public visit(node: IConstruct): void {
+    const property =
+      node instanceof apigw.CfnStage && this.sameApi(node, node.restApiId)
+        ? 'Variables'
+        : node instanceof apigwv2.CfnStage && this.sameApi(node, node.apiId)
+          ? 'StageVariables'
+          : undefined;
+    if (property === undefined || !(node instanceof CfnResource)) return;
+    for (const [name, value] of Object.entries(this.variables)) node.addPropertyOverride(`${property}.${name}`, value);
+  }
+
+  private sameApi(node: IConstruct, apiId: string): boolean {
+    const stack = Stack.of(node);
+    return JSON.stringify(stack.resolve(apiId)) === JSON.stringify(stack.resolve(this.apiId));
+  }
 }
 
 /** API Gateway accepts authorizer cache TTLs from 0 to 3600 seconds. */

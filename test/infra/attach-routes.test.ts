@@ -132,6 +132,37 @@ describe('attachment options that cannot work fail the synth', () => {
   });
 });
 
+describe('every stage of the API carries the table', () => {
+  const routes: ApiRouteRequirements = { 'GET /reports': ['audit'] };
+
+  it('a REST API\'s other stages too, made before or after the attachment', () => {
+    const { stack, auth } = fixture();
+    const api = new apigw.RestApi(stack, 'Api');
+    const deployment = api.latestDeployment;
+    if (deployment === undefined) throw new Error('the API has no deployment');
+    new apigw.Stage(stack, 'Before', { deployment, stageName: 'before' });
+    api.root.addResource('reports').addMethod('GET', new apigw.MockIntegration(), { authorizer: auth.restRequestAuthorizer(stack, 'Jwt', { routes }) });
+    new apigw.Stage(stack, 'After', { deployment, stageName: 'after' });
+    const stages = Object.values(Template.fromStack(stack).findResources('AWS::ApiGateway::Stage')).map((r) => (r as { Properties: Record<string, unknown> }).Properties);
+    expect(stages.map((p) => p['StageName']).sort()).toEqual(['after', 'before', 'prod']);
+    for (const stage of stages) expect(stage['Variables'], String(stage['StageName'])).toEqual(routeRequirementStageVariables(routes));
+  });
+
+  it('an HTTP API\'s added stages too, and not another API\'s stages', () => {
+    const { stack, auth } = fixture();
+    const api = httpApi(stack, 'Api', auth.httpLambdaAuthorizer(stack, 'Jwt', { routes }));
+    api.addStage('Beta', { stageName: 'beta' });
+    new apigwv2.HttpApi(stack, 'Other');
+    const stages = Object.values(Template.fromStack(stack).findResources('AWS::ApiGatewayV2::Stage')).map((r) => (r as { Properties: Record<string, unknown> }).Properties);
+    const ours = stages.filter((p) => JSON.stringify(p['ApiId']).includes('Api'));
+    expect(ours.map((p) => p['StageName']).sort()).toEqual(['$default', 'beta']);
+    for (const stage of ours) expect(stage['StageVariables']).toEqual(routeRequirementStageVariables(routes));
+    const other = stages.filter((p) => JSON.stringify(p['ApiId']).includes('Other'));
+    expect(other).toHaveLength(1);
+    expect(other[0]?.['StageVariables']).toBeUndefined();
+  });
+});
+
 describe('a table larger than one stage variable', () => {
   it('is split over several variables, each an identity source', () => {
     const routes: Record<string, string[]> = {};
