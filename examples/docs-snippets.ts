@@ -95,9 +95,17 @@ export class ImportedAuthApiStack extends Stack {
 // docs/authorizer.md, "Decisions": the decision type, as exported by the authorizer's handler.
 // #region authorizer-decision
 type Decision =
-  | { effect: 'allow'; context: AuthorizerContext } // sub, scope, sid, jti, client_id
+  | { effect: 'allow'; context: AuthorizerContext } // sub, scope, sid, jti, client_id, amr, auth_time
   | { effect: 'deny'; status: 401; error: 'invalid_token'; description: string }
   | { effect: 'deny'; status: 403; error: 'insufficient_scope'; description: string; context: AuthorizerContext }
+  | {
+      effect: 'deny';
+      status: 403;
+      error: 'insufficient_user_authentication'; // RFC 9470
+      description: string;
+      maxAge: number | undefined;
+      context: AuthorizerContext;
+    }
   | { effect: 'deny'; status: 503; error: 'temporarily_unavailable'; description: string };
 // #endregion
 

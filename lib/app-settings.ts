@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { parseRouteRequirements, type RouteRequirement, type RouteRequirementInput } from '../lambdas/core/route-requirements.ts';
 import type { AuthorizerResponse } from './authorizer-attachment.ts';
 import type { CustomDomainOptions, KmsJwtAuthProps, LogLevel, ReusePolicy } from './kms-jwt-auth.ts';
 import type { SigningAlgorithm } from './signing-keys.ts';
@@ -104,17 +105,30 @@ export function readAppSettings(node: Construct['node']): AppSettings {
     if (Array.isArray(value) && value.every((item): item is string => typeof item === 'string')) return value;
     return fail(key, 'a list of strings', value);
   };
-  const scopes = (key: ContextKey): Record<string, string[]> | undefined => {
+  const scopes = (key: ContextKey): Record<string, RouteRequirementInput> | undefined => {
     let value = raw(key);
     if (value === undefined) return undefined;
     if (typeof value === 'string') value = parseJson(key, value);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(key, 'an object', value);
-    const result: Record<string, string[]> = {};
+    const result: Record<string, RouteRequirementInput> = {};
     for (const [route, required] of Object.entries(value)) {
-      if (!Array.isArray(required) || !required.every((item): item is string => typeof item === 'string')) {
-        return fail(key, `a list of scopes for "${route}"`, required);
+      if (Array.isArray(required) && required.every((item): item is string => typeof item === 'string')) {
+        result[route] = required;
+        continue;
       }
-      result[route] = required;
+      // The requirement form ({scopes, mfa, maxAuthAgeSeconds}), narrowed by the authorizer's parser.
+      let requirement: RouteRequirement | undefined;
+      try {
+        requirement = parseRouteRequirements({ [route]: required }, key)[0]?.requirement;
+      } catch {
+        requirement = undefined;
+      }
+      if (requirement === undefined) return fail(key, `a list of scopes or {scopes, mfa, maxAuthAgeSeconds} for "${route}"`, required);
+      result[route] = {
+        scopes: requirement.scopes,
+        ...(requirement.mfa ? { mfa: true } : {}),
+        ...(requirement.maxAuthAgeSeconds === undefined ? {} : { maxAuthAgeSeconds: requirement.maxAuthAgeSeconds }),
+      };
     }
     return result;
   };

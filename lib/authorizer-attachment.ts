@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Names, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Aspects, CfnResource, Duration, Lazy, Names, Stack, Token, type IAspect } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -6,6 +6,31 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, type IConstruct } from 'constructs';
+import { encodeRouteRequirements } from '../lambdas/core/route-requirements-codec.ts';
+import { parseRouteRequirements, type RouteRequirement, type RouteRequirementInput } from '../lambdas/core/route-requirements.ts';
+
+export type { RouteRequirementInput } from '../lambdas/core/route-requirements.ts';
+
+/**
+ * What the routes of one API require: `"METHOD /path"` (`ANY` for every method; `{param}`,
+ * `{proxy+}` and a trailing `*` as in `routeScopes`) to the scopes a token must all hold
+ * (`['admin']`) or to `{ scopes?, mfa?, maxAuthAgeSeconds? }`: `mfa: true` needs `"mfa"` in the
+ * token's `amr` (RFC 8176), `maxAuthAgeSeconds` an authentication at most that long ago; either
+ * missing answers 403 `insufficient_user_authentication` (RFC 9470).
+ */
+export type ApiRouteRequirements = Readonly<Record<string, RouteRequirementInput>>;
+
+/**
+ * The stage variables that carry `routes` to the authorizer, for stages the attachment does not
+ * set itself (stages of the API defined outside the API's stack, or without CDK): every stage
+ * of an API whose authorizer was given `routes` must hold them. They are identity sources, so with
+ * a cache TTL above 0 API Gateway answers 401 on a stage without them; with the TTL at 0 the
+ * authorizer would see no table there and apply only the deployment's `routeScopes`. Validated by
+ * the authorizer's own parser; throws with its message.
+ */
+export function routeRequirementStageVariables(routes: ApiRouteRequirements): Record<string, string> {
+  return encodeRouteRequirements(routes);
+}
 
 /**
  * How the authorizer answers HTTP API (payload 2.0) events: a simple `{ isAuthorized, context }`
@@ -84,6 +109,16 @@ export interface AuthorizerAttachmentOptions {
    * @default true
    */
   readonly gatewayResponses?: boolean;
+  /**
+   * This API's own route requirements, on top of the deployment's `routeScopes` (a request needs
+   * what both ask). Carried in the API's stage variables (set on every stage of the API in its
+   * stack; `routeRequirementStageVariables` gives them for stages made elsewhere), which are
+   * identity sources, so the authorizer cache is keyed by them too.
+   * `REQUEST` and HTTP API authorizers only: API Gateway does not pass stage variables to a `TOKEN`
+   * authorizer. Every authorizer of one API must be given the same table.
+   * @default none (only the deployment's `routeScopes`)
+   */
+  readonly routes?: ApiRouteRequirements;
 }
 
 /** Anything that can attach the kms-jwt-auth authorizer to an API. */
@@ -142,7 +177,67 @@ interface BearerGatewayResponse {
   readonly type: apigw.ResponseType;
   readonly statusCode: string;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: { readonly error: string; readonly error_description: string };
+  /** The JSON body `{"error", "error_description"}`. */
+  readonly template: string;
+}
+
+/**
+ * What can make one REST API answer 403, gathered at synth from every attachment to it, for its
+ * `ACCESS_DENIED` response (whose headers API Gateway only takes as literals or request values,
+ * never from the authorizer's answer, so one response must serve every route of the API).
+ */
+interface ApiDenials {
+  /** Every requirement of the deployment's table (when known) and of the API's own. */
+  readonly requirements: RouteRequirement[];
+  /** A deployment referenced by ARN: its `routeScopes` are not known here. */
+  stackTableUnknown: boolean;
+  /** The API's own table, as encoded (one per API: the stage variables are the API stage's). */
+  routesText: string | undefined;
+  /** A `TOKEN` authorizer of ours protects some method of the API (it cannot see `routes`). */
+  tokenAuthorizer: boolean;
+}
+
+const denialsByApi = new WeakMap<IConstruct, ApiDenials>();
+
+function denialsOf(api: IConstruct): ApiDenials {
+  let denials = denialsByApi.get(api);
+  if (denials === undefined) {
+    denials = { requirements: [], stackTableUnknown: false, routesText: undefined, tokenAuthorizer: false };
+    denialsByApi.set(api, denials);
+  }
+  return denials;
+}
+
+const STEP_UP_ERROR = 'insufficient_user_authentication';
+
+/**
+ * The `ACCESS_DENIED` answer of an API. Without step-up rules it is RFC 6750's
+ * `insufficient_scope`. With them it is RFC 9470 §3's challenge, `error="insufficient_user_authentication"`,
+ * with `max_age` when every rule of the API asks for the same age and no scope (so any 403 there
+ * is cured by authenticating again within it); `acr_values` is left out because the service issues
+ * `amr`, not `acr`. An API that requires both scopes and step-up gets the step-up challenge: a
+ * client that re-authenticates in vain meets the same 403 once more, while one told
+ * `insufficient_scope` on a step-up route would never be asked to authenticate again.
+ */
+function accessDeniedAnswer(denials: ApiDenials): { header: string; body: { error: string; error_description: string } } {
+  const stepUp = denials.requirements.some((r) => r.mfa || r.maxAuthAgeSeconds !== undefined);
+  if (!stepUp) {
+    return {
+      header: 'Bearer error="insufficient_scope"',
+      body: { error: 'insufficient_scope', error_description: 'The access token lacks a scope this route requires' },
+    };
+  }
+  const onlyStepUp = !denials.stackTableUnknown && denials.requirements.every((r) => r.scopes.length === 0);
+  const ages = new Set(denials.requirements.map((r) => r.maxAuthAgeSeconds));
+  const [age] = ages;
+  const maxAge = onlyStepUp && ages.size === 1 && age !== undefined ? age : undefined;
+  const description = onlyStepUp
+    ? 'A stronger or more recent authentication is required'
+    : 'The access token lacks a scope, or a strong or recent enough authentication, that this route requires';
+  return {
+    header: `Bearer error="${STEP_UP_ERROR}", error_description="${description}"${maxAge === undefined ? '' : `, max_age="${maxAge}"`}`,
+    body: { error: STEP_UP_ERROR, error_description: description },
+  };
 }
 
 /**
@@ -160,14 +255,7 @@ const BEARER_GATEWAY_RESPONSES: readonly BearerGatewayResponse[] = [
     type: apigw.ResponseType.UNAUTHORIZED,
     statusCode: '401',
     headers: { 'WWW-Authenticate': `'Bearer error="invalid_token"'` },
-    body: { error: 'invalid_token', error_description: 'The access token is missing, malformed, expired or revoked' },
-  },
-  {
-    id: 'AccessDenied',
-    type: apigw.ResponseType.ACCESS_DENIED,
-    statusCode: '403',
-    headers: { 'WWW-Authenticate': `'Bearer error="insufficient_scope"'` },
-    body: { error: 'insufficient_scope', error_description: 'The access token lacks a scope this route requires' },
+    template: JSON.stringify({ error: 'invalid_token', error_description: 'The access token is missing, malformed, expired or revoked' }),
   },
   ...[
     { id: 'AuthorizerFailure', type: apigw.ResponseType.AUTHORIZER_FAILURE },
@@ -177,7 +265,7 @@ const BEARER_GATEWAY_RESPONSES: readonly BearerGatewayResponse[] = [
     type,
     statusCode: '503',
     headers: { 'Retry-After': `'${AUTHORIZER_RETRY_AFTER_SECONDS}'` },
-    body: { error: 'temporarily_unavailable', error_description: 'The token could not be checked; retry later' },
+    template: JSON.stringify({ error: 'temporarily_unavailable', error_description: 'The token could not be checked; retry later' }),
   })),
 ];
 
@@ -196,7 +284,16 @@ function addBearerGatewayResponses(restApi: apigw.IRestApi): void {
       .filter((c): c is apigw.CfnGatewayResponse => c instanceof apigw.CfnGatewayResponse)
       .map((c) => c.responseType),
   );
-  for (const response of BEARER_GATEWAY_RESPONSES) {
+  // Resolved at synth, once every attachment to this API has said what it requires.
+  const denials = denialsOf(restApi);
+  const accessDenied: BearerGatewayResponse = {
+    id: 'AccessDenied',
+    type: apigw.ResponseType.ACCESS_DENIED,
+    statusCode: '403',
+    headers: { 'WWW-Authenticate': Lazy.string({ produce: () => `'${accessDeniedAnswer(denials).header}'` }) },
+    template: Lazy.string({ produce: () => JSON.stringify(accessDeniedAnswer(denials).body) }),
+  };
+  for (const response of [accessDenied, ...BEARER_GATEWAY_RESPONSES]) {
     const id = `${GATEWAY_RESPONSE_ID_PREFIX}${response.id}`;
     if (restApi.node.tryFindChild(id) !== undefined || customized.has(response.type.responseType)) continue;
     new apigw.GatewayResponse(restApi, id, {
@@ -204,7 +301,7 @@ function addBearerGatewayResponses(restApi: apigw.IRestApi): void {
       type: response.type,
       statusCode: response.statusCode,
       responseHeaders: response.headers,
-      templates: { 'application/json': JSON.stringify(response.body) },
+      templates: { 'application/json': response.template },
     });
   }
 }
@@ -269,12 +366,25 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
   /** The SSM parameter holding the function ARN, written once, on the first cross-stack attachment. */
   private functionArnParameter: ssm.StringParameter | undefined;
 
+  /**
+   * The deployment's `routeScopes` when this construct knows them; `undefined` for a deployment
+   * referenced by ARN. Only shapes the REST gateway responses.
+   */
+  protected stackRouteRequirements(): ApiRouteRequirements | undefined {
+    return undefined;
+  }
+
   public restTokenAuthorizer(
     scope: Construct,
     id: string,
     options: AuthorizerAttachmentOptions = {},
   ): apigw.TokenAuthorizer {
-    return new BearerTokenAuthorizer(scope, id, this.onRestAttach(options), {
+    if (options.routes !== undefined) {
+      throw new Error(
+        `restTokenAuthorizer ${id}: routes need restRequestAuthorizer; API Gateway passes a TOKEN authorizer only the token and the method ARN, not the stage variables that carry an API's routes (docs/authorizer.md, "Route requirements")`,
+      );
+    }
+    return new BearerTokenAuthorizer(scope, id, this.onRestAttach(id, options, undefined, 'TOKEN'), {
       handler: this.functionFor(scope),
       identitySource: apigw.IdentitySource.header(AUTHORIZATION_HEADER),
       validationRegex: BEARER_JWS_PATTERN,
@@ -289,9 +399,15 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     id: string,
     options: AuthorizerAttachmentOptions = {},
   ): apigw.RequestAuthorizer {
-    return new BearerRequestAuthorizer(scope, id, this.onRestAttach(options), {
+    const routes = apiRoutes('restRequestAuthorizer', id, options);
+    return new BearerRequestAuthorizer(scope, id, this.onRestAttach(id, options, routes, 'REQUEST'), {
       handler: this.functionFor(scope),
-      identitySources: [apigw.IdentitySource.header(AUTHORIZATION_HEADER)],
+      // The route table's stage variables key the authorizer cache too: a cached answer never
+      // outlives a change of the table.
+      identitySources: [
+        apigw.IdentitySource.header(AUTHORIZATION_HEADER),
+        ...Object.keys(routes?.variables ?? {}).map((name) => apigw.IdentitySource.stageVariable(name)),
+      ],
       resultsCacheTtl: this.cacheTtl(options),
       authorizerName: options.authorizerName ?? id,
       ...this.restInvokeRole(scope),
@@ -308,11 +424,18 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     // scopes, an allow cached for one route would be reused on another. Keying the cache by
     // route as well keeps a 403 on /admin from turning into a cached allow (or the reverse).
     const perRouteCache = this.authorizerResponse === 'simple' && resultsCacheTtl.toSeconds() > 0;
-    return new PayloadV2HttpLambdaAuthorizer(id, this.functionFor(scope), this.permitApi, {
+    const routes = apiRoutes('httpLambdaAuthorizer', id, options);
+    const onAttach: OnAttach = (api, apiId) => {
+      this.permitApi(api, apiId);
+      if (routes === undefined) return;
+      recordApiRoutes(api, apiId, id, routes);
+    };
+    return new PayloadV2HttpLambdaAuthorizer(id, this.functionFor(scope), onAttach, {
       authorizerName: options.authorizerName ?? id,
       identitySource: [
         `$request.header.${AUTHORIZATION_HEADER}`,
         ...(perRouteCache ? ['$context.routeKey'] : []),
+        ...Object.keys(routes?.variables ?? {}).map((name) => `$stageVariables.${name}`),
       ],
       resultsCacheTtl,
       responseTypes: [
@@ -362,14 +485,36 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     return role;
   }
 
-  /** Allows API Gateway to invoke the function for every authorizer of `api`, once per API. */
-  private onRestAttach(options: AuthorizerAttachmentOptions): OnRestAttach {
+  /**
+   * What attaching to a REST API adds: the invoke permission (once per API), the API's own route
+   * table in its deployment stage's variables, and (unless turned off) the gateway responses.
+   */
+  private onRestAttach(id: string, options: AuthorizerAttachmentOptions, routes: ApiRoutes | undefined, type: 'TOKEN' | 'REQUEST'): OnRestAttach {
     const withGatewayResponses = options.gatewayResponses ?? true;
     return (restApi) => {
       this.permitApi(restApi, restApi.restApiId);
+      const denials = denialsOf(restApi);
+      if (!this.recordedStackTable.has(restApi)) {
+        this.recordedStackTable.add(restApi);
+        const stack = this.stackRouteRequirements();
+        if (stack === undefined) denials.stackTableUnknown = true;
+        else denials.requirements.push(...parseRouteRequirements(stack).map((rule) => rule.requirement));
+      }
+      if (type === 'TOKEN') denials.tokenAuthorizer = true;
+      if (routes !== undefined) {
+        recordApiRoutes(restApi, restApi.restApiId, id, routes);
+      }
+      if (denials.tokenAuthorizer && denials.routesText !== undefined) {
+        throw new Error(
+          `${id}: this REST API has its own routes and a TOKEN authorizer; a TOKEN authorizer cannot see them (no stage variables in its events), so the methods it protects would skip them. Use restRequestAuthorizer for every method of the API`,
+        );
+      }
       if (withGatewayResponses) addBearerGatewayResponses(restApi);
     };
   }
+
+  /** The APIs whose denials already include the deployment's table. */
+  private readonly recordedStackTable = new WeakSet<IConstruct>();
 
   private readonly permitApi: OnAttach = (api, apiId) => {
     if (this.invokePermission !== 'api' || this.permittedApis.has(api)) return;
@@ -432,6 +577,69 @@ export abstract class AuthorizerAttachment extends Construct implements IKmsJwtA
     });
     apiStack.addStackDependency(fnStack, 'reads the authorizer function ARN from its SSM parameter');
     return ssm.StringParameter.valueForStringParameter(apiStack, parameterName);
+  }
+}
+
+/** An API's own route table: its requirements, and the stage variables that carry it. */
+interface ApiRoutes {
+  readonly text: string;
+  readonly variables: Readonly<Record<string, string>>;
+  readonly requirements: readonly RouteRequirement[];
+}
+
+/** Validates `options.routes` with the authorizer's own parser; the error names the attachment. */
+function apiRoutes(method: string, id: string, options: AuthorizerAttachmentOptions): ApiRoutes | undefined {
+  if (options.routes === undefined) return undefined;
+  try {
+    const variables = encodeRouteRequirements(options.routes);
+    const requirements = parseRouteRequirements(options.routes, 'routes').map((rule) => rule.requirement);
+    return { text: Object.values(variables).join(''), variables, requirements };
+  } catch (error) {
+    throw new Error(`${method} ${id}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * One table per API: stage variables belong to the API's stage, so two authorizers of one API
+ * cannot require different things there.
+ */
+function recordApiRoutes(api: IConstruct, apiId: string, id: string, routes: ApiRoutes): void {
+  const denials = denialsOf(api);
+  if (denials.routesText === routes.text) return;
+  if (denials.routesText !== undefined) {
+    throw new Error(`${id}: another authorizer of this API was given different routes; one API stage carries one route table, give every authorizer of the API the same routes`);
+  }
+  denials.routesText = routes.text;
+  denials.requirements.push(...routes.requirements);
+  Aspects.of(Stack.of(api)).add(new RouteTableStageVariables(apiId, routes.variables));
+}
+
+/**
+ * Puts an API's route table into the variables of every stage of that API in the API's stack
+ * (a REST API's `deploymentStage` and any `Stage` made from its deployments; an HTTP API's default
+ * and added stages), visited at synth so that stages created after the attachment get them too.
+ * Stages in other stacks take them from `routeRequirementStageVariables`.
+ */
+class RouteTableStageVariables implements IAspect {
+  constructor(
+    private readonly apiId: string,
+    private readonly variables: Readonly<Record<string, string>>,
+  ) {}
+
+  public visit(node: IConstruct): void {
+    const property =
+      node instanceof apigw.CfnStage && this.sameApi(node, node.restApiId)
+        ? 'Variables'
+        : node instanceof apigwv2.CfnStage && this.sameApi(node, node.apiId)
+          ? 'StageVariables'
+          : undefined;
+    if (property === undefined || !(node instanceof CfnResource)) return;
+    for (const [name, value] of Object.entries(this.variables)) node.addPropertyOverride(`${property}.${name}`, value);
+  }
+
+  private sameApi(node: IConstruct, apiId: string): boolean {
+    const stack = Stack.of(node);
+    return JSON.stringify(stack.resolve(apiId)) === JSON.stringify(stack.resolve(this.apiId));
   }
 }
 

@@ -7,7 +7,14 @@ export { KmsJwtAuth } from './kms-jwt-auth.ts';
 export type { AuthorizerResponse, CustomDomainOptions, KmsJwtAuthProps, LogLevel, ReusePolicy, SigningAlgorithm, ThrottleOptions } from './kms-jwt-auth.ts';
 export { KmsJwtAuthStack, type KmsJwtAuthStackProps } from './kms-jwt-auth-stack.ts';
 export { ImportedKmsJwtAuth, type KmsJwtAuthAttributes } from './imported-kms-jwt-auth.ts';
-export { AuthorizerAttachment, type AuthorizerAttachmentOptions, type IKmsJwtAuthorizerSource } from './authorizer-attachment.ts';
+export {
+  AuthorizerAttachment,
+  routeRequirementStageVariables,
+  type ApiRouteRequirements,
+  type AuthorizerAttachmentOptions,
+  type IKmsJwtAuthorizerSource,
+  type RouteRequirementInput,
+} from './authorizer-attachment.ts';
 export { AuthFunction, type AuthFunctionCode, type AuthFunctionProps } from './auth-function.ts';
 export { AuthAlarms, type AuthAlarmsProps } from './auth-alarms.ts';
 export { AuthDashboard, type AuthDashboardProps } from './auth-dashboard.ts';

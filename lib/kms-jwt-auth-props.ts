@@ -14,6 +14,7 @@ import { parseAuthorizerConfig } from '../lambdas/config/authorizer.ts';
 import type { EnvRecord } from '../lambdas/config/env.ts';
 import { parseIssuingFunctionConfig, parseRevokeFunctionConfig } from '../lambdas/config/issuer.ts';
 import { parseJwksFunctionConfig } from '../lambdas/config/jwks.ts';
+import type { RouteRequirementInput } from '../lambdas/core/route-requirements.ts';
 import {
   validateAuthorizerCacheTtl,
   validateAuthorizerInvokePermission,
@@ -168,12 +169,15 @@ export interface KmsJwtAuthProps {
    */
   readonly clockSkew?: Duration;
   /**
-   * Scopes the authorizer requires per route: `"METHOD /path"` (API Gateway route or resource
-   * path, `ANY` for every method) to the scopes a token must all hold; missing ones answer 403.
-   * Users' own scopes are set per user with the admin CLI.
+   * What the authorizer requires per route, on every API it protects: `"METHOD /path"` (API
+   * Gateway route or resource path, `ANY` for every method) to the scopes a token must all hold
+   * (missing ones answer 403 `insufficient_scope`), or to `{ scopes?, mfa?, maxAuthAgeSeconds? }`
+   * (a token without `"mfa"` in `amr`, or authenticated longer ago, answers 403
+   * `insufficient_user_authentication`). Each API can add its own with the `routes` option of the
+   * attachment. Users' own scopes are set per user with the admin CLI.
    * @default {} (any valid token is enough)
    */
-  readonly routeScopes?: Readonly<Record<string, readonly string[]>>;
+  readonly routeScopes?: Readonly<Record<string, RouteRequirementInput>>;
   /**
    * What happens to the table, the KMS keys and the log groups when they leave the stack.
    * `RETAIN` keeps users, sessions and keys through a mistaken `cdk destroy`. `DESTROY` deletes
@@ -273,7 +277,7 @@ export interface Settings {
   readonly authorizerReservedConcurrency: number | undefined;
   readonly denylistCacheTtl: Duration;
   readonly clockSkew: Duration;
-  readonly routeScopes: Readonly<Record<string, readonly string[]>>;
+  readonly routeScopes: Readonly<Record<string, RouteRequirementInput>>;
   readonly removalPolicy: RemovalPolicy;
   readonly deletionProtection: boolean;
   readonly logRetention: logs.RetentionDays;

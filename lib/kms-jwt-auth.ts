@@ -17,6 +17,7 @@ import { AuthDashboard } from './auth-dashboard.ts';
 import { AuthFunction, type AuthFunctionCode } from './auth-function.ts';
 import {
   AuthorizerAttachment,
+  type ApiRouteRequirements,
   type AuthorizerInvokePermission,
   type AuthorizerResponse,
   type IKmsJwtAuthorizerSource,
@@ -87,6 +88,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
   public readonly authorizerResponse: AuthorizerResponse;
   protected readonly defaultAuthorizerCacheTtl: Duration;
   protected readonly invokePermission: AuthorizerInvokePermission;
+  private readonly routeScopes: ApiRouteRequirements;
 
   /** The token API. */
   public readonly httpApi: apigwv2.HttpApi;
@@ -111,6 +113,10 @@ export class KmsJwtAuth extends AuthorizerAttachment {
   /** The custom domain, when configured. */
   public readonly domainName?: apigwv2.DomainName;
 
+  protected override stackRouteRequirements(): ApiRouteRequirements {
+    return this.routeScopes;
+  }
+
   constructor(scope: Construct, id: string, props: KmsJwtAuthProps = {}) {
     super(scope, id);
     const settings = resolveSettings(props);
@@ -119,6 +125,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
     this.authorizerResponse = settings.authorizerResponse;
     this.defaultAuthorizerCacheTtl = settings.authorizerCacheTtl;
     this.invokePermission = settings.authorizerInvokePermission;
+    this.routeScopes = settings.routeScopes;
 
     // --- Keys -----------------------------------------------------------------------------
     this.keys = new SigningKeys(this, 'Keys', {

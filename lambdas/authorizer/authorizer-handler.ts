@@ -18,9 +18,10 @@
  *
  * `decide(event)` gives the same decision as data, for the local gateway to mirror API Gateway:
  *   decide(event: unknown): Promise<
- *       { effect: 'allow', context: { sub, scope, sid, jti, client_id } }
+ *       { effect: 'allow', context: { sub, scope, sid, jti, client_id, amr, auth_time } }
  *     | { effect: 'deny', status: 401, error: 'invalid_token', description }
  *     | { effect: 'deny', status: 403, error: 'insufficient_scope', description, context }
+ *     | { effect: 'deny', status: 403, error: 'insufficient_user_authentication', description, maxAge, context }
  *     | { effect: 'deny', status: 503, error: 'temporarily_unavailable', description }>
  * It never throws for bad input; `description` is safe to show (no token, no key).
  *
@@ -28,7 +29,7 @@
  * the TTL, because API Gateway does not call us again. The policy itself stays correct across
  * routes (see `Authorizer.policyFor`), but revocation "at once" (SECURITY.md) holds only with the
  * TTL at 0, or within TTL seconds otherwise. With simple responses the cached answer is one
- * boolean for every route sharing the identity source: with `ROUTE_SCOPES` set, either use IAM
+ * boolean for every route sharing the identity source: with route requirements, either use IAM
  * responses, add `$context.routeKey` to the identity sources, or keep the TTL at 0.
  * docs/authorizer.md has the full discussion.
  *

@@ -1,20 +1,25 @@
 /**
  * The authorizer's decision, independent of the Lambda event format it answers in:
- * event → (token, route) → verify → denylist → route scopes → decision (+ the IAM policy that
- * expresses it for every route at once). Collaborators are passed in; `handler.ts` wires the
- * production ones.
+ * event → (token, route, the API's own route table) → verify → denylist → route requirements →
+ * decision (+ the IAM policy that expresses it for every route at once). Collaborators are passed
+ * in; `handler.ts` wires the production ones.
  */
 import type { PolicyDocument, Statement } from 'aws-lambda';
 import { AccessTokenVerifier, UnknownKeyIdError } from '../core/access-token-verifier.ts';
 import type { KeyLookup } from '../core/access-token-verifier.ts';
 import { revocationReason } from '../core/denylist-policy.ts';
-import { AuthError, DependencyUnavailableError } from '../core/errors.ts';
+import { AuthError, ConfigurationError, DependencyUnavailableError } from '../core/errors.ts';
+import { decodeRouteTable, routeTableText } from '../core/route-requirements-codec.ts';
 import {
+  EMPTY_ROUTE_TABLE,
   grantedScopes,
-  missingScopes,
-  requiredScopesFor,
+  requirementFor,
+  shortfall,
   unsatisfiedRules,
-} from '../core/route-scopes.ts';
+  type RouteTable,
+  type Shortfall,
+  type TokenAuthentication,
+} from '../core/route-requirements.ts';
 import type { VerificationKeyRing } from '../core/ports.ts';
 import type { AccessTokenClaims } from '../core/token-model.ts';
 import type { DenylistReader } from '../core/ports.ts';
@@ -29,9 +34,15 @@ export interface AuthorizerContext {
   readonly sid: string;
   readonly jti: string;
   readonly client_id: string;
+  /** RFC 8176 methods from the token's `amr`, space-separated; empty when it has none. */
+  readonly amr: string;
+  /** The token's `auth_time` (seconds since the epoch), as a decimal string. */
+  readonly auth_time: string;
   /** Index signature so the object fits API Gateway's context map type. */
   readonly [key: string]: string;
 }
+
+export type ForbiddenDecision = Extract<AuthorizerDecision, { status: 403 }>;
 
 export type AuthorizerDecision =
   | { readonly effect: 'allow'; readonly context: AuthorizerContext }
@@ -41,6 +52,16 @@ export type AuthorizerDecision =
       readonly status: 403;
       readonly error: 'insufficient_scope';
       readonly description: string;
+      readonly context: AuthorizerContext;
+    }
+  | {
+      /** RFC 9470 §3: the token is valid but its authentication is too weak or too old for the route. */
+      readonly effect: 'deny';
+      readonly status: 403;
+      readonly error: 'insufficient_user_authentication';
+      readonly description: string;
+      /** RFC 9470 §3 `max_age`: authenticate again no longer than this many seconds before the request. */
+      readonly maxAge: number | undefined;
       readonly context: AuthorizerContext;
     }
   | {
@@ -74,12 +95,38 @@ const unauthorized = (description: string): AuthorizerDecision => ({
   description,
 });
 
+/** Distinct API route tables a container keeps parsed. */
+const API_TABLE_CACHE_SIZE = 64;
+
+/** RFC 6750 §3.1 / RFC 9470 §3; scope names and ages are configuration, safe to say. */
+function forbidden(unmet: Shortfall, context: AuthorizerContext): ForbiddenDecision {
+  if (unmet.error === 'insufficient_scope') {
+    return { effect: 'deny', status: 403, error: unmet.error, description: `requires scope: ${unmet.missingScopes.join(' ')}`, context };
+  }
+  const needs = [
+    ...(unmet.mfa ? ['multi-factor authentication'] : []),
+    ...(unmet.maxAuthAgeSeconds !== undefined ? [`an authentication within the last ${unmet.maxAuthAgeSeconds} seconds`] : []),
+  ];
+  return {
+    effect: 'deny',
+    status: 403,
+    error: unmet.error,
+    description: `requires ${needs.join(' and ')}`,
+    maxAge: unmet.maxAuthAgeSeconds,
+    context,
+  };
+}
+
 export class Authorizer {
   private readonly verifier: AccessTokenVerifier;
   private verifierKeys: KeyLookup | undefined;
+  /** The auth stack's table alone, for APIs without their own. */
+  private readonly stackTables: readonly RouteTable[];
+  private readonly apiTables = new Map<string, RouteTable | ConfigurationError>();
 
   constructor(private readonly deps: AuthorizerDeps) {
     this.verifier = new AccessTokenVerifier(deps.config.policy, new Map());
+    this.stackTables = [deps.config.routeRequirements];
   }
 
   /** How HTTP API payload 2.0 events are answered (REST events always get a policy). */
@@ -99,6 +146,13 @@ export class Authorizer {
     }
     const token = bearerToken(request.authorization);
     if (token === undefined) return this.deny(request, unauthorized('missing bearer token'));
+    const apiTable = this.apiRouteTable(request.stageVariables);
+    if (apiTable instanceof ConfigurationError) {
+      // The API's own requirements cannot be read: fail closed (never "no requirements"), loudly,
+      // and uncached (a thrown error is not cached by API Gateway).
+      this.deps.log({ msg: 'authorizer internal error', level: 'ERROR', cause: apiTable.message });
+      return this.deny(request, { effect: 'deny', status: 503, error: 'temporarily_unavailable', description: 'route requirements unreadable' });
+    }
 
     // One clock reading for the whole decision: a revocation entry lives until the token's `exp`
     // (plus skew), so judging it at a later instant than the token could let a just-revoked
@@ -119,23 +173,46 @@ export class Authorizer {
       sid: claims.sid,
       jti: claims.jti,
       client_id: claims.client_id,
+      amr: claims.amr?.join(' ') ?? '',
+      auth_time: String(claims.auth_time),
     };
-    const granted = grantedScopes(claims.scope);
-    const missing = missingScopes(requiredScopesFor(this.deps.config.routeScopes, arn.resource), granted);
-    const policy = this.policyFor(arn, granted);
-    if (missing.length > 0) {
-      // RFC 6750 §3.1 insufficient_scope; scope names are configuration, safe to say.
-      const decision: AuthorizerDecision = {
-        effect: 'deny',
-        status: 403,
-        error: 'insufficient_scope',
-        description: `requires scope: ${missing.join(' ')}`,
-        context,
-      };
+    const tables = apiTable === EMPTY_ROUTE_TABLE ? this.stackTables : [this.deps.config.routeRequirements, apiTable];
+    const authentication: TokenAuthentication = { granted: grantedScopes(claims.scope), amr: claims.amr, authTime: claims.auth_time, now };
+    const policy = this.policyFor(arn, tables, authentication);
+    const unmet = shortfall(requirementFor(tables, arn.resource), authentication);
+    if (unmet !== undefined) {
+      const decision = forbidden(unmet, context);
       this.deps.log({ msg: 'authorizer denied', status: 403, error: decision.error, reason: decision.description, sub: claims.sub, jti: claims.jti });
       return { decision, request, policy };
     }
     return { decision: { effect: 'allow', context }, request, policy };
+  }
+
+  /**
+   * The API's own route table from its stage variables, parsed once per distinct text (the same
+   * few APIs call a warm container over and over); a `ConfigurationError` when unreadable.
+   */
+  private apiRouteTable(stageVariables: unknown): RouteTable | ConfigurationError {
+    let text: string | undefined;
+    try {
+      text = routeTableText(stageVariables);
+    } catch (error) {
+      return error instanceof ConfigurationError ? error : new ConfigurationError('route table stage variables unreadable');
+    }
+    if (text === undefined) return EMPTY_ROUTE_TABLE;
+    const known = this.apiTables.get(text);
+    if (known !== undefined) return known;
+    let parsed: RouteTable | ConfigurationError;
+    try {
+      parsed = decodeRouteTable(text);
+    } catch (error) {
+      parsed = error instanceof ConfigurationError ? error : new ConfigurationError('route table stage variables unreadable');
+    }
+    // Bounded: the texts come from API configuration, not from callers, but a container must not
+    // grow without limit if many APIs (or stages) share it.
+    if (this.apiTables.size >= API_TABLE_CACHE_SIZE) this.apiTables.clear();
+    this.apiTables.set(text, parsed);
+    return parsed;
   }
 
   private async verify(token: string, now: number): Promise<AccessTokenClaims> {
@@ -178,13 +255,14 @@ export class Authorizer {
   /**
    * One policy that is right for EVERY route of the stage, because API Gateway may reuse it
    * (authorizer caching) on other routes for as long as the TTL: REST TOKEN authorizers cache by
-   * token alone. It allows the whole stage and explicitly denies each configured rule whose scopes
-   * this token lacks (an explicit Deny wins over Allow in IAM evaluation). When the token
-   * satisfies every rule (or there are none), the decision does not depend on the route and the
-   * policy is a single wildcard Allow.
+   * token alone, REQUEST ones by their identity sources. It allows the whole stage and explicitly
+   * denies each rule (of the stack's table and the API's own) this token does not satisfy (an
+   * explicit Deny wins over Allow in IAM evaluation). When the token satisfies every rule (or
+   * there are none), the decision does not depend on the route and the policy is a single
+   * wildcard Allow.
    */
-  private policyFor(arn: ParsedArn, granted: ReadonlySet<string>): PolicyDocument {
-    const denied = unsatisfiedRules(this.deps.config.routeScopes, granted).flatMap((rule) =>
+  private policyFor(arn: ParsedArn, tables: readonly RouteTable[], token: TokenAuthentication): PolicyDocument {
+    const denied = unsatisfiedRules(tables, token).flatMap((rule) =>
       rule.resourceGlobs.map((glob) => `${arn.apiStagePrefix}/${glob}`),
     );
     const statements: Statement[] = [

@@ -2,10 +2,11 @@
  * Narrowing API Gateway authorizer events (all `unknown` until checked) to what the decision
  * needs: the bearer token, the method/route ARN and which response shape to answer with.
  *
- * - REST `TOKEN`  (`type: "TOKEN"`, `authorizationToken`, `methodArn`) → IAM policy.
- * - REST `REQUEST` and HTTP API payload 1.0 (`type: "REQUEST"`, `methodArn`, `headers`) → IAM policy.
- * - HTTP API payload 2.0 (`version: "2.0"`, `type: "REQUEST"`, `routeArn`, lower-cased `headers`)
- *   → simple response or IAM policy, per `AUTHORIZER_RESPONSE`.
+ * - REST `TOKEN`  (`type: "TOKEN"`, `authorizationToken`, `methodArn`, nothing else) → IAM policy.
+ * - REST `REQUEST` and HTTP API payload 1.0 (`type: "REQUEST"`, `methodArn`, `headers`,
+ *   `stageVariables`) → IAM policy.
+ * - HTTP API payload 2.0 (`version: "2.0"`, `type: "REQUEST"`, `routeArn`, lower-cased `headers`,
+ *   `stageVariables`) → simple response or IAM policy, per `AUTHORIZER_RESPONSE`.
  */
 import { isRecord } from '../core/is-record.ts';
 
@@ -17,6 +18,11 @@ export interface AuthorizationRequest {
   readonly authorization: string | undefined;
   /** `methodArn` or `routeArn`. */
   readonly arn: string | undefined;
+  /**
+   * The stage's variables (still `unknown`), where an API carries its own route table. REST
+   * `REQUEST` and HTTP API payload 2.0 events have them; `TOKEN` events never do.
+   */
+  readonly stageVariables: unknown;
 }
 
 /** Case-insensitive header lookup (RFC 9110 §5.1); more than one `Authorization` is refused. */
@@ -50,16 +56,23 @@ export function toAuthorizationRequest(event: unknown): AuthorizationRequest | u
       kind: 'rest-token',
       authorization: typeof event.authorizationToken === 'string' ? event.authorizationToken : undefined,
       arn: arnOf(event.methodArn),
+      stageVariables: undefined,
     };
   }
   if (event.type !== 'REQUEST') return undefined;
   if (event.version === '2.0') {
-    return { kind: 'http-v2', authorization: authorizationHeader(event.headers, undefined), arn: arnOf(event.routeArn) };
+    return {
+      kind: 'http-v2',
+      authorization: authorizationHeader(event.headers, undefined),
+      arn: arnOf(event.routeArn),
+      stageVariables: event.stageVariables,
+    };
   }
   return {
     kind: 'rest-request',
     authorization: authorizationHeader(event.headers, event.multiValueHeaders),
     arn: arnOf(event.methodArn),
+    stageVariables: event.stageVariables,
   };
 }
 

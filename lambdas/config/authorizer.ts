@@ -6,8 +6,8 @@
 import { DEFAULT_MAX_TOKEN_LENGTH } from '../core/access-token-verifier.ts';
 import type { VerificationPolicy } from '../core/access-token-verifier.ts';
 import { ConfigurationError } from '../core/errors.ts';
-import { parseRouteScopes } from '../core/route-scopes.ts';
-import type { RouteScopeTable } from '../core/route-scopes.ts';
+import { parseRouteRequirements } from '../core/route-requirements.ts';
+import type { RouteTable } from '../core/route-requirements.ts';
 import { ACCESS_TOKEN_TYP, isSigningAlgorithm } from '../core/token-model.ts';
 import { commaList, issuerUrl, oneOf, optionalInteger, requireString, type EnvRecord } from './env.ts';
 import type { SigningAlgorithm } from '../core/token-model.ts';
@@ -20,7 +20,11 @@ export interface AuthorizerConfig {
   /** Exactly one of these is used: the deploy-time JWKS wins, KMS is then never called. */
   readonly publicJwks: string | undefined;
   readonly verifyKeyIds: readonly string[];
-  readonly routeScopes: RouteScopeTable;
+  /**
+   * `ROUTE_SCOPES`: what routes of every API require (scopes, `mfa`, `maxAuthAgeSeconds`). Each
+   * API can add its own in stage variables (core/route-requirements-codec.ts).
+   */
+  readonly routeRequirements: RouteTable;
   /** HTTP API payload 2.0 only: simple `{isAuthorized}` or an IAM policy. REST always gets IAM. */
   readonly responseMode: AuthorizerResponseMode;
   /** 0 = off (default). See `CachedDenylistReader` for the staleness this buys. */
@@ -65,7 +69,7 @@ export function parseAuthorizerConfig(env: EnvRecord): AuthorizerConfig {
     },
     publicJwks,
     verifyKeyIds,
-    routeScopes: parseRouteScopes(routeScopesJson),
+    routeRequirements: parseRouteRequirements(routeScopesJson),
     responseMode: oneOf(env, 'AUTHORIZER_RESPONSE', ['simple', 'iam'] as const, 'simple'),
     denylistCacheSeconds: optionalInteger(env, 'DENYLIST_CACHE_SECONDS', 0, 0, 300),
   };

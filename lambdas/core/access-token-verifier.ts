@@ -161,7 +161,21 @@ function accessTokenClaims(claims: JWTPayload, policy: VerificationPolicy, now: 
     scope: claims.scope,
     sid: requiredString(claims, 'sid'),
     auth_time: authTime,
+    ...optionalAmr(claims),
   };
+}
+
+/**
+ * RFC 8176 §1 / RFC 9068 §2.2.1: `amr`, when present, is a JSON array of strings naming the
+ * authentication methods used; route rules read it (`mfa`), so anything else is refused.
+ */
+function optionalAmr(claims: JWTPayload): { amr?: readonly string[] } {
+  const amr = claims['amr'];
+  if (amr === undefined) return {};
+  if (!Array.isArray(amr) || amr.length > 16 || !amr.every((m) => typeof m === 'string' && m.length > 0 && m.length <= 64)) {
+    throw new InvalidTokenError('invalid amr claim');
+  }
+  return { amr: [...(amr as string[])] };
 }
 
 /**

@@ -40,6 +40,8 @@ export interface AccessTokenClaims {
   readonly scope: string;
   readonly sid: string;
   readonly auth_time: number;
+  /** RFC 8176 authentication method references (e.g. `["pwd","otp","mfa"]`), when the issuer set them. */
+  readonly amr?: readonly string[];
 }
 
 /**

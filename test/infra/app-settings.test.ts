@@ -116,6 +116,15 @@ describe('context values', () => {
     expect(() => settingsFor({ customDomainName: 'auth.example.com' })).toThrow(/certificateArn/);
   });
 
+  it('accept route requirements with MFA and authentication age beside the scopes-only form', () => {
+    const { props } = settingsFor({ routeScopes: '{"GET /admin":["admin"],"POST /pay":{"scopes":["pay"],"mfa":true,"maxAuthAgeSeconds":300}}' });
+    expect(props.routeScopes).toEqual({ 'GET /admin': ['admin'], 'POST /pay': { scopes: ['pay'], mfa: true, maxAuthAgeSeconds: 300 } });
+  });
+
+  it('refuse a route requirement the authorizer could not enforce', () => {
+    expect(() => settingsFor({ routeScopes: '{"GET /admin":{"mfa":"yes"}}' })).toThrow(/routeScopes/);
+  });
+
   it('refuse malformed JSON for route scopes', () => {
     expect(() => settingsFor({ routeScopes: '{"GET /admin": admin}' })).toThrow(/routeScopes/);
   });

@@ -4,10 +4,23 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { describe, expect, it } from 'vitest';
+import type { Construct } from 'constructs';
+import type { ApiRouteRequirements } from '../../lib/authorizer-attachment.ts';
+import { ImportedKmsJwtAuth } from '../../lib/imported-kms-jwt-auth.ts';
 import { KmsJwtAuth } from '../../lib/kms-jwt-auth.ts';
 import { testApp } from './support.ts';
 
 const AUTHORIZER_ARN = 'arn:aws:lambda:eu-west-1:111111111111:function:authorizer';
+
+/** A deployment referenced by ARN whose routeScopes are known, as `KmsJwtAuth` knows its own. */
+class StackTableAuth extends ImportedKmsJwtAuth {
+  constructor(scope: Construct, id: string, private readonly routeScopes: Record<string, unknown>) {
+    super(scope, id, { authorizerFunctionArn: AUTHORIZER_ARN });
+  }
+  protected override stackRouteRequirements(): ApiRouteRequirements {
+    return this.routeScopes as ApiRouteRequirements;
+  }
+}
 
 interface GatewayResponseProps {
   readonly ResponseType: string;
@@ -91,6 +104,50 @@ describe('REST API gateway responses (RFC 6750 §3)', () => {
       api.root.addMethod('GET', new apigw.MockIntegration(), { authorizer: deployed.restTokenAuthorizer(stack, `Jwt${name}`) });
     }
     Template.fromStack(stack).resourceCountIs('AWS::ApiGateway::GatewayResponse', 8);
+  });
+});
+
+describe('REST API 403 when the API requires step-up (RFC 9470 §3)', () => {
+  const accessDenied = (routes: Record<string, unknown>, stackRouteScopes?: Record<string, unknown>) => {
+    const stack = new Stack(testApp(), 'StepUp');
+    const deployed =
+      stackRouteScopes === undefined
+        ? KmsJwtAuth.fromAttributes(stack, 'Auth', { authorizerFunctionArn: AUTHORIZER_ARN })
+        : new StackTableAuth(stack, 'Auth', stackRouteScopes);
+    const api = new apigw.RestApi(stack, 'Api');
+    api.root.addResource('payments').addMethod('POST', new apigw.MockIntegration(), {
+      authorizer: deployed.restRequestAuthorizer(stack, 'Jwt', { routes: routes as never }),
+    });
+    const denied = gatewayResponses(Template.fromStack(stack)).get('ACCESS_DENIED');
+    expect(denied?.StatusCode).toBe('403');
+    return { header: denied?.ResponseParameters?.['gatewayresponse.header.WWW-Authenticate'], body: body(denied) };
+  };
+
+  it('says insufficient_user_authentication with max_age when every rule asks for the same age and no scope', () => {
+    const { header, body: json } = accessDenied({ 'POST /payments': { mfa: true, maxAuthAgeSeconds: 300 } }, {});
+    expect(header).toBe(`'Bearer error="insufficient_user_authentication", error_description="A stronger or more recent authentication is required", max_age="300"'`);
+    expect(json).toEqual({ error: 'insufficient_user_authentication', error_description: 'A stronger or more recent authentication is required' });
+  });
+
+  it('leaves max_age out when the rules ask for different ages (or none)', () => {
+    const { header } = accessDenied({ 'POST /payments': { mfa: true }, 'GET /x': { maxAuthAgeSeconds: 60 } }, {});
+    expect(header).toMatch(/^'Bearer error="insufficient_user_authentication", error_description="[^"]+"'$/);
+  });
+
+  it('says insufficient_user_authentication, without max_age, when scopes may be what is missing too', () => {
+    const { header, body: json } = accessDenied({ 'POST /payments': { maxAuthAgeSeconds: 300 } }, { 'GET /admin': ['admin'] });
+    expect(header).toMatch(/^'Bearer error="insufficient_user_authentication", error_description="The access token lacks a scope, or a strong or recent enough authentication, that this route requires"'$/);
+    expect(json).toMatchObject({ error: 'insufficient_user_authentication' });
+    // A deployment referenced by ARN: its routeScopes are unknown, so scopes may be missing.
+    expect(accessDenied({ 'POST /payments': { maxAuthAgeSeconds: 300 } }).header).not.toContain('max_age');
+  });
+
+  it('sees a step-up rule of the deployment\'s routeScopes too', () => {
+    expect(accessDenied({ 'GET /reports': ['audit'] }, { 'POST /payments': { mfa: true } }).header).toContain('insufficient_user_authentication');
+  });
+
+  it('keeps insufficient_scope when nothing asks for step-up', () => {
+    expect(accessDenied({ 'GET /reports': ['audit'] }, { 'GET /admin': ['admin'] }).header).toBe(`'Bearer error="insufficient_scope"'`);
   });
 });
 

@@ -8,12 +8,12 @@ const es = generateTestKey('ES256');
 const rsa = generateTestKey('RS256');
 
 describe('HTTP API payload 2.0', () => {
-  it('allows a valid token on /whoami and passes sub, scope, sid, jti and client_id', async () => {
+  it('allows a valid token on /whoami and passes sub, scope, sid, jti, client_id, amr and auth_time', async () => {
     const { authorizer } = makeHarness([es]);
-    const evaluation = await authorizer.evaluate(event('http-v2-request-whoami', `Bearer ${validToken(es)}`));
+    const evaluation = await authorizer.evaluate(event('http-v2-request-whoami', `Bearer ${validToken(es, { amr: ['pwd', 'otp', 'mfa'] })}`));
     expect(evaluation.decision).toEqual({
       effect: 'allow',
-      context: { sub: 'u1', scope: 'openid profile', sid: 'sid-1', jti: 'jti-1', client_id: 'mobile' },
+      context: { sub: 'u1', scope: 'openid profile', sid: 'sid-1', jti: 'jti-1', client_id: 'mobile', amr: 'pwd otp mfa', auth_time: String(NOW - 100) },
     });
     expect(toResponse(evaluation, 'simple')).toEqual({ isAuthorized: true, context: evaluation.decision.effect === 'allow' ? evaluation.decision.context : {} });
   });
@@ -87,7 +87,7 @@ describe('REST API events', () => {
           },
         ],
       },
-      context: { sub: 'u1', scope: 'openid profile', sid: 'sid-1', jti: 'jti-1', client_id: 'mobile' },
+      context: { sub: 'u1', scope: 'openid profile', sid: 'sid-1', jti: 'jti-1', client_id: 'mobile', amr: '', auth_time: String(NOW - 100) },
     });
   });
 

@@ -41,12 +41,22 @@ describe('configuration', () => {
 });
 
 describe('ROUTE_SCOPES as JSON', () => {
+  it('reads the array form and the requirement form side by side', () => {
+    const config = parseAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /admin":["admin"],"POST /pay":{"scopes":["pay"],"mfa":true,"maxAuthAgeSeconds":300}}' });
+    expect(config.routeRequirements.map((rule) => [rule.route, rule.requirement])).toEqual([
+      ['GET /admin', { scopes: ['admin'], mfa: false, maxAuthAgeSeconds: undefined }],
+      ['POST /pay', { scopes: ['pay'], mfa: true, maxAuthAgeSeconds: 300 }],
+    ]);
+  });
+  it('fails fast on a requirement it cannot enforce', () =>
+    expect(() => parseAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /admin":{"mfa":"yes"}}' })).toThrow(/ROUTE_SCOPES: "GET \/admin" mfa must be true or false/));
+
   // The construct writes ROUTE_SCOPES with JSON.stringify, which never repeats a name; a repeated
   // route in a hand-set value is read as ECMAScript JSON.parse reads it (RFC 8259 §4: names SHOULD
   // be unique; behaviour with duplicates is the parser's): the last occurrence.
   it('reads a hand-set duplicate route as its last occurrence', () => {
     const config = parseAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /a":["x"],"GET /a":["y"]}' });
-    expect(config.routeScopes).toEqual(parseAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /a":["y"]}' }).routeScopes);
+    expect(config.routeRequirements).toEqual(parseAuthorizerConfig({ ...baseEnv, ROUTE_SCOPES: '{"GET /a":["y"]}' }).routeRequirements);
   });
 });
 

@@ -8,7 +8,7 @@ import type { DenylistReader } from '../../../lambdas/core/ports.ts';
 import { PublicKeyRing } from '../../../lambdas/adapters/kms/public-key-source.ts';
 import { NO_REVOCATIONS, withRevocation, type RevocationChange, type StoredRevocationState } from '../../../lambdas/core/denylist-policy.ts';
 import { DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
-import { parseRouteScopes } from '../../../lambdas/core/route-scopes.ts';
+import { parseRouteRequirements } from '../../../lambdas/core/route-requirements.ts';
 import type { PublicKeySource, VerificationKey } from '../../../lambdas/core/ports.ts';
 import { AUD, ISS, NOW, policyFor } from '../verifier/token-factory.ts';
 import type { TestKey } from '../verifier/token-factory.ts';
@@ -57,7 +57,7 @@ export function makeConfig(overrides: Partial<AuthorizerConfig> = {}): Authorize
     policy: policyFor(['ES256', 'RS256']),
     publicJwks: undefined,
     verifyKeyIds: ['alias/test'],
-    routeScopes: parseRouteScopes({ 'GET /admin': ['admin'] }),
+    routeRequirements: parseRouteRequirements({ 'GET /admin': ['admin'] }),
     responseMode: 'simple',
     denylistCacheSeconds: 0,
     ...overrides,
