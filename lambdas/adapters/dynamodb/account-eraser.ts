@@ -28,6 +28,8 @@ const BATCH_SIZE = 25;
 /** Rounds for unprocessed items: backoff 20, 40, ... ms, about 2.5 s in all. */
 const MAX_BATCH_ROUNDS = 7;
 
+const FAMILY = 'FAMILY#';
+
 const userKey = (username: string): Item => ({ pk: S(`USER#${username}`), sk: S('USER') });
 
 export class DynamoDbAccountEraser implements AccountEraser {
@@ -84,9 +86,10 @@ export class DynamoDbAccountEraser implements AccountEraser {
         this.client.send(
           new QueryCommand({
             TableName: this.tableName,
-            KeyConditionExpression: part === 'sessions' ? 'pk = :pk AND begins_with(sk, :family)' : 'pk = :pk',
-            ...(part === 'credentials' ? { FilterExpression: 'NOT begins_with(sk, :family)' } : {}),
-            ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`), ':family': S('FAMILY#') },
+            // A Query cannot filter on a key attribute, so "everything but the families" is chosen here.
+            ...(part === 'sessions'
+              ? { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :family)', ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`), ':family': S(FAMILY) } }
+              : { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`) } }),
             ProjectionExpression: 'pk, sk',
             ConsistentRead: true,
             ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
@@ -95,7 +98,8 @@ export class DynamoDbAccountEraser implements AccountEraser {
       );
       for (const item of page.Items ?? []) {
         const { pk, sk } = item;
-        if (pk !== undefined && sk !== undefined) keys.push({ pk, sk });
+        const isFamily = sk?.S?.startsWith(FAMILY) === true;
+        if (pk !== undefined && sk !== undefined && isFamily === (part === 'sessions')) keys.push({ pk, sk });
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
