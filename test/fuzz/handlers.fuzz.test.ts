@@ -27,7 +27,7 @@ type AuthorizerHandler = (event: unknown) => Promise<unknown>;
 type Decide = (event: unknown) => Promise<unknown>;
 
 let service: LocalService;
-let handlers: Record<'login' | 'refresh' | 'revoke' | 'jwks', HttpHandler>;
+let handlers: Record<'login' | 'refresh' | 'revoke' | 'jwks' | 'account', HttpHandler>;
 let authorizer: AuthorizerHandler;
 let decide: Decide;
 /** A genuine session of the demo user, for mutation-based inputs. */
@@ -65,6 +65,7 @@ beforeAll(async () => {
     refresh: service.handlers.refresh as unknown as HttpHandler,
     revoke: service.handlers.revoke as unknown as HttpHandler,
     jwks: service.handlers.jwks as unknown as HttpHandler,
+    account: service.handlers.account as unknown as HttpHandler,
   };
   authorizer = service.handlers.authorizer;
   decide = service.handlers.authorizer.decide;
@@ -460,6 +461,18 @@ describe('every HTTP handler answers arbitrary API Gateway HTTP API 2.0 events w
       RUNS,
     );
     expect([...seen]).toEqual(expect.arrayContaining([200, 400, 401]));
+  });
+
+  it('the account function (GET /account, POST /account/password, POST /account/delete) always resolves to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
+    const seen = new Set<unknown>();
+    await fc.assert(
+      fc.asyncProperty(
+        eventFor(['GET /account', 'POST /account/password', 'POST /account/delete'], ['current_password', 'new_password', 'password']),
+        (event) => assertHttpContract(handlers.account, 'account', event, seen),
+      ),
+      RUNS,
+    );
+    expect([...seen]).toEqual(expect.arrayContaining([400, 401]));
   });
 
   it('the JWKS and discovery handler always resolves to 200/400/401/403/404/405/429/503 with an OAuth error body', async () => {
