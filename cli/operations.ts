@@ -86,6 +86,9 @@ export async function disableUser(deps: OperatorDeps, username: string): Promise
 
 export async function enableUser(deps: OperatorDeps, username: string): Promise<void> {
   const user = await requireUser(deps, username);
+  // A deletion that a fault interrupted has erased part of the account (its second factor,
+  // perhaps): enabling it would let it sign in with less than it had. It can only be finished.
+  if (user.deletionPending === true) throw new InvalidRequestError(`User "${username}" is being deleted; finish with delete-user.`);
   await deps.stores.users.updateUser(user.username, { status: 'active' }, now());
 }
 

@@ -221,6 +221,9 @@ describe('POST /account/delete', () => {
       expect((await refresh(session.refresh)).status).toBe(401);
     }
     expect((await loginReply('petra', 'petra first long passphrase')).status).toBe(401);
+    // Half-deleted, it cannot be brought back, only finished.
+    await expect(ops.enableUser(service.operatorDeps(), 'petra')).rejects.toThrow(/being deleted; finish with delete-user/);
+    expect((await loginReply('petra', 'petra first long passphrase')).status).toBe(401);
     await ops.deleteUser(service.operatorDeps(), 'petra');
     await expectErased('petra', mine.sub);
     expect((await loginReply('petra', 'petra first long passphrase')).status).toBe(401);
