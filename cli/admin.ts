@@ -14,6 +14,7 @@ import { AuthError } from '../lambdas/core/errors.ts';
 import { readLiveLocalEndpoints } from './local-state.ts';
 import {
   createUser,
+  deleteUser,
   disableUser,
   enableUser,
   listSessions,
@@ -31,6 +32,8 @@ const USAGE = `Usage: kms-jwt-auth-admin [--local | --table NAME] <command>
 Commands:
   create-user <username> [scope ...]      create a user; password from stdin
   disable-user <username>                 disable and end every session at once
+  delete-user <username>                  end every session at once and erase the account
+                                          (credentials, second factors, passkeys, sessions)
   enable-user <username>
   set-scopes <username> [scope ...] [--revoke-sessions]
   set-password <username>                 password from stdin; ends every session
@@ -98,6 +101,11 @@ async function main(argv: string[]): Promise<number> {
     case 'disable-user':
       console.log(`disabled ${username}; ended ${await disableUser(deps, need(username, 'username'))} session(s)`);
       return 0;
+    case 'delete-user': {
+      const deletion = await deleteUser(deps, need(username, 'username'));
+      console.log(`deleted ${username} (sub ${deletion.sub}); ended ${deletion.sessionsEnded} session(s)`);
+      return 0;
+    }
     case 'enable-user':
       await enableUser(deps, need(username, 'username'));
       console.log(`enabled ${username}`);

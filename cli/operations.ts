@@ -5,8 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { RevocationLifetimes } from '../lambdas/core/token-issuance.ts';
 import { InvalidRequestError } from '../lambdas/core/errors.ts';
-import { acceptNewPassword } from '../lambdas/core/password-policy.ts';
+import { acceptNewPassword, SERVICE_NAME } from '../lambdas/core/password-policy.ts';
 import type { PasswordHasher, RefreshFamily, UserRecord } from '../lambdas/core/ports.ts';
+import { eraseAccount, type AccountDeletion } from '../lambdas/core/account-deletion.ts';
 import { revokeAllSessions, revokeSessionBySid } from '../lambdas/core/revocation.ts';
 import { isScopeToken } from '../lambdas/core/scope.ts';
 import type { Stores } from '../lambdas/adapters/runtime.ts';
@@ -40,11 +41,7 @@ async function requireUser(deps: OperatorDeps, username: string) {
   return user;
 }
 
-/**
- * The name users know the service by, a context-specific word a password must not be derived from
- * (NIST SP 800-63B-4 §3.1.1.2).
- */
-export const SERVICE_NAME = 'kms-jwt-auth';
+export { SERVICE_NAME };
 
 /**
  * The new-password rules (core/password-policy.ts), checked before anything is read or written;
@@ -89,6 +86,9 @@ export async function disableUser(deps: OperatorDeps, username: string): Promise
 
 export async function enableUser(deps: OperatorDeps, username: string): Promise<void> {
   const user = await requireUser(deps, username);
+  // A deletion that a fault interrupted has erased part of the account (its second factor,
+  // perhaps): enabling it would let it sign in with less than it had. It can only be finished.
+  if (user.deletionPending === true) throw new InvalidRequestError(`User "${username}" is being deleted; finish with delete-user.`);
   await deps.stores.users.updateUser(user.username, { status: 'active' }, now());
 }
 
@@ -103,11 +103,26 @@ export async function setScopes(deps: OperatorDeps, username: string, scopes: re
 }
 
 export async function setPassword(deps: OperatorDeps, username: string, password: string): Promise<number> {
-  const accepted = acceptPassword(normalizeUsername(username), password);
+  // First the rules that hold for every account, before anything is read; then, once the account
+  // is known, its own minimum: 8 characters with a second factor, 15 without (NIST SP 800-63B-4 §3.1.1.2).
+  acceptNewPassword(password, { username: normalizeUsername(username), serviceName: SERVICE_NAME, hasSecondFactor: true });
   const user = await requireUser(deps, username);
+  const hasSecondFactor = await deps.stores.secondFactors.hasSecondFactor(user.sub);
+  const accepted = acceptNewPassword(password, { username: user.username, serviceName: SERVICE_NAME, hasSecondFactor });
   await deps.stores.users.updateUser(user.username, { passwordHash: await deps.passwords.hash(accepted) }, now());
   // A password change ends every session (OWASP Session Management Cheat Sheet, "Renew the Session ID").
   return revokeAllSessions(user.sub, operatorRuntime(deps), 'admin');
+}
+
+/**
+ * Deletes the account the way its user would (`core/account-deletion.ts`): every session ends at
+ * once, then the credentials, sessions and user item are erased; the revocation item stays until
+ * the tokens it denies have expired. Also finishes a deletion that a fault interrupted.
+ */
+export async function deleteUser(deps: OperatorDeps, username: string): Promise<AccountDeletion> {
+  const user = await requireUser(deps, username);
+  const { eraser, sessions, throttleCounters } = deps.stores;
+  return eraseAccount(user, { eraser, sessions, throttleCounters, config: deps.config, clock: systemClock });
 }
 
 /** Every user (username, sub, scopes, status), sorted by username; never a password hash. */

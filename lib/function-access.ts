@@ -75,8 +75,21 @@ export const FUNCTION_ACCESS = {
     keyAccess: 'read-public-keys',
   },
   account: {
-    // The caller's sessions (Query) name the account (GetItem of the user item).
-    tableActions: ['dynamodb:GetItem', 'dynamodb:Query'],
+    // The caller's sessions (Query) name the account (GetItem of the user item). Changing the
+    // password: the login throttle's counters (BatchGetItem, UpdateItem, DeleteItem), the hash
+    // (UpdateItem), the second-factor check (Query), the other sessions (UpdateItem of each family,
+    // read-modify-write of the revocation item: GetItem, PutItem). Deleting the account also marks
+    // and deletes the user item (UpdateItem, DeleteItem) and erases the user's partition
+    // (BatchWriteItem of deletions, which IAM authorizes as BatchWriteItem).
+    tableActions: [
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+    ],
     keyAccess: 'none',
   },
 } as const satisfies Record<FunctionName, FunctionAccess>;

@@ -9,11 +9,23 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AccountFunctionConfig } from '../config/account.ts';
 import { callerAccount } from '../core/account.ts';
 import { NotFoundError } from '../core/errors.ts';
-import type { Clock, PasswordHasher, RandomSource, SessionStore, UserDirectory } from '../core/ports.ts';
+import type { ReauthenticationThrottle } from '../core/login-throttle.ts';
+import type {
+  AccountEraser,
+  Clock,
+  PasswordHasher,
+  RandomSource,
+  SecondFactors,
+  SessionStore,
+  ThrottleCounters,
+  UserDirectory,
+} from '../core/ports.ts';
 import { authorizedCaller } from '../http/caller.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
 import { emptyBody } from '../http/request.ts';
 import { json, type HttpResponse } from '../http/respond.ts';
+import { deleteAccountRoute } from './delete-routes.ts';
+import { changePasswordRoute } from './password-routes.ts';
 import { ACCOUNT_ROUTE_KEYS, type AccountRouteKey } from './routes.ts';
 
 const isAccountRouteKey = (key: string): key is AccountRouteKey => (ACCOUNT_ROUTE_KEYS as readonly string[]).includes(key);
@@ -25,6 +37,11 @@ export interface AccountHandlerDeps {
   readonly passwords: PasswordHasher;
   readonly clock: Clock;
   readonly random: RandomSource;
+  readonly secondFactors: SecondFactors;
+  readonly eraser: AccountEraser;
+  /** Re-authentication spends the login throttle's allowance. */
+  readonly throttle: ReauthenticationThrottle;
+  readonly throttleCounters: Pick<ThrottleCounters, 'clear'>;
 }
 
 /** One route: the event, the settings, the dependencies and the function's logger. */
@@ -45,6 +62,8 @@ const getAccount: AccountRoute = async (event, _config, deps) => {
 /** Every route of the account function, by API Gateway route key (`./routes.ts` lists them). */
 const ACCOUNT_ROUTES: Readonly<Record<AccountRouteKey, AccountRoute>> = {
   'GET /account': getAccount,
+  'POST /account/password': changePasswordRoute,
+  'POST /account/delete': deleteAccountRoute,
 };
 
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */

@@ -14,7 +14,9 @@ import type { IssuingFunctionConfig } from '../config/issuer.ts';
 import { CountingLoginThrottle } from '../core/login-throttle.ts';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../core/passwords.ts';
 import type { Clock, RandomSource } from '../core/ports.ts';
+import { DynamoDbAccountEraser } from './dynamodb/account-eraser.ts';
 import { DynamoDbRevocations } from './dynamodb/denylist.ts';
+import { DynamoDbSecondFactors } from './dynamodb/second-factors.ts';
 import { DynamoDbSessionStore } from './dynamodb/session-store.ts';
 import { DynamoDbThrottleCounters } from './dynamodb/throttle-counters.ts';
 import { DynamoDbTrustedDevices } from './dynamodb/trusted-devices.ts';
@@ -56,6 +58,8 @@ export interface Stores {
   readonly denylist: DynamoDbRevocations;
   readonly throttleCounters: DynamoDbThrottleCounters;
   readonly trustedDevices: DynamoDbTrustedDevices;
+  readonly secondFactors: DynamoDbSecondFactors;
+  readonly eraser: DynamoDbAccountEraser;
 }
 
 export function createStores(tableName: string, dynamo: DynamoDBClient = createDynamoDbClient()): Stores {
@@ -67,6 +71,8 @@ export function createStores(tableName: string, dynamo: DynamoDBClient = createD
     denylist: new DynamoDbRevocations(dynamo, tableName),
     throttleCounters: new DynamoDbThrottleCounters(dynamo, tableName),
     trustedDevices: new DynamoDbTrustedDevices(dynamo, tableName),
+    secondFactors: new DynamoDbSecondFactors(dynamo, tableName),
+    eraser: new DynamoDbAccountEraser(dynamo, tableName),
   };
 }
 
@@ -98,10 +104,16 @@ export function createIssuerRuntime(settings: IssuingFunctionConfig, clients: Aw
   };
 }
 
-/** What the account function runs on: the stores, the password hasher, clock and randomness. */
+/**
+ * What the account function runs on: the stores, the password hasher, the login throttle (which
+ * re-authentication spends), the revocation lifetimes, clock and randomness.
+ */
 export function createAccountRuntime(settings: AccountFunctionConfig, clients: AwsClients = createAwsClients()) {
+  const stores = createStores(settings.tableName, clients.dynamo);
   return {
-    ...createStores(settings.tableName, clients.dynamo),
+    ...stores,
+    config: settings.policy,
+    throttle: new CountingLoginThrottle(stores.throttleCounters, stores.trustedDevices, systemRandom),
     kms: clients.kms,
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
     clock: systemClock,

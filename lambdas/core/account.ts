@@ -19,14 +19,19 @@ export interface AccountLookupDeps {
   readonly clock: Clock;
 }
 
-/** The caller's active account; a token without a live session or account is `invalid_token` (401). */
-export async function callerAccount(caller: AccountCaller, deps: AccountLookupDeps): Promise<UserRecord> {
+/**
+ * The caller's active account; a token without a live session or account is `invalid_token` (401).
+ * `pendingDeletion`: also an account whose deletion began and did not finish, so that deleting it
+ * again finishes the job (`core/account-deletion.ts`); no other route may use such an account.
+ */
+export async function callerAccount(caller: AccountCaller, deps: AccountLookupDeps, options: { readonly pendingDeletion?: boolean } = {}): Promise<UserRecord> {
   if (caller.sid === undefined) throw new InvalidTokenError('This access token belongs to no session.');
   const families = await deps.sessions.listFamilies(caller.sub, Math.floor(deps.clock.nowMs() / 1000));
   const session = families.find((family) => family.sid === caller.sid);
   if (session === undefined) throw new InvalidTokenError('The session of this access token has ended.');
   const user = await deps.users.findUser(session.username);
-  if (user === undefined || user.sub !== caller.sub || user.status !== 'active') {
+  const usable = user?.status === 'active' || (options.pendingDeletion === true && user?.deletionPending === true);
+  if (user === undefined || user.sub !== caller.sub || !usable) {
     throw new InvalidTokenError('The account of this access token no longer exists or is disabled.');
   }
   return user;

@@ -13,11 +13,13 @@ const ERROR_CODES = [
   'invalid_scope',
   'invalid_token',
   'insufficient_scope',
+  'insufficient_user_authentication',
   'unsupported_token_type',
   'unsupported_grant_type',
   'too_many_requests',
   'temporarily_unavailable',
   'not_found',
+  'conflict',
   'server_error',
 ] as const;
 
@@ -72,6 +74,39 @@ export class InvalidPasswordError extends InvalidRequestError {
 export class InvalidGrantError extends AuthError {
   constructor(description: string, cause?: unknown) {
     super('invalid_grant', 401, description, { cause });
+  }
+}
+
+/**
+ * Re-authentication of a signed-in user failed (the current password, when changing it or
+ * deleting the account). 400 with `invalid_grant` (RFC 6749 §5.2: "the provided ... resource owner
+ * credentials ... is invalid"), not 401: the access token is fine, and a 401 on a route behind the
+ * authorizer means "this token is no longer good" (RFC 6750 §3.1), which makes clients refresh and
+ * send the same wrong password again.
+ */
+export class ReauthenticationError extends AuthError {
+  constructor(description: string) {
+    super('invalid_grant', 400, description);
+  }
+}
+
+/**
+ * The access token does not show the authentication the action requires (e.g. a second factor):
+ * 403 `insufficient_user_authentication` (RFC 9470 §3). The client signs in again with it.
+ */
+export class InsufficientUserAuthenticationError extends AuthError {
+  constructor(description: string) {
+    super('insufficient_user_authentication', 403, description);
+  }
+}
+
+/**
+ * The change lost a race with another change of the same thing (RFC 9110 §15.5.10, 409 Conflict):
+ * nothing was written; the client reads the new state before trying again.
+ */
+export class ConflictError extends AuthError {
+  constructor(description: string) {
+    super('conflict', 409, description);
   }
 }
 

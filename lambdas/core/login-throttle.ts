@@ -100,12 +100,24 @@ export interface LoginThrottle {
   passed(attempt: LoginAttempt, admission: Admission, nowMs: number): Promise<string>;
 }
 
+/**
+ * Re-authentication of a signed-in user (changing the password, deleting the account) spends the
+ * same allowance as login: a stolen access token must not let anyone guess the password faster
+ * than /login would. It never makes or renews a device token (there is no login to remember).
+ */
+export interface ReauthenticationThrottle {
+  /** Counts the attempt before its password is checked; throws `TooManyRequestsError` when refused. */
+  admitReauthentication(key: ThrottleKey, nowMs: number): Promise<void>;
+  /** The password was correct: takes the attempt back, as a correct login does. */
+  passedReauthentication(key: ThrottleKey): Promise<void>;
+}
+
 function refused(untilMs: number, nowMs: number): TooManyRequestsError {
   // RFC 9110 §10.2.3: Retry-After in whole seconds, rounded up (at least 1).
   return new TooManyRequestsError('Too many failed login attempts; retry later.', Math.max(1, Math.ceil((untilMs - nowMs) / 1000)));
 }
 
-export class CountingLoginThrottle implements LoginThrottle {
+export class CountingLoginThrottle implements LoginThrottle, ReauthenticationThrottle {
   constructor(
     private readonly counters: ThrottleCounters,
     private readonly devices: TrustedDevices,
@@ -138,6 +150,14 @@ export class CountingLoginThrottle implements LoginThrottle {
         : []),
     ]);
     return token;
+  }
+
+  async admitReauthentication(key: ThrottleKey, nowMs: number): Promise<void> {
+    await this.admitUntrusted({ username: key.username, sourceIp: key.sourceIp }, nowMs);
+  }
+
+  async passedReauthentication(key: ThrottleKey): Promise<void> {
+    await Promise.all([this.counters.clear(key, 'user_ip'), this.counters.uncount(key, 'user'), this.counters.uncount(key, 'ip')]);
   }
 
   /**

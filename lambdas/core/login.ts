@@ -131,7 +131,7 @@ const LOGGED_OUT_WHILE_RUNNING = 'The user logged out everywhere while this logi
  * still costs the same as a known one. Such a hash is re-hashed normalized after the login.
  * ASCII passwords are unchanged by NFKC: their hashes verify at the first try, as before.
  */
-async function verifyPassword(phc: string, typed: string, passwords: PasswordHasher): Promise<{ passwordOk: boolean; storedUnnormalized: boolean }> {
+export async function verifyPassword(phc: string, typed: string, passwords: PasswordHasher): Promise<{ passwordOk: boolean; storedUnnormalized: boolean }> {
   const normalized = normalizePassword(typed);
   if (await passwords.verify(phc, normalized)) return { passwordOk: true, storedUnnormalized: false };
   if (normalized === typed) return { passwordOk: false, storedUnnormalized: false };

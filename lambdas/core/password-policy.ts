@@ -22,6 +22,12 @@ export const MIN_PASSWORD_CHARACTERS = 15;
 export const MIN_PASSWORD_CHARACTERS_WITH_SECOND_FACTOR = 8;
 export const MAX_PASSWORD_CHARACTERS = 256;
 
+/**
+ * The name users know the service by, a context-specific word a password must not be derived from
+ * (NIST SP 800-63B-4 §3.1.1.2).
+ */
+export const SERVICE_NAME = 'kms-jwt-auth';
+
 export type PasswordRuleViolation = 'too_short' | 'too_long' | 'common' | 'derived_from_username' | 'derived_from_service';
 
 export interface PasswordContext {

@@ -48,14 +48,49 @@ export interface UserRecord {
   readonly passwordHash: string;
   readonly scopes: readonly string[];
   readonly status: UserStatus;
+  /**
+   * The user asked to delete the account and the deletion has not finished (`core/account-deletion.ts`):
+   * the account is disabled, and only finishing the deletion may still use it.
+   */
+  readonly deletionPending?: boolean | undefined;
+  /** Epoch seconds of the last replacement of the hash (`replacePasswordHash`), if any. */
+  readonly passwordChangedAt?: number | undefined;
 }
 
 /** Implemented by `DynamoDbUserDirectory` (`adapters/dynamodb/user-directory.ts`). */
 export interface UserDirectory {
   /** Strongly consistent read; `undefined` when there is no such user. */
   findUser(username: string): Promise<UserRecord | undefined>;
-  /** Replaces the hash only if it is still `previousHash` (a concurrent change wins). */
-  replacePasswordHash(username: string, previousHash: string, nextHash: string): Promise<void>;
+  /** Replaces the hash only if it is still `previousHash` (a concurrent change wins); false if it was not. */
+  replacePasswordHash(username: string, previousHash: string, nextHash: string): Promise<boolean>;
+}
+
+/**
+ * Whether an account has a second factor (NIST SP 800-63B-4 §3.1.1.2: the minimum password length
+ * depends on it; deleting such an account requires it). Implemented by `DynamoDbSecondFactors`
+ * (`adapters/dynamodb/second-factors.ts`).
+ */
+export interface SecondFactors {
+  /** True iff the user has a confirmed TOTP factor (strongly consistent read). */
+  hasSecondFactor(sub: string): Promise<boolean>;
+}
+
+/**
+ * Erasing an account (`core/account-deletion.ts` owns the order). Implemented by
+ * `DynamoDbAccountEraser` (`adapters/dynamodb/account-eraser.ts`). Every method is idempotent, so
+ * a deletion interrupted by a fault finishes when it runs again.
+ */
+export interface AccountEraser {
+  /** Disables the user and marks the deletion as begun, only if the user item still carries `sub`; false otherwise. */
+  markDeletion(username: string, sub: string): Promise<boolean>;
+  /**
+   * Deletes the user's items under pk `SUB#<sub>`: with `sessions` false every item except the
+   * refresh-token families (factors, recovery codes, passkeys, pending items), with `sessions`
+   * true the families. Returns how many it deleted.
+   */
+  erasePartition(sub: string, part: 'credentials' | 'sessions'): Promise<number>;
+  /** Deletes the user item, only if it still carries `sub` (a new account of the same name is left alone). */
+  deleteUser(username: string, sub: string): Promise<void>;
 }
 
 // --- Refresh-token families (login, refresh, revoke, operator CLI) ---
@@ -118,7 +153,7 @@ export type RotationResult =
   | { readonly outcome: 'reused'; readonly family: RefreshFamily };
 
 export interface SessionRevocation {
-  readonly reason: 'logout' | 'reuse' | 'admin' | 'logout_all' | 'user_disabled';
+  readonly reason: 'logout' | 'reuse' | 'admin' | 'logout_all' | 'user_disabled' | 'password_changed' | 'account_deleted';
   /** When the revocation was made, in milliseconds: a login tells "after it" from "racing it". */
   readonly nowMs: number;
   /** The same instant in whole seconds, as tokens' `auth_time` counts. */
@@ -157,6 +192,12 @@ export interface SessionStore {
   familyTokenKey(sub: string, fid: string): Promise<Uint8Array | undefined>;
   /** Revokes one family and denies its `sid`; true if it was active. */
   revokeFamily(sub: string, fid: string, revocation: SessionRevocation, onlyIfHash?: string): Promise<boolean>;
+  /**
+   * Ends one session for good, in the order a retry can finish: first its `sid` is denied (its
+   * access tokens stop at once), then its family is revoked. A fault between the two leaves the
+   * family active, so it is listed, and ended, again. True if it was active.
+   */
+  endSession(sub: string, family: Pick<RefreshFamily, 'fid' | 'sid'>, revocation: SessionRevocation): Promise<boolean>;
   /**
    * Logout everywhere: denies every token of `sub` with `auth_time <= nowSeconds` and revokes every
    * family that began by then; returns how many it revoked.

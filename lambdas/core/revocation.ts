@@ -47,7 +47,7 @@ export async function revokeToken(token: string, deps: RevocationDeps): Promise<
 export async function revokeAllSessions(
   sub: string,
   deps: Pick<IssuerDeps, 'sessions' | 'clock'> & { readonly config: RevocationLifetimes },
-  reason: 'logout_all' | 'admin' | 'user_disabled' = 'logout_all',
+  reason: 'logout_all' | 'admin' | 'user_disabled' | 'account_deleted' = 'logout_all',
 ): Promise<number> {
   return deps.sessions.revokeAllFamilies(sub, revocationAt(deps.config, deps.clock.nowMs(), reason));
 }
@@ -68,4 +68,28 @@ export async function revokeSessionBySid(
   const family = (await deps.sessions.listFamilies(sub, Math.floor(nowMs / 1000))).find((candidate) => candidate.sid === sid);
   if (family === undefined) return false;
   return deps.sessions.revokeFamily(sub, family.fid, revocationAt(deps.config, nowMs, reason));
+}
+
+/**
+ * Ends every session of `sub` except `keepSid` (the caller's own), each at once: its family is
+ * revoked and its `sid` denied, so its access tokens stop at the authorizer now, not at expiry
+ * (OWASP ASVS 5 V7.4.3 / V7.5.2: a credential change ends the other sessions). The kept session's
+ * access and refresh tokens keep working. Each session's `sid` is denied before its family is
+ * revoked (`SessionStore.endSession`), so that after a fault the same call, run again, still finds
+ * the family active and finishes. One by one: each is a read-modify-write of the user's one
+ * revocation item, so parallel writes would only contend for its version.
+ * Returns how many active sessions it ended.
+ */
+export async function revokeOtherSessions(
+  sub: string,
+  keepSid: string,
+  deps: Pick<IssuerDeps, 'sessions' | 'clock'> & { readonly config: RevocationLifetimes },
+  reason: Extract<SessionRevocation['reason'], 'password_changed' | 'admin'>,
+): Promise<number> {
+  const nowMs = deps.clock.nowMs();
+  const revocation = revocationAt(deps.config, nowMs, reason);
+  const others = (await deps.sessions.listFamilies(sub, revocation.nowSeconds)).filter((family) => family.sid !== keepSid);
+  let ended = 0;
+  for (const family of others) if (await deps.sessions.endSession(sub, family, revocation)) ended += 1;
+  return ended;
 }

@@ -366,6 +366,30 @@ describe('the authorizer', () => {
     expect(JSON.stringify(reply.body)).not.toContain('argon2');
   });
 
+  it('POST /account/password and POST /account/delete (the bundled account function): the other session ends, this one stays, then the account goes', async () => {
+    const operator = createOperatorDeps(fn.login.environment, dynamo);
+    const username = 'bundle-account-user';
+    await createUser(operator, username, PASSWORD, ['profile']);
+    const [mine, other] = [await signIn(username), await signIn(username)];
+    const context = async (tokens: Tokens): Promise<Record<string, unknown>> => {
+      const allowed = await authorize('http-v2-request-whoami', `Bearer ${tokens.access}`);
+      if (allowed.effect !== 'allow') throw new Error(`expected allow, got ${JSON.stringify(allowed)}`);
+      return allowed.context;
+    };
+    const newPassword = 'bundle account second passphrase';
+    const changed = await http(account, 'POST /account/password', {
+      json: { current_password: PASSWORD, new_password: newPassword },
+      authorizerContext: await context(mine),
+    });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect(changed.body).toEqual({ sessions_ended: 1 });
+    expect((await authorize('http-v2-request-whoami', `Bearer ${other.access}`)).effect).toBe('deny');
+    const deleted = await http(account, 'POST /account/delete', { json: { password: newPassword }, authorizerContext: await context(mine) });
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
+    expect((await authorize('http-v2-request-whoami', `Bearer ${mine.access}`)).effect).toBe('deny');
+    expect((await http(login, 'POST /login', { json: { username, password: newPassword } })).status).toBe(401);
+  });
+
   it('in a fresh execution environment (cold start) reads revocations from the table, not from memory', async () => {
     const [revoked, valid] = [await signIn(), await live()];
     expect((await http(revoke, 'POST /revoke', { json: { token: revoked.refresh } })).status).toBe(200);

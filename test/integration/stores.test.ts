@@ -347,9 +347,9 @@ describe('DynamoDbUserDirectory', () => {
     const users = new DynamoDbUserDirectory(client, TABLE);
     const user = { username: `u-${randomUUID()}`, sub: randomUUID(), passwordHash: 'old', scopes: [], status: 'active' as const };
     await users.createUser(user, now());
-    await users.replacePasswordHash(user.username, 'not-old', 'new');
+    expect(await users.replacePasswordHash(user.username, 'not-old', 'new')).toBe(false);
     expect((await users.findUser(user.username))?.passwordHash).toBe('old');
-    await users.replacePasswordHash(user.username, 'old', 'new');
+    expect(await users.replacePasswordHash(user.username, 'old', 'new')).toBe(true);
     expect((await users.findUser(user.username))?.passwordHash).toBe('new');
   });
 });

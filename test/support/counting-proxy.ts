@@ -12,20 +12,27 @@ export interface CountingProxy {
   counts(): Record<string, number>;
   /**
    * The IAM actions the requests since the last reset need ("Actions, resources, and condition
-   * keys for Amazon DynamoDB"): the operation itself, except that TransactWriteItems and
-   * BatchWriteItem are authorized per item (PutItem, UpdateItem, DeleteItem, ConditionCheckItem).
+   * keys for Amazon DynamoDB"): the operation itself, except that TransactWriteItems is authorized
+   * per item (PutItem, UpdateItem, DeleteItem, ConditionCheckItem); BatchWriteItem needs its own
+   * action, and the per-item ones are listed too so that a grant of either shows up.
    */
   iamActions(): Set<string>;
   reset(): void;
   total(): number;
   /** While set, every request is answered with this status and a DynamoDB-shaped error body. */
   failWith(error: { status: number; type: string } | undefined): void;
+  /**
+   * Fails requests of one operation only (503 ServiceUnavailable): the next `times` of them after
+   * letting `skip` through. A fault in the middle of a multi-step operation.
+   */
+  failOperation(rule: { readonly operation: string; readonly skip?: number; readonly times: number } | undefined): void;
   close(): Promise<void>;
 }
 
 export async function startCountingProxy(): Promise<CountingProxy> {
   let upstream: URL | undefined;
   let failure: { status: number; type: string } | undefined;
+  let operationFailure: { operation: string; skip: number; times: number } | undefined;
   let counts: Record<string, number> = {};
   let actions = new Set<string>();
   const server: Server = createServer(async (req, res) => {
@@ -36,7 +43,15 @@ export async function startCountingProxy(): Promise<CountingProxy> {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     for (const action of iamActionsOf(operation, body)) actions.add(action);
-    if (failure !== undefined || upstream === undefined) {
+    let injected = false;
+    if (operationFailure !== undefined && operationFailure.operation === operation) {
+      if (operationFailure.skip > 0) operationFailure.skip -= 1;
+      else if (operationFailure.times > 0) {
+        operationFailure.times -= 1;
+        injected = true;
+      }
+    }
+    if (failure !== undefined || injected || upstream === undefined) {
       const { status, type } = failure ?? { status: 503, type: 'ServiceUnavailable' };
       res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-ErrorType': type });
       res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: 'injected by test' }));
@@ -72,6 +87,9 @@ export async function startCountingProxy(): Promise<CountingProxy> {
     failWith: (error) => {
       failure = error;
     },
+    failOperation: (rule) => {
+      operationFailure = rule === undefined ? undefined : { operation: rule.operation, skip: rule.skip ?? 0, times: rule.times };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -105,9 +123,10 @@ function iamActionsOf(operation: string, body: Buffer): string[] {
       for (const list of Object.values(record['RequestItems'] as Record<string, unknown>)) if (Array.isArray(list)) requests.push(...list);
     }
   }
-  return requests.flatMap((request) =>
+  const perItem = requests.flatMap((request) =>
     typeof request === 'object' && request !== null
       ? Object.keys(request).map((kind) => `dynamodb:${PER_ITEM_ACTION[kind] ?? kind}`)
       : [],
   );
+  return operation === 'BatchWriteItem' ? ['dynamodb:BatchWriteItem', ...perItem] : perItem;
 }

@@ -242,6 +242,24 @@ export class DynamoDbSessionStore implements SessionStore {
     return isFamilyActive(before, revocation.nowSeconds);
   }
 
+  async endSession(sub: string, family: Pick<RefreshFamily, 'fid' | 'sid'>, revocation: SessionRevocation): Promise<boolean> {
+    await this.denySession(sub, family.sid, revocation);
+    const result = await conditional(() =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: familyKey(sub, family.fid),
+          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :now), revokeReason = if_not_exists(revokeReason, :reason)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': N(revocation.nowSeconds), ':reason': S(revocation.reason) },
+          ReturnValues: 'ALL_OLD',
+        }),
+      ),
+    );
+    const before = result.ok ? toFamily(result.value.Attributes) : undefined;
+    return before !== undefined && isFamilyActive(before, revocation.nowSeconds);
+  }
+
   async revokeAllFamilies(sub: string, revocation: SessionRevocation): Promise<number> {
     // First the user's logout, so every access token already issued stops at once; then each
     // family, so none can be refreshed. If a family update fails the caller gets 503 and retries;

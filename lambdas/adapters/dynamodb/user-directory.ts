@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { UserDirectory, UserRecord, UserStatus } from '../../core/ports.ts';
 import { conditional, dynamo } from './errors.ts';
-import { N, S, str, strList, strListValue, type Item } from './items.ts';
+import { N, S, num, str, strList, strListValue, type Item } from './items.ts';
 
 const userKey = (username: string): Item => ({ pk: S(`USER#${username}`), sk: S('USER') });
 
@@ -26,7 +26,18 @@ function toUser(item: Item | undefined): UserRecord | undefined {
     return undefined;
   }
   if (status !== 'active' && status !== 'disabled') return undefined;
-  return { username: pk.slice('USER#'.length), sub, passwordHash, scopes, status };
+  const flag = item?.['deletionPending'];
+  const deletionPending = flag !== undefined && 'BOOL' in flag && flag.BOOL === true;
+  const passwordChangedAt = num(item, 'passwordChangedAt');
+  return {
+    username: pk.slice('USER#'.length),
+    sub,
+    passwordHash,
+    scopes,
+    status,
+    ...(deletionPending ? { deletionPending } : {}),
+    ...(passwordChangedAt === undefined ? {} : { passwordChangedAt }),
+  };
 }
 
 export class DynamoDbUserDirectory implements UserDirectory {
@@ -42,18 +53,19 @@ export class DynamoDbUserDirectory implements UserDirectory {
     return toUser(result.Item);
   }
 
-  async replacePasswordHash(username: string, previousHash: string, nextHash: string): Promise<void> {
-    await conditional(() =>
+  async replacePasswordHash(username: string, previousHash: string, nextHash: string): Promise<boolean> {
+    const result = await conditional(() =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: userKey(username),
-          UpdateExpression: 'SET passwordHash = :next, updatedAt = :now',
+          UpdateExpression: 'SET passwordHash = :next, updatedAt = :now, passwordChangedAt = :now',
           ConditionExpression: 'passwordHash = :prev',
           ExpressionAttributeValues: { ':next': S(nextHash), ':prev': S(previousHash), ':now': N(Math.floor(Date.now() / 1000)) },
         }),
       ),
     );
+    return result.ok;
   }
 
   /**

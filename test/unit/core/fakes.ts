@@ -159,6 +159,11 @@ export function fakeSessions(calls: CallLog, behaviour: SessionBehaviour = {}): 
       revokedFamilies.push({ sub, fid, revocation, onlyIfHash });
       return Promise.resolve(behaviour.revokeFamilyResult ?? true);
     },
+    endSession(sub: string, family: Pick<RefreshFamily, 'fid' | 'sid'>, revocation: SessionRevocation): Promise<boolean> {
+      calls.push('endSession');
+      revokedFamilies.push({ sub, fid: family.fid, revocation, onlyIfHash: undefined });
+      return Promise.resolve(behaviour.revokeFamilyResult ?? true);
+    },
     revokeAllFamilies(sub: string, revocation: SessionRevocation): Promise<number> {
       calls.push('revokeAllFamilies');
       revokedUsers.push({ sub, revocation });
@@ -197,11 +202,11 @@ export function fakeUsers(
       calls.push('findUser');
       return Promise.resolve(users.find((u) => u.username === username));
     },
-    replacePasswordHash(username: string, previousHash: string, nextHash: string): Promise<void> {
+    replacePasswordHash(username: string, previousHash: string, nextHash: string): Promise<boolean> {
       calls.push('replacePasswordHash');
       if (replaceError !== undefined) return Promise.reject(replaceError);
       replaced.push({ username, previousHash, nextHash });
-      return Promise.resolve();
+      return Promise.resolve(true);
     },
   };
 }
