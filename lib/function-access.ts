@@ -22,11 +22,21 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
  */
 export type KeyAccess = 'sign' | 'read-public-keys' | 'none';
 
+/**
+ * How a function may use the MFA key (the symmetric key that seals TOTP secrets, lib/mfa-key.ts):
+ * - `seal-and-open`: `kms:Encrypt` (enrolment) and `kms:Decrypt` (confirming, removing): the account function;
+ * - `open`: `kms:Decrypt` only (checking a code at login);
+ * - `none`.
+ */
+export type MfaKeyAccess = 'seal-and-open' | 'open' | 'none';
+
 export interface FunctionAccess {
   /** DynamoDB actions on the auth table (and nothing else). Empty: no table access. */
   readonly tableActions: readonly string[];
   /** KMS access. */
   readonly keyAccess: KeyAccess;
+  /** Access to the MFA key. */
+  readonly mfaKeyAccess: MfaKeyAccess;
 }
 
 export const FUNCTION_ACCESS = {
@@ -43,6 +53,8 @@ export const FUNCTION_ACCESS = {
       'dynamodb:DeleteItem',
     ],
     keyAccess: 'sign',
+    // POST /login/mfa checks a TOTP code.
+    mfaKeyAccess: 'open',
   },
   refresh: {
     tableActions: [
@@ -54,6 +66,7 @@ export const FUNCTION_ACCESS = {
       'dynamodb:Query',
     ],
     keyAccess: 'sign',
+    mfaKeyAccess: 'none',
   },
   revoke: {
     tableActions: [
@@ -64,22 +77,35 @@ export const FUNCTION_ACCESS = {
       'dynamodb:Query',
     ],
     keyAccess: 'read-public-keys',
+    mfaKeyAccess: 'none',
   },
   jwks: {
     tableActions: [],
     keyAccess: 'read-public-keys',
+    mfaKeyAccess: 'none',
   },
   authorizer: {
     // One GetItem of the user's revocation item (token, session, user). Never kms:Sign.
     tableActions: ['dynamodb:GetItem'],
     keyAccess: 'read-public-keys',
+    mfaKeyAccess: 'none',
   },
   account: {
-    // The caller's sessions (Query) name the account (GetItem of the user item).
-    tableActions: ['dynamodb:GetItem', 'dynamodb:Query'],
+    // The caller's sessions (Query) name the account (GetItem of the user item). TOTP: the
+    // pending enrolment (PutItem), confirming and removing (transactions of Put and Delete), the
+    // recovery codes (Query).
+    tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
     keyAccess: 'none',
+    mfaKeyAccess: 'seal-and-open',
   },
 } as const satisfies Record<FunctionName, FunctionAccess>;
+
+/** The KMS actions on the MFA key each kind of access turns into. */
+export const MFA_KEY_ACTIONS = {
+  'seal-and-open': ['kms:Encrypt', 'kms:Decrypt'],
+  open: ['kms:Decrypt'],
+  none: [],
+} as const satisfies Record<MfaKeyAccess, readonly string[]>;
 
 /** The KMS actions each kind of key access turns into. */
 export const KEY_ACTIONS = {

@@ -9,12 +9,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AccountFunctionConfig } from '../config/account.ts';
 import { callerAccount } from '../core/account.ts';
 import { NotFoundError } from '../core/errors.ts';
-import type { Clock, PasswordHasher, RandomSource, SessionStore, UserDirectory } from '../core/ports.ts';
+import type { Clock, PasswordHasher, RandomSource, SecondFactorStore, SecretSealer, SessionStore, UserDirectory } from '../core/ports.ts';
 import { authorizedCaller } from '../http/caller.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
 import { emptyBody } from '../http/request.ts';
 import { json, type HttpResponse } from '../http/respond.ts';
 import { ACCOUNT_ROUTE_KEYS, type AccountRouteKey } from './routes.ts';
+import { confirmTotpRoute, enrolTotpRoute, removeTotpRoute } from './totp-routes.ts';
 
 const isAccountRouteKey = (key: string): key is AccountRouteKey => (ACCOUNT_ROUTE_KEYS as readonly string[]).includes(key);
 
@@ -25,6 +26,8 @@ export interface AccountHandlerDeps {
   readonly passwords: PasswordHasher;
   readonly clock: Clock;
   readonly random: RandomSource;
+  readonly secondFactors: SecondFactorStore;
+  readonly sealer: SecretSealer;
 }
 
 /** One route: the event, the settings, the dependencies and the function's logger. */
@@ -39,12 +42,16 @@ export type AccountRoute = (
 const getAccount: AccountRoute = async (event, _config, deps) => {
   emptyBody(event);
   const user = await callerAccount(authorizedCaller(event), deps);
-  return json(200, { username: user.username, sub: user.sub, scopes: user.scopes });
+  const totp = (await deps.secondFactors.findTotp(user.sub)) !== undefined;
+  return json(200, { username: user.username, sub: user.sub, scopes: user.scopes, mfa: { totp } });
 };
 
 /** Every route of the account function, by API Gateway route key (`./routes.ts` lists them). */
 const ACCOUNT_ROUTES: Readonly<Record<AccountRouteKey, AccountRoute>> = {
   'GET /account': getAccount,
+  'POST /mfa/totp/enroll': enrolTotpRoute,
+  'POST /mfa/totp/confirm': confirmTotpRoute,
+  'POST /mfa/totp/remove': removeTotpRoute,
 };
 
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */

@@ -3,6 +3,6 @@
  * that the CDK construct (lib/token-api.ts) and the local gateway route exactly what the handler
  * serves without loading the handler's runtime dependencies.
  */
-export const ACCOUNT_ROUTE_KEYS = ['GET /account'] as const;
+export const ACCOUNT_ROUTE_KEYS = ['GET /account', 'POST /mfa/totp/enroll', 'POST /mfa/totp/confirm', 'POST /mfa/totp/remove'] as const;
 
 export type AccountRouteKey = (typeof ACCOUNT_ROUTE_KEYS)[number];

@@ -10,11 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
 import type { AccountFunctionConfig } from '../config/account.ts';
-import type { IssuingFunctionConfig } from '../config/issuer.ts';
+import type { IssuingFunctionConfig, LoginFunctionConfig } from '../config/issuer.ts';
 import { CountingLoginThrottle } from '../core/login-throttle.ts';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../core/passwords.ts';
 import type { Clock, RandomSource } from '../core/ports.ts';
 import { DynamoDbRevocations } from './dynamodb/denylist.ts';
+import { DynamoDbSecondFactors } from './dynamodb/second-factors.ts';
 import { DynamoDbSessionStore } from './dynamodb/session-store.ts';
 import { DynamoDbThrottleCounters } from './dynamodb/throttle-counters.ts';
 import { DynamoDbTrustedDevices } from './dynamodb/trusted-devices.ts';
@@ -22,6 +23,7 @@ import { DynamoDbUserDirectory } from './dynamodb/user-directory.ts';
 import { KmsPublicKeySet } from './kms/public-key-loader.ts';
 import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
 import { KmsSigner } from './kms/signer.ts';
+import { KmsSecretSealer } from './kms/secret-sealer.ts';
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
@@ -56,6 +58,7 @@ export interface Stores {
   readonly denylist: DynamoDbRevocations;
   readonly throttleCounters: DynamoDbThrottleCounters;
   readonly trustedDevices: DynamoDbTrustedDevices;
+  readonly secondFactors: DynamoDbSecondFactors;
 }
 
 export function createStores(tableName: string, dynamo: DynamoDBClient = createDynamoDbClient()): Stores {
@@ -67,6 +70,7 @@ export function createStores(tableName: string, dynamo: DynamoDBClient = createD
     denylist: new DynamoDbRevocations(dynamo, tableName),
     throttleCounters: new DynamoDbThrottleCounters(dynamo, tableName),
     trustedDevices: new DynamoDbTrustedDevices(dynamo, tableName),
+    secondFactors: new DynamoDbSecondFactors(dynamo, tableName),
   };
 }
 
@@ -98,11 +102,17 @@ export function createIssuerRuntime(settings: IssuingFunctionConfig, clients: Aw
   };
 }
 
+/** The login function: the issuer's dependencies plus the sealer that opens TOTP secrets. */
+export function createLoginRuntime(settings: LoginFunctionConfig, clients: AwsClients = createAwsClients()) {
+  return { ...createIssuerRuntime(settings, clients), sealer: new KmsSecretSealer(clients.kms, settings.mfaKeyId) };
+}
+
 /** What the account function runs on: the stores, the password hasher, clock and randomness. */
 export function createAccountRuntime(settings: AccountFunctionConfig, clients: AwsClients = createAwsClients()) {
   return {
     ...createStores(settings.tableName, clients.dynamo),
     kms: clients.kms,
+    sealer: new KmsSecretSealer(clients.kms, settings.mfaKeyId),
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
     clock: systemClock,
     random: systemRandom,
