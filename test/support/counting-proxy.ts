@@ -18,14 +18,17 @@ export interface CountingProxy {
   iamActions(): Set<string>;
   reset(): void;
   total(): number;
-  /** While set, every request is answered with this status and a DynamoDB-shaped error body. */
-  failWith(error: { status: number; type: string } | undefined): void;
+  /**
+   * While set, every request (or, with `operations`, every request of those operations) is
+   * answered with this status and a DynamoDB-shaped error body.
+   */
+  failWith(error: { status: number; type: string; operations?: readonly string[] } | undefined): void;
   close(): Promise<void>;
 }
 
 export async function startCountingProxy(): Promise<CountingProxy> {
   let upstream: URL | undefined;
-  let failure: { status: number; type: string } | undefined;
+  let failure: { status: number; type: string; operations?: readonly string[] } | undefined;
   let counts: Record<string, number> = {};
   let actions = new Set<string>();
   const server: Server = createServer(async (req, res) => {
@@ -36,7 +39,8 @@ export async function startCountingProxy(): Promise<CountingProxy> {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     for (const action of iamActionsOf(operation, body)) actions.add(action);
-    if (failure !== undefined || upstream === undefined) {
+    const failing = failure !== undefined && (failure.operations === undefined || failure.operations.includes(operation));
+    if (failing || upstream === undefined) {
       const { status, type } = failure ?? { status: 503, type: 'ServiceUnavailable' };
       res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-ErrorType': type });
       res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: 'injected by test' }));
