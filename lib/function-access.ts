@@ -93,8 +93,9 @@ export const FUNCTION_ACCESS = {
   account: {
     // The caller's sessions (Query) name the account (GetItem of the user item). TOTP: the
     // pending enrolment (PutItem), confirming and removing (transactions of Put and Delete), the
-    // recovery codes (Query).
-    tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    // recovery codes (Query); removing counts the attempt on the login throttle (BatchGetItem of
+    // the counters, conditional UpdateItem; DeleteItem also takes back a refused attempt's count).
+    tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
     keyAccess: 'none',
     mfaKeyAccess: 'seal-and-open',
   },

@@ -9,6 +9,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AccountFunctionConfig } from '../config/account.ts';
 import { callerAccount } from '../core/account.ts';
 import { NotFoundError } from '../core/errors.ts';
+import type { LoginThrottle } from '../core/login-throttle.ts';
 import type { Clock, PasswordHasher, RandomSource, SecondFactorStore, SecretSealer, SessionStore, UserDirectory } from '../core/ports.ts';
 import { authorizedCaller } from '../http/caller.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
@@ -28,6 +29,8 @@ export interface AccountHandlerDeps {
   readonly random: RandomSource;
   readonly secondFactors: SecondFactorStore;
   readonly sealer: SecretSealer;
+  /** The login throttle: wrong codes at POST /mfa/totp/remove count like wrong passwords. */
+  readonly throttle: LoginThrottle;
 }
 
 /** One route: the event, the settings, the dependencies and the function's logger. */

@@ -9,7 +9,7 @@ import { confirmTotp, enrolTotp, removeTotp } from '../core/totp-enrolment.ts';
 import { audit } from '../http/audit.ts';
 import { authorizedCaller } from '../http/caller.ts';
 import { MFA_CODE_RULE } from '../http/fields.ts';
-import { jsonBody, onlyFields, optionalString, requiredString } from '../http/request.ts';
+import { jsonBody, onlyFields, optionalString, requiredString, sourceIp } from '../http/request.ts';
 import { json } from '../http/respond.ts';
 import type { AccountRoute } from './account-handler.ts';
 
@@ -43,7 +43,7 @@ export const removeTotpRoute: AccountRoute = async (event, _config, deps, log) =
   const proof = mfaProof(optionalString(body, 'otp', MFA_CODE_RULE), optionalString(body, 'recovery_code', MFA_CODE_RULE));
   const caller = authorizedCaller(event);
   const user = await callerAccount(caller, deps);
-  const { usedRecoveryCode } = await removeTotp(user, proof, deps);
+  const { usedRecoveryCode } = await removeTotp(user, proof, sourceIp(event), deps);
   if (usedRecoveryCode) audit(log, 'recovery_code_used', { sub: user.sub, sid: caller.sid });
   audit(log, 'mfa_removed', { sub: user.sub, sid: caller.sid, factor: 'totp' });
   return json(200, {});

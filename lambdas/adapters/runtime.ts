@@ -109,8 +109,10 @@ export function createLoginRuntime(settings: LoginFunctionConfig, clients: AwsCl
 
 /** What the account function runs on: the stores, the password hasher, clock and randomness. */
 export function createAccountRuntime(settings: AccountFunctionConfig, clients: AwsClients = createAwsClients()) {
+  const stores = createStores(settings.tableName, clients.dynamo);
   return {
-    ...createStores(settings.tableName, clients.dynamo),
+    ...stores,
+    throttle: new CountingLoginThrottle(stores.throttleCounters, stores.trustedDevices, systemRandom),
     kms: clients.kms,
     sealer: new KmsSecretSealer(clients.kms, settings.mfaKeyId),
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),

@@ -152,7 +152,9 @@ export async function completeMfaLogin(request: MfaLoginRequest, deps: MfaLoginD
       await deps.secondFactors.recordChallengeFailure(tokenHash);
       throw new InvalidGrantError(WRONG_CODE);
     }
-    deviceToken = await deps.throttle.passed(attempt, admission, nowMs);
+    // Both steps were counted; the password step's attempt on the per-user and per-IP counters
+    // too, unless it came in on the trusted device (whose renewal takes it back).
+    deviceToken = await deps.throttle.passed(attempt, admission, nowMs, challenge.deviceHash === undefined ? 2 : 1);
   });
   return { response: started.response, sub: user.sub, sid: started.sid, deviceToken, delivery: challenge.delivery, amr, usedRecoveryCode: proof.kind === 'recovery_code' };
 }

@@ -10,7 +10,9 @@
  *   factor is stored (with that code's step as already used), ten recovery codes (hashes only)
  *   are stored and the pending enrolment is deleted. The codes are shown this once.
  * - Remove with a current code or a recovery code, consumed in the same transaction that deletes
- *   the factor, its recovery codes and any pending enrolment.
+ *   the factor, its recovery codes and any pending enrolment. Each attempt is counted on the login
+ *   throttle first, as a password attempt is: a stolen session cannot guess codes to strip the
+ *   factor (429 once the per-user+IP, per-user or per-IP limit is reached).
  *
  * A wrong code is a 400 `invalid_request` that changes nothing; a KMS or DynamoDB failure is a 503
  * with nothing written.
@@ -21,6 +23,7 @@ import type { Clock, FactorProof, RandomSource, SecondFactorStore, SecretSealer 
 import { canonicalRecoveryCode, hashRecoveryCode, newRecoveryCodes } from './recovery-codes.ts';
 import { matchingStep, TOTP_SECRET_BYTES, totpProvisioning } from './totp.ts';
 import type { MfaProofInput } from './mfa-login.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 
 /** A pending enrolment waits this long for its first code. */
 export const ENROLMENT_TTL_SECONDS = 900;
@@ -71,10 +74,17 @@ export async function confirmTotp(account: TotpAccount, otp: string, deps: TotpD
 }
 
 /** Removes the factor; returns whether a recovery code was used (for the audit line). */
-export async function removeTotp(account: TotpAccount, input: MfaProofInput, deps: TotpDeps): Promise<{ usedRecoveryCode: boolean }> {
+export async function removeTotp(
+  account: TotpAccount,
+  input: MfaProofInput,
+  sourceIp: string,
+  deps: TotpDeps & { readonly throttle: LoginThrottle },
+): Promise<{ usedRecoveryCode: boolean }> {
   const nowMs = deps.clock.nowMs();
   const factor = await deps.secondFactors.findTotp(account.sub);
   if (factor === undefined) throw new NotFoundError('TOTP is not on for this account.');
+  // Counted before the code is checked; a removal keeps its attempt (it happens once).
+  await deps.throttle.admit({ username: account.username, sourceIp }, nowMs);
   let proof: FactorProof | undefined;
   if ('otp' in input) {
     const secret = await deps.sealer.open(account.sub, factor.sealedSecret);

@@ -306,6 +306,20 @@ describe('login with a second factor', () => {
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
+  it('takes back both attempts of a successful login (password and code): the per-user counter is where it was', async () => {
+    const { username, secret } = await newUser({ totp: true });
+    const attempts = async () => {
+      const { GetItemCommand } = await import('@aws-sdk/client-dynamodb');
+      const out = await service.operatorDeps().stores.dynamo.send(
+        new GetItemCommand({ TableName: service.tableName, Key: { pk: { S: `RATE#USER#${username}` }, sk: { S: 'RATE' } }, ConsistentRead: true }),
+      );
+      return Number(out.Item?.['attempts']?.N ?? 0);
+    };
+    const before = await attempts();
+    expect((await post('/login/mfa', { mfa_token: await mfaToken(username), otp: codeAt(secret) })).status).toBe(200);
+    expect(await attempts()).toBe(before);
+  });
+
   it('validates the body: exactly one of otp and recovery_code, no unknown members (400)', async () => {
     const { username, secret } = await newUser({ totp: true });
     const token = await mfaToken(username);
@@ -330,6 +344,20 @@ describe('removal and reset', () => {
     expect((await dumpPartition(user?.sub ?? '')).filter((item) => item['sk']?.S?.startsWith('RECOVERY#'))).toEqual([]);
     expect((await passwordLogin(username)).status).toBe(200);
     expect((await post('/mfa/totp/remove', { otp: codeAt(secret, 1) }, bearer(accessToken))).status).toBe(404);
+  });
+
+  it('throttles wrong codes at removal like passwords: 429 with Retry-After, and the factor stays', async () => {
+    const { accessToken, secret } = await newUser({ totp: true });
+    const good = codeAt(secret);
+    const wrong = String((Number(good) + 500_000) % 1_000_000).padStart(6, '0');
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await post('/mfa/totp/remove', { otp: wrong }, bearer(accessToken))).status);
+    expect(statuses.slice(0, 5)).toEqual([400, 400, 400, 400, 400]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
+    const limited = await post('/mfa/totp/remove', { otp: good }, bearer(accessToken));
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await accountOf(accessToken)).body['mfa']).toEqual({ totp: true });
   });
 
   it('removes the factor with a recovery code', async () => {
@@ -413,8 +441,9 @@ describe('calls per login (measured)', () => {
     dynamo.reset();
     expect((await post('/login/mfa', { mfa_token: token, otp: codeAt(secret) })).status).toBe(200);
     // Challenge, factor and user read; the code counted like a password (BatchGetItem, 3 UpdateItem);
-    // challenge + step in one transaction; the attempt taken back and the device stored; the family.
-    expect(dynamo.counts()).toEqual({ GetItem: 3, BatchGetItem: 1, UpdateItem: 5, TransactWriteItems: 2, DeleteItem: 1, PutItem: 1 });
+    // challenge + step in one transaction; both attempts taken back (DeleteItem, 4 UpdateItem) and the
+    // device stored; the family.
+    expect(dynamo.counts()).toEqual({ GetItem: 3, BatchGetItem: 1, UpdateItem: 7, TransactWriteItems: 2, DeleteItem: 1, PutItem: 1 });
     expect(service.kms.calls()).toEqual({ Decrypt: 1, Sign: 1 });
   });
 });
