@@ -13,6 +13,7 @@ import * as ops from '../../cli/operations.ts';
 import type { LocalService } from '../../local/service.ts';
 import type { CountingProxy } from '../support/counting-proxy.ts';
 import { startCountedService, type CountedService } from '../support/counted-service.ts';
+import { expectWithinGrants, grantedActions, observeActions } from '../support/iam-grants.ts';
 import { request, type Reply } from '../support/http-client.ts';
 
 const PASSWORD = 'a long enough passphrase for totp tests';
@@ -417,6 +418,35 @@ describe('outages', () => {
     const user = await service.operatorDeps().stores.users.findUser(username);
     expect((await dumpPartition(user?.sub ?? '')).filter((item) => item['sk']?.S?.startsWith('RECOVERY#'))).toEqual([]);
     expect((await post('/mfa/totp/confirm', { otp: codeAt(secret) }, bearer(accessToken))).status).toBe(200);
+  });
+});
+
+describe('least privilege: every AWS call the TOTP routes make is granted (lib/function-access.ts)', () => {
+  it('the account function: enrol, confirm, remove (with its throttle), GET /account', async () => {
+    const { accessToken } = await newUser();
+    let secret = '';
+    const seen = await observeActions(dynamo, service.kms, async () => {
+      secret = String((await post('/mfa/totp/enroll', {}, bearer(accessToken))).body['secret']);
+      expect((await post('/mfa/totp/confirm', { otp: codeAt(secret, -1) }, bearer(accessToken))).status).toBe(200);
+      expect((await accountOf(accessToken)).status).toBe(200);
+      expect((await post('/mfa/totp/remove', { otp: '000000' === codeAt(secret) ? '000001' : '000000' }, bearer(accessToken))).status).toBe(400);
+      expect((await post('/mfa/totp/remove', { otp: codeAt(secret) }, bearer(accessToken))).status).toBe(200);
+    });
+    // The authorizer's own read (GetItem) is granted to the authorizer; the account function's calls:
+    const account = grantedActions('account');
+    const authorizer = grantedActions('authorizer');
+    expectWithinGrants(seen, new Set([...account, ...authorizer]));
+    expect(seen.kms.sort()).toEqual(['kms:Decrypt', 'kms:Encrypt']);
+    for (const action of seen.kms) expect(account).toContain(action);
+  });
+
+  it('the login function: the password step and the code step', async () => {
+    const { username, secret } = await newUser({ totp: true });
+    const seen = await observeActions(dynamo, service.kms, async () => {
+      expect((await post('/login/mfa', { mfa_token: await mfaToken(username), otp: codeAt(secret) })).status).toBe(200);
+    });
+    expectWithinGrants(seen, grantedActions('login'));
+    expect(grantedActions('refresh').has('kms:Decrypt')).toBe(false);
   });
 });
 
