@@ -89,6 +89,11 @@ export interface MfaLoginRequest {
   readonly sourceIp: string;
   /** The device token presented now (body or cookie); trusted only if it is the one of step 1. */
   readonly deviceToken?: string;
+  /**
+   * Checks that this request may receive tokens the way step 1 chose (cookie delivery needs an
+   * allowed Origin), before anything is counted or consumed; throws to refuse.
+   */
+  readonly acceptDelivery?: (delivery: 'body' | 'cookie') => void;
 }
 
 export interface MfaLoginDeps extends IssuerDeps {
@@ -113,6 +118,7 @@ export async function completeMfaLogin(request: MfaLoginRequest, deps: MfaLoginD
   if (challenge === undefined || challenge.failures >= MFA_MAX_FAILURES || challenge.clientId !== deps.config.clientId) {
     throw new InvalidGrantError(INVALID_TOKEN);
   }
+  request.acceptDelivery?.(challenge.delivery);
 
   const presented = request.deviceToken;
   const sameDevice = presented !== undefined && challenge.deviceHash !== undefined && hashBearerToken(presented) === challenge.deviceHash;

@@ -71,14 +71,21 @@ async function loginMfa(
   const proof = mfaProof(optionalString(body, 'otp', MFA_CODE_RULE), optionalString(body, 'recovery_code', MFA_CODE_RULE));
   const deviceToken = optionalString(body, 'device_token', DEVICE_TOKEN_RULE) ?? (cookie.enabled ? readDeviceCookie(event) : undefined);
   const outcome = await completeMfaLogin(
-    { mfaToken, proof, sourceIp: sourceIp(event), ...(deviceToken === undefined ? {} : { deviceToken }) },
+    {
+      mfaToken,
+      proof,
+      sourceIp: sourceIp(event),
+      ...(deviceToken === undefined ? {} : { deviceToken }),
+      // Cookie delivery was chosen at step 1 from an allowed origin; step 2 must come from one too.
+      acceptDelivery: (delivery) => {
+        if (delivery === 'cookie') assertAllowedOrigin(cookie, event);
+      },
+    },
     deps,
   ).catch((error: unknown) => {
     if (error instanceof InvalidGrantError) log.info('second factor failed', { event: 'login_mfa_failed' });
     throw error;
   });
-  // Cookie delivery was chosen at step 1 from an allowed origin; step 2 must come from one too.
-  if (outcome.delivery === 'cookie') assertAllowedOrigin(cookie, event);
   if (outcome.usedRecoveryCode) audit(log, 'recovery_code_used', { sub: outcome.sub, sid: outcome.sid });
   log.info('login succeeded', { event: 'login', sub: outcome.sub, sid: outcome.sid, amr: outcome.amr.join(' ') });
   return tokenResult(outcome.response, outcome.delivery, cookie, { token: outcome.deviceToken, maxAgeSeconds: DEVICE_TRUST_MS / 1000 });
