@@ -19,7 +19,7 @@ import type { KeyRecord, KeyStore } from './key-store.ts';
 import { ACCOUNT_ID } from './key-store.ts';
 import { ALL_KEY_SPECS, SIGNING_ALGORITHMS, SUPPORTED_KEY_SPECS, isSupportedKeySpec, signMessage } from './signing.ts';
 import type { KeySpecInfo } from './signing.ts';
-import { createSymmetricKey, decrypt, encrypt, keyOfCiphertext, resolveSymmetric, symmetricKeyMetadata } from './symmetric.ts';
+import { createSymmetricKey, decrypt, encrypt, keyOfCiphertext, refuseSymmetric, resolveSymmetric, symmetricKeyMetadata } from './symmetric.ts';
 
 export type Input = Readonly<Record<string, unknown>>;
 export type Output = Record<string, unknown>;
@@ -247,7 +247,9 @@ const handlers: Record<string, Handler> = {
   },
 
   GetPublicKey(store, input) {
-    const key = store.resolve(requiredString(input, 'KeyId', KEY_ID_RULE));
+    const keyRef = requiredString(input, 'KeyId', KEY_ID_RULE);
+    refuseSymmetric(store, keyRef, 'GetPublicKey');
+    const key = store.resolve(keyRef);
     const info: KeySpecInfo = SUPPORTED_KEY_SPECS[key.spec];
     return {
       KeyId: store.keyArn(key.keyId),
@@ -268,6 +270,7 @@ const handlers: Record<string, Handler> = {
     const algorithm = requiredEnum(input, 'SigningAlgorithm', SIGNING_ALGORITHMS);
     const dryRun = optionalBoolean(input, 'DryRun');
 
+    refuseSymmetric(store, keyRef, 'Sign');
     const key = store.resolve(keyRef);
     const info: KeySpecInfo = SUPPORTED_KEY_SPECS[key.spec];
     if (!info.algorithms.includes(algorithm)) {

@@ -126,3 +126,19 @@ export function decrypt(key: SymmetricKeyRecord, blob: Buffer, context: Readonly
     throw new KmsError('InvalidCiphertextException', INVALID);
   }
 }
+
+/**
+ * For the signing operations: a symmetric key named where a signing key is expected is refused
+ * with the error KMS gives for that operation (Sign: InvalidKeyUsageException; GetPublicKey:
+ * UnsupportedOperationException, "GetPublicKey ... not valid for a symmetric encryption KMS key"),
+ * not NotFoundException. Returns nothing when `ref` is not a symmetric key of this store.
+ */
+export function refuseSymmetric(store: KeyStore, ref: string, operation: 'Sign' | 'GetPublicKey'): void {
+  const keys = ring(store);
+  const own = /^arn:aws:kms:([a-z0-9-]+):(\d{12}):key\/(.+)$/.exec(ref);
+  const keyId = own !== null ? (own[1] === store.region && own[2] === ACCOUNT_ID ? own[3] : undefined) : ref;
+  if (keyId === undefined || !keys.has(keyId)) return;
+  const arn = store.keyArn(keyId);
+  if (operation === 'Sign') throw new KmsError('InvalidKeyUsageException', `${arn} key usage is ENCRYPT_DECRYPT which is not valid for Sign.`);
+  throw new KmsError('UnsupportedOperationException', `${arn} is a symmetric encryption key; GetPublicKey is not valid for it.`);
+}

@@ -3,7 +3,7 @@
  * defaults (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT), Encrypt and Decrypt with an encryption context,
  * and the errors the KMS API reference documents for them.
  */
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKmsStandin, type KmsStandin } from '../../local/kms-standin/server.ts';
 
@@ -117,8 +117,11 @@ describe('KMS stand-in: symmetric keys, Encrypt and Decrypt', () => {
     expect(await errorName(client.send(new EncryptCommand({ KeyId: keyArn, Plaintext: new Uint8Array(4097) })))).toBe('ValidationException');
   });
 
-  it('does not sign with a symmetric key', async () => {
-    expect(await errorName(client.send(new SignCommand({ KeyId: keyArn, Message: secret, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' })))).not.toBe('no error');
+  it('does not sign with a symmetric key (InvalidKeyUsageException) nor give its public key (UnsupportedOperationException)', async () => {
+    expect(await errorName(client.send(new SignCommand({ KeyId: keyArn, Message: secret, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' })))).toBe(
+      'InvalidKeyUsageException',
+    );
+    expect(await errorName(client.send(new GetPublicKeyCommand({ KeyId: keyArn })))).toBe('UnsupportedOperationException');
   });
 
   it('counts Encrypt and Decrypt calls like the other operations', async () => {
