@@ -284,6 +284,28 @@ describe('login with a second factor', () => {
     expect((await post('/login/mfa', { mfa_token: await mfaToken(username), otp: codeAt(secret, 1) })).status).toBe(200);
   });
 
+  it('re-checks the account at the second step: a disabled user, a replaced factor are refused; cut scopes are cut', async () => {
+    const disabled = await newUser({ totp: true });
+    const tokenOfDisabled = await mfaToken(disabled.username);
+    await ops.disableUser(service.operatorDeps(), disabled.username);
+    expect((await post('/login/mfa', { mfa_token: tokenOfDisabled, otp: codeAt(disabled.secret) })).status).toBe(401);
+
+    const replaced = await newUser({ totp: true });
+    const tokenOfOldFactor = await mfaToken(replaced.username);
+    await ops.resetMfa(service.operatorDeps(), replaced.username);
+    const session = await accessTokenOf(replaced.username);
+    const newSecret = String((await post('/mfa/totp/enroll', {}, bearer(session))).body['secret']);
+    expect((await post('/mfa/totp/confirm', { otp: codeAt(newSecret, -1) }, bearer(session))).status).toBe(200);
+    expect((await post('/login/mfa', { mfa_token: tokenOfOldFactor, otp: codeAt(newSecret) })).status).toBe(401);
+
+    const cut = await newUser({ totp: true });
+    const tokenBeforeCut = await mfaToken(cut.username);
+    await ops.setScopes(service.operatorDeps(), cut.username, ['read'], false);
+    const reply = await post('/login/mfa', { mfa_token: tokenBeforeCut, otp: codeAt(cut.secret) });
+    expect(reply.status).toBe(200);
+    expect(reply.body['scope']).toBe('read');
+  });
+
   it('kills the mfa_token after three wrong codes, and throttles wrong codes like passwords (429 with Retry-After)', async () => {
     const { username, secret } = await newUser({ totp: true });
     const good = codeAt(secret);
