@@ -135,8 +135,13 @@ export async function completeMfaLogin(request: MfaLoginRequest, deps: MfaLoginD
     const step = matchingStep(secret, request.proof.otp, nowMs);
     if (step !== undefined && step > factor.lastStep) proof = { kind: 'otp', factorId: factor.factorId, step };
   } else {
+    // Looked up before anything is signed, so a wrong recovery code costs what a wrong TOTP code
+    // costs (no KMS Sign); the transaction below still consumes it only if it is unused.
     const canonical = canonicalRecoveryCode(request.proof.recoveryCode);
-    if (canonical !== undefined) proof = { kind: 'recovery_code', factorId: factor.factorId, codeHash: hashRecoveryCode(canonical) };
+    const codeHash = canonical === undefined ? undefined : hashRecoveryCode(canonical);
+    if (codeHash !== undefined && (await deps.secondFactors.hasRecoveryCode(challenge.sub, factor.factorId, codeHash))) {
+      proof = { kind: 'recovery_code', factorId: factor.factorId, codeHash };
+    }
   }
   if (proof === undefined) {
     await deps.secondFactors.recordChallengeFailure(tokenHash);

@@ -411,6 +411,8 @@ export interface SecondFactorStore {
    * codes and any pending enrolment. False: the proof was refused and nothing changed.
    */
   removeTotp(sub: string, proof: FactorProof): Promise<boolean>;
+  /** Whether an unused recovery code of this factor has this hash (strongly consistent read). */
+  hasRecoveryCode(sub: string, factorId: string, codeHash: string): Promise<boolean>;
   /** Operator reset: the factor, the pending enrolment and every recovery code, whatever they are. */
   resetTotp(sub: string): Promise<boolean>;
   createChallenge(challenge: MfaChallenge): Promise<void>;

@@ -243,10 +243,14 @@ describe('login with a second factor', () => {
     expect((await post('/login/mfa', { mfa_token: await mfaToken(username), recovery_code: second.replace(/-/g, ' ') })).status).toBe(200);
   });
 
-  it('refuses a recovery code of another user', async () => {
+  it('refuses a recovery code of another user, and a wrong recovery code costs no KMS call', async () => {
     const a = await newUser({ totp: true });
     const b = await newUser({ totp: true });
-    expect((await post('/login/mfa', { mfa_token: await mfaToken(a.username), recovery_code: b.recoveryCodes[0] })).status).toBe(401);
+    const token = await mfaToken(a.username);
+    service.kms.resetCalls();
+    expect((await post('/login/mfa', { mfa_token: token, recovery_code: b.recoveryCodes[0] })).status).toBe(401);
+    expect(service.kms.calls()).toEqual({});
+    expect((await post('/login/mfa', { mfa_token: token, recovery_code: a.recoveryCodes[0] })).status).toBe(200);
   });
 
   it('binds the mfa_token to its login: user A\'s token does not complete with user B\'s code', async () => {

@@ -218,6 +218,15 @@ export class DynamoDbSecondFactors implements SecondFactorStore {
     return outcome === 'ok';
   }
 
+  async hasRecoveryCode(sub: string, factorId: string, codeHash: string): Promise<boolean> {
+    const out = await dynamo(() =>
+      this.client.send(
+        new GetItemCommand({ TableName: this.tableName, Key: this.key(sub, recoverySk(factorId, codeHash)), ProjectionExpression: 'pk', ConsistentRead: true }),
+      ),
+    );
+    return out.Item !== undefined;
+  }
+
   async resetTotp(sub: string): Promise<boolean> {
     const existed = (await this.findTotp(sub)) !== undefined;
     const sks = [TOTP_FACTOR_SK, PENDING_SK, ...(await this.recoveryCodeKeys(sub))];
