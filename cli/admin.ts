@@ -19,12 +19,15 @@ import {
   enableUser,
   listSessions,
   listUsers,
+  resetMfa,
   revokeAll,
   revokeSession,
   setPassword,
   setScopes,
 } from './operations.ts';
 import { createOperatorDeps } from './wiring.ts';
+import { audit } from '../lambdas/http/audit.ts';
+import { createLogger } from '../lambdas/http/handler.ts';
 
 const USAGE = `Usage: kms-jwt-auth-admin [--local | --table NAME] <command>
        (in the kms-jwt-auth repository: npm run admin -- [--local | --table NAME] <command>)
@@ -41,6 +44,7 @@ Commands:
   list-sessions <username>
   revoke-session <username> <sid>         end one session (its access tokens stop at once)
   revoke-all <username>                   end every session of the user
+  reset-mfa <username>                    remove the user's TOTP factor and recovery codes
   help`;
 
 
@@ -138,6 +142,13 @@ async function main(argv: string[]): Promise<number> {
       const ok = await revokeSession(deps, need(username, 'username'), need(args[1], 'session id (sid)'));
       console.log(ok ? 'session revoked' : 'no such active session');
       return ok ? 0 : 1;
+    }
+    case 'reset-mfa': {
+      const { sub, removed } = await resetMfa(deps, need(username, 'username'));
+      // The audit line (lambdas/http/audit.ts), one JSON line as the account function writes it.
+      if (removed) audit(createLogger('admin'), 'mfa_removed', { sub, factor: 'totp', by: 'operator' });
+      console.log(removed ? `removed the TOTP factor of ${username}` : `${username} had no TOTP factor; nothing left to remove`);
+      return 0;
     }
     case 'revoke-all':
       console.log(`ended ${await revokeAll(deps, need(username, 'username'))} session(s)`);

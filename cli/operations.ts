@@ -44,18 +44,19 @@ async function requireUser(deps: OperatorDeps, username: string) {
 export { SERVICE_NAME };
 
 /**
- * The new-password rules (core/password-policy.ts), checked before anything is read or written;
- * returns the NFKC-normalized password to hash. No account has a second factor yet, so the
- * 15-character minimum applies to all.
+ * The new-password rules (core/password-policy.ts), checked before anything is written; returns
+ * the NFKC-normalized password to hash. An account with a TOTP factor may have an 8-character
+ * password, any other needs 15 (NIST SP 800-63B-4 §3.1.1.2).
  */
-function acceptPassword(username: string, password: string): string {
-  return acceptNewPassword(password, { username, serviceName: SERVICE_NAME, hasSecondFactor: false });
+function acceptPassword(username: string, password: string, hasSecondFactor: boolean): string {
+  return acceptNewPassword(password, { username, serviceName: SERVICE_NAME, hasSecondFactor });
 }
 
 export async function createUser(deps: OperatorDeps, username: string, password: string, scopes: readonly string[]): Promise<string> {
   const normalizedUsername = normalizeUsername(username);
   const validScopes = validateScopes(scopes);
-  const accepted = acceptPassword(normalizedUsername, password);
+  // A user being created has no second factor yet.
+  const accepted = acceptPassword(normalizedUsername, password, false);
   const sub = randomUUID();
   const created = await deps.stores.users.createUser(
     {
@@ -103,12 +104,12 @@ export async function setScopes(deps: OperatorDeps, username: string, scopes: re
 }
 
 export async function setPassword(deps: OperatorDeps, username: string, password: string): Promise<number> {
-  // First the rules that hold for every account, before anything is read; then, once the account
-  // is known, its own minimum: 8 characters with a second factor, 15 without (NIST SP 800-63B-4 §3.1.1.2).
-  acceptNewPassword(password, { username: normalizeUsername(username), serviceName: SERVICE_NAME, hasSecondFactor: true });
+  // Every rule but the length needs no read: a password that breaks one is refused before any
+  // DynamoDB call. The minimum length depends on whether the account has a second factor.
+  acceptPassword(normalizeUsername(username), password, true);
   const user = await requireUser(deps, username);
   const hasSecondFactor = await deps.stores.secondFactors.hasSecondFactor(user.sub);
-  const accepted = acceptNewPassword(password, { username: user.username, serviceName: SERVICE_NAME, hasSecondFactor });
+  const accepted = acceptPassword(user.username, password, hasSecondFactor);
   await deps.stores.users.updateUser(user.username, { passwordHash: await deps.passwords.hash(accepted) }, now());
   // A password change ends every session (OWASP Session Management Cheat Sheet, "Renew the Session ID").
   return revokeAllSessions(user.sub, operatorRuntime(deps), 'admin');
@@ -145,4 +146,14 @@ export async function revokeSession(deps: OperatorDeps, username: string, sid: s
 export async function revokeAll(deps: OperatorDeps, username: string): Promise<number> {
   const user = await requireUser(deps, username);
   return revokeAllSessions(user.sub, operatorRuntime(deps), 'admin');
+}
+
+/**
+ * Removes the user's TOTP factor, its recovery codes and any pending enrolment (a user who lost
+ * the authenticator and the codes). Sessions are kept: the operator decides separately whether to
+ * end them (`revoke-all`). Returns the user's sub and whether a factor was on.
+ */
+export async function resetMfa(deps: OperatorDeps, username: string): Promise<{ sub: string; removed: boolean }> {
+  const user = await requireUser(deps, username);
+  return { sub: user.sub, removed: await deps.stores.secondFactors.resetTotp(user.sub) };
 }

@@ -10,6 +10,7 @@ export type AuthClientErrorCode =
   | 'network'
   | 'unavailable'
   | 'invalid_credentials'
+  | 'invalid_second_factor'
   | 'request_rejected';
 
 /**
@@ -79,6 +80,19 @@ export class ServiceUnavailableError extends AuthClientError {
 export class InvalidCredentialsError extends AuthClientError {
   constructor() {
     super('invalid_credentials', 'The username or password is wrong.');
+  }
+}
+
+/**
+ * `completeMfa`: the code is wrong or was already used, or the mfa_token is spent or expired.
+ * `description` is the service's sentence, which says which (safe to show or log).
+ */
+export class InvalidSecondFactorError extends AuthClientError {
+  readonly description: string | undefined;
+
+  constructor(description: string | undefined) {
+    super('invalid_second_factor', description ?? 'The code is incorrect, or the sign-in expired; try again.');
+    this.description = description;
   }
 }
 

@@ -15,6 +15,7 @@
 import {
   AuthClientError,
   InvalidCredentialsError,
+  InvalidSecondFactorError,
   RequestRejectedError,
   SessionEndedError,
   type SessionEndedReason,
@@ -65,9 +66,22 @@ export interface LoginInput {
 /** `mfa_required`: the account has a second factor; the challenge is completed with `mfaToken`. */
 export type LoginResult = { readonly status: 'signed_in' } | { readonly status: 'mfa_required'; readonly mfaToken: string };
 
+/**
+ * The second step of a login with MFA: the `mfaToken` from `login`, and either the 6-digit code the
+ * user's authenticator app shows or one of the user's recovery codes.
+ */
+export type MfaInput = { readonly mfaToken: string; readonly otp: string } | { readonly mfaToken: string; readonly recoveryCode: string };
+
 export interface AuthClient {
   /** Signs in; throws InvalidCredentialsError, RateLimitedError, NetworkError, ServiceUnavailableError. */
   login(input: LoginInput): Promise<LoginResult>;
+  /**
+   * Completes a login that answered `mfa_required` and stores the session as `login` does. Throws
+   * InvalidSecondFactorError (a wrong or already used code, or an mfa_token that is spent or
+   * expired: after three wrong codes or five minutes, call `login` again), RateLimitedError,
+   * NetworkError, ServiceUnavailableError.
+   */
+  completeMfa(input: MfaInput): Promise<void>;
   /**
    * `fetch` with `Authorization: Bearer <access token>`, refreshed first when it is (about to be)
    * expired, and sent once more after a refresh when the authorizer answers 401. Send it only to
@@ -273,11 +287,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     }
     const response = await send(fetchImpl, url('/login'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body), ...credentials });
     if (response.ok) {
-      const answer = await readJson(response);
-      epoch += 1;
-      await storeTokens(answer, response.status);
-      const device = stringMember(answer, 'device_token');
-      if (!cookieMode && device !== undefined) await storage.set(keys.device, device);
+      await signedIn(response);
       return { status: 'signed_in' };
     }
     const error = await errorBody(response);
@@ -286,6 +296,31 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       if (mfaToken !== undefined) return { status: 'mfa_required', mfaToken };
       throw new InvalidCredentialsError();
     }
+    throw commonError(response, error, now());
+  }
+
+  /** A token response of /login or /login/mfa: the new session, and the device token to keep. */
+  async function signedIn(response: Response): Promise<void> {
+    const answer = await readJson(response);
+    epoch += 1;
+    await storeTokens(answer, response.status);
+    const device = stringMember(answer, 'device_token');
+    if (!cookieMode && device !== undefined) await storage.set(keys.device, device);
+  }
+
+  async function completeMfa(input: MfaInput): Promise<void> {
+    const body: Record<string, string> = { mfa_token: input.mfaToken };
+    if ('otp' in input) body['otp'] = input.otp;
+    else body['recovery_code'] = input.recoveryCode;
+    if (!cookieMode) {
+      // The device token sent at the password step: the service trusts it again only if it is the same.
+      const device = await storage.get(keys.device);
+      if (device !== undefined) body['device_token'] = device;
+    }
+    const response = await send(fetchImpl, url('/login/mfa'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body), ...credentials });
+    if (response.ok) return signedIn(response);
+    const error = await errorBody(response);
+    if (response.status === 401) throw new InvalidSecondFactorError(error.description);
     throw commonError(response, error, now());
   }
 
@@ -344,6 +379,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   return {
     login,
+    completeMfa,
     fetch: authorizedFetch,
     refresh: async () => {
       await refreshOnce();

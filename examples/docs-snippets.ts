@@ -164,6 +164,7 @@ export function keychainStorage<A>(Keychain: KeychainModule<A>, accessible: A): 
 export async function browserExample(
   showSignIn: () => void,
   askForCredentials: () => Promise<{ username: string; password: string }>,
+  askForCode: () => Promise<string>,
 ): Promise<AuthClient> {
   // #region browser
   const auth = createAuthClient({ baseUrl: 'https://auth.example.com', cookieMode: true });
@@ -172,7 +173,8 @@ export async function browserExample(
   // After a reload the access token is gone (memory only); the HttpOnly cookie brings it back.
   if (!(await auth.isSignedIn())) {
     const result = await auth.login(await askForCredentials());
-    if (result.status === 'mfa_required') throw new Error('second factor: not shown here');
+    // An account with a second factor: the 6-digit code from the user's authenticator app.
+    if (result.status === 'mfa_required') await auth.completeMfa({ mfaToken: result.mfaToken, otp: await askForCode() });
   }
   const orders = await auth.fetch('https://api.example.com/orders');
   // #endregion

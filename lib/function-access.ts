@@ -22,11 +22,21 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
  */
 export type KeyAccess = 'sign' | 'read-public-keys' | 'none';
 
+/**
+ * How a function may use the MFA key (the symmetric key that seals TOTP secrets, lib/mfa-key.ts):
+ * - `seal-and-open`: `kms:Encrypt` (enrolment) and `kms:Decrypt` (confirming, removing): the account function;
+ * - `open`: `kms:Decrypt` only (checking a code at login);
+ * - `none`.
+ */
+export type MfaKeyAccess = 'seal-and-open' | 'open' | 'none';
+
 export interface FunctionAccess {
   /** DynamoDB actions on the auth table (and nothing else). Empty: no table access. */
   readonly tableActions: readonly string[];
   /** KMS access. */
   readonly keyAccess: KeyAccess;
+  /** Access to the MFA key. */
+  readonly mfaKeyAccess: MfaKeyAccess;
 }
 
 export const FUNCTION_ACCESS = {
@@ -43,6 +53,8 @@ export const FUNCTION_ACCESS = {
       'dynamodb:DeleteItem',
     ],
     keyAccess: 'sign',
+    // POST /login/mfa checks a TOTP code.
+    mfaKeyAccess: 'open',
   },
   refresh: {
     tableActions: [
@@ -54,6 +66,7 @@ export const FUNCTION_ACCESS = {
       'dynamodb:Query',
     ],
     keyAccess: 'sign',
+    mfaKeyAccess: 'none',
   },
   revoke: {
     tableActions: [
@@ -64,23 +77,28 @@ export const FUNCTION_ACCESS = {
       'dynamodb:Query',
     ],
     keyAccess: 'read-public-keys',
+    mfaKeyAccess: 'none',
   },
   jwks: {
     tableActions: [],
     keyAccess: 'read-public-keys',
+    mfaKeyAccess: 'none',
   },
   authorizer: {
     // One GetItem of the user's revocation item (token, session, user). Never kms:Sign.
     tableActions: ['dynamodb:GetItem'],
     keyAccess: 'read-public-keys',
+    mfaKeyAccess: 'none',
   },
   account: {
     // The caller's sessions (Query) name the account (GetItem of the user item). Changing the
     // password: the login throttle's counters (BatchGetItem, UpdateItem, DeleteItem), the hash
-    // (UpdateItem), the second-factor check (Query), the other sessions (UpdateItem of each family,
+    // (UpdateItem), the second-factor check (GetItem), the other sessions (UpdateItem of each family,
     // read-modify-write of the revocation item: GetItem, PutItem). Deleting the account also marks
     // and deletes the user item (UpdateItem, DeleteItem) and erases the user's partition
-    // (BatchWriteItem of deletions, which IAM authorizes as BatchWriteItem).
+    // (BatchWriteItem of deletions, which IAM authorizes as BatchWriteItem). TOTP: the pending
+    // enrolment (PutItem), confirming and removing (transactions of Put and Delete, authorized per
+    // item), the recovery codes (Query); removing counts the attempt on the login throttle.
     tableActions: [
       'dynamodb:GetItem',
       'dynamodb:BatchGetItem',
@@ -91,8 +109,16 @@ export const FUNCTION_ACCESS = {
       'dynamodb:BatchWriteItem',
     ],
     keyAccess: 'none',
+    mfaKeyAccess: 'seal-and-open',
   },
 } as const satisfies Record<FunctionName, FunctionAccess>;
+
+/** The KMS actions on the MFA key each kind of access turns into. */
+export const MFA_KEY_ACTIONS = {
+  'seal-and-open': ['kms:Encrypt', 'kms:Decrypt'],
+  open: ['kms:Decrypt'],
+  none: [],
+} as const satisfies Record<MfaKeyAccess, readonly string[]>;
 
 /** The KMS actions each kind of key access turns into. */
 export const KEY_ACTIONS = {

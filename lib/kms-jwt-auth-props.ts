@@ -12,7 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { parseAccountFunctionConfig } from '../lambdas/config/account.ts';
 import { parseAuthorizerConfig } from '../lambdas/config/authorizer.ts';
 import type { EnvRecord } from '../lambdas/config/env.ts';
-import { parseIssuingFunctionConfig, parseRevokeFunctionConfig } from '../lambdas/config/issuer.ts';
+import { parseIssuingFunctionConfig, parseLoginFunctionConfig, parseRevokeFunctionConfig } from '../lambdas/config/issuer.ts';
 import { parseJwksFunctionConfig } from '../lambdas/config/jwks.ts';
 import type { RouteRequirementInput } from '../lambdas/core/route-requirements.ts';
 import {
@@ -354,6 +354,7 @@ export function resolveSettings(props: KmsJwtAuthProps): Settings {
       issuer: issuerOf(props, DEPLOY_TIME_ISSUER),
       signingKeyArn: DEPLOY_TIME,
       verifyKeyArns: [DEPLOY_TIME],
+      mfaKeyArn: DEPLOY_TIME,
     }),
   );
   return settings;
@@ -397,6 +398,8 @@ export interface EnvironmentResources {
   readonly verifyKeyArns: readonly string[];
   /** Where the functions write their metrics (CloudWatch embedded metric format). */
   readonly metricNamespace?: string;
+  /** The symmetric key that seals TOTP secrets. */
+  readonly mfaKeyArn: string;
 }
 
 /** Each function's environment: exactly the variables its parser in lambdas/config/ reads. */
@@ -426,7 +429,7 @@ export function functionEnvironments(settings: Settings, resources: EnvironmentR
     REFRESH_COOKIE_PATH: settings.refreshCookiePath,
   };
   return {
-    login: issuing,
+    login: { ...issuing, MFA_KEY_ID: resources.mfaKeyArn },
     refresh: issuing,
     revoke: { ...issuing, VERIFY_KEY_IDS: verifyKeyIds },
     jwks: { ...common, VERIFY_KEY_IDS: verifyKeyIds },
@@ -443,13 +446,14 @@ export function functionEnvironments(settings: Settings, resources: EnvironmentR
       ACCESS_TOKEN_TTL_SECONDS: issuing.ACCESS_TOKEN_TTL_SECONDS,
       REFRESH_TOKEN_TTL_SECONDS: issuing.REFRESH_TOKEN_TTL_SECONDS,
       REFRESH_ABSOLUTE_TTL_SECONDS: issuing.REFRESH_ABSOLUTE_TTL_SECONDS,
+      MFA_KEY_ID: resources.mfaKeyArn,
     },
   };
 }
 
 /** The parser each function runs on its environment at cold start. */
 const PARSERS: Record<FunctionName, (env: EnvRecord) => unknown> = {
-  login: parseIssuingFunctionConfig,
+  login: parseLoginFunctionConfig,
   refresh: parseIssuingFunctionConfig,
   revoke: parseRevokeFunctionConfig,
   jwks: parseJwksFunctionConfig,

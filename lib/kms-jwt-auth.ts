@@ -22,11 +22,12 @@ import {
   type AuthorizerResponse,
   type IKmsJwtAuthorizerSource,
 } from './authorizer-attachment.ts';
-import { FUNCTION_ACCESS, FUNCTION_NAMES, type FunctionName } from './function-access.ts';
+import { FUNCTION_ACCESS, FUNCTION_NAMES, MFA_KEY_ACTIONS, type FunctionName } from './function-access.ts';
 import { grantFunctionAccess } from './grants.ts';
 import { ImportedKmsJwtAuth, type KmsJwtAuthAttributes } from './imported-kms-jwt-auth.ts';
 import { functionEnvironments, issuerOf, resolveSettings, validateIssuer, type KmsJwtAuthProps } from './kms-jwt-auth-props.ts';
 import { SigningKeys } from './signing-keys.ts';
+import { MfaKey } from './mfa-key.ts';
 import { addTokenRoutes, createTokenApi, createTokenStage, functionId } from './token-api.ts';
 
 export type { SigningAlgorithm } from './signing-keys.ts';
@@ -98,6 +99,8 @@ export class KmsJwtAuth extends AuthorizerAttachment {
   public readonly table: dynamodb.Table;
   /** The KMS keys. */
   public readonly keys: SigningKeys;
+  /** The symmetric KMS key that seals TOTP secrets. */
+  public readonly mfaKey: MfaKey;
   /** The functions, by name. */
   public readonly functions: Readonly<Record<FunctionName, AuthFunction>>;
   /** The alarms. */
@@ -136,6 +139,8 @@ export class KmsJwtAuth extends AuthorizerAttachment {
       aliasPrefix: props.keyAliasPrefix ?? `kms-jwt-auth/${stackName}`,
     });
 
+    this.mfaKey = new MfaKey(this, 'MfaKey', { removalPolicy: settings.removalPolicy });
+
     // --- Table ----------------------------------------------------------------------------
     // Encryption: the AWS managed key (aws/dynamodb). Items hold only hashes (passwords,
     // refresh tokens) and identifiers, never a secret in clear; the managed key is logged in
@@ -170,6 +175,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
       signingKeyArn: this.keys.signingKey.keyArn,
       verifyKeyArns: this.keys.verificationKeys.map((key) => key.keyArn),
       metricNamespace,
+      mfaKeyArn: this.mfaKey.key.keyArn,
     });
     const functions = {} as Record<FunctionName, AuthFunction>;
     for (const name of FUNCTION_NAMES) {
@@ -184,13 +190,17 @@ export class KmsJwtAuth extends AuthorizerAttachment {
           ? { reservedConcurrentExecutions: settings.authorizerReservedConcurrency }
           : {}),
       });
-      grantFunctionAccess(name, fn, this.table, this.keys);
+      grantFunctionAccess(name, fn, this.table, this.keys, this.mfaKey.key);
       functions[name] = fn;
     }
     this.functions = functions;
     this.keys.allowSigning(
       FUNCTION_NAMES.filter((name) => FUNCTION_ACCESS[name].keyAccess === 'sign').map((name) => functions[name].role),
     );
+    for (const access of ['seal-and-open', 'open'] as const) {
+      const roles = FUNCTION_NAMES.filter((name) => FUNCTION_ACCESS[name].mfaKeyAccess === access).map((name) => functions[name].role);
+      this.mfaKey.allowUse(access === 'open' ? 'OpenTotpSecrets' : 'SealAndOpenTotpSecrets', roles, MFA_KEY_ACTIONS[access]);
+    }
     this.authorizerFunction = functions.authorizer.function;
     if (this.invokePermission === 'account') {
       // Every API Gateway API of this account and region, whatever its id: the ARN pattern alone

@@ -82,8 +82,11 @@ export function addTokenRoutes(
     new HttpLambdaIntegration(`${functionId(name)}Integration`, functions[name].function);
   const revokeIntegration = integration('revoke');
   const jwksIntegration = integration('jwks');
+  const loginIntegration = integration('login');
   const publicRoutes = [
-    ...httpApi.addRoutes({ path: '/login', methods: [apigwv2.HttpMethod.POST], integration: integration('login') }),
+    ...httpApi.addRoutes({ path: '/login', methods: [apigwv2.HttpMethod.POST], integration: loginIntegration }),
+    // The second step of a login with MFA: the client authenticates with the mfa_token.
+    ...httpApi.addRoutes({ path: '/login/mfa', methods: [apigwv2.HttpMethod.POST], integration: loginIntegration }),
     ...httpApi.addRoutes({ path: '/refresh', methods: [apigwv2.HttpMethod.POST], integration: integration('refresh') }),
     ...httpApi.addRoutes({ path: '/revoke', methods: [apigwv2.HttpMethod.POST], integration: revokeIntegration }),
     // Cookie mode's logout: under the refresh cookie's path, the one path the browser sends it to.
@@ -120,7 +123,7 @@ export function addTokenRoutes(
     Validations.of(route).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
-        'Token endpoint, revocation endpoint or key publication: the client authenticates with its credentials or refresh token (in the body, RFC 6749 §5, RFC 7009 §2.1, or in cookie mode the refresh cookie), and JWKS/discovery are public by definition (RFC 8414 §3). POST /logout-all, GET /sessions and POST /sessions/revoke are the routes behind the authorizer.',
+        'Token endpoint, revocation endpoint or key publication: the client authenticates with its credentials (the password, or at /login/mfa the mfa_token and a code) or refresh token (in the body, RFC 6749 §5, RFC 7009 §2.1, or in cookie mode the refresh cookie), and JWKS/discovery are public by definition (RFC 8414 §3). POST /logout-all, GET /sessions and POST /sessions/revoke are the routes behind the authorizer.',
     });
   }
   return publicRoutes;
@@ -171,6 +174,11 @@ export function createTokenStage(
     // so the keys must already be CloudFormation's (PascalCase).
     cfnStage.routeSettings = {
       'POST /login': {
+        ThrottlingRateLimit: settings.loginThrottle.rateLimit,
+        ThrottlingBurstLimit: settings.loginThrottle.burstLimit,
+      },
+      // Codes are guessed like passwords: the same stage limit as the password step.
+      'POST /login/mfa': {
         ThrottlingRateLimit: settings.loginThrottle.rateLimit,
         ThrottlingBurstLimit: settings.loginThrottle.burstLimit,
       },

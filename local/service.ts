@@ -17,9 +17,17 @@ import { ACCOUNT_ROUTE_KEYS } from '../lambdas/account/routes.ts';
 import { createAccountHandler } from '../lambdas/account/account-handler.ts';
 import { parseAccountFunctionConfig } from '../lambdas/config/account.ts';
 import { parseAuthorizerConfig } from '../lambdas/config/authorizer.ts';
-import { parseIssuingFunctionConfig, parseRevokeFunctionConfig } from '../lambdas/config/issuer.ts';
+import { parseIssuingFunctionConfig, parseLoginFunctionConfig, parseRevokeFunctionConfig } from '../lambdas/config/issuer.ts';
 import { parseJwksFunctionConfig } from '../lambdas/config/jwks.ts';
-import { createAccountRuntime, createAwsClients, createDynamoDbClient, createIssuerRuntime, createKmsClient, createVerifyKeySet } from '../lambdas/adapters/runtime.ts';
+import {
+  createAccountRuntime,
+  createAwsClients,
+  createDynamoDbClient,
+  createIssuerRuntime,
+  createKmsClient,
+  createLoginRuntime,
+  createVerifyKeySet,
+} from '../lambdas/adapters/runtime.ts';
 import { authorizerClientsFromEnv, createAuthorizerHandler, type AuthorizerHandler } from '../lambdas/authorizer/authorizer-handler.ts';
 import { createJwksHandler } from '../lambdas/jwks/jwks-handler.ts';
 import { createLoginHandler } from '../lambdas/login/login-handler.ts';
@@ -212,6 +220,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
 
     const signingAlg = options.signingAlg ?? 'RS256';
     const key = await kms.createKey(signingAlg === 'RS256' ? 'RSA_2048' : 'ECC_NIST_P256', LOCAL_KEY_ALIAS);
+    // The symmetric key that seals TOTP secrets, apart from the signing key (as the stack makes it).
+    const mfaKey = await kms.createSymmetricKey('kms-jwt-auth-local TOTP secrets');
 
     // The services' AWS settings, given to the clients explicitly: nothing here touches the
     // process environment, so tests can run several services (or none) in one process.
@@ -236,11 +246,13 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       SIGNING_ALG: signingAlg,
       SIGNING_KEY_ID: key.arn,
       VERIFY_KEY_IDS: key.arn,
+      MFA_KEY_ID: mfaKey.arn,
       ROUTE_SCOPES: JSON.stringify({ 'GET /admin': ['admin'] }),
       AUTHORIZER_RESPONSE: 'simple',
       ...options.env,
     };
     const issuing = parseIssuingFunctionConfig(settings);
+    const loginConfig = parseLoginFunctionConfig(settings);
     const revokeConfig = parseRevokeFunctionConfig(settings);
     const jwksConfig = parseJwksFunctionConfig(settings);
     const authorizerConfig = parseAuthorizerConfig(settings);
@@ -262,7 +274,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const issuerRuntime = createIssuerRuntime(issuing, clients);
     const target = (handler: unknown): RouteTarget => handler as RouteTarget;
     const handlers: LocalHandlers = {
-      login: target(createLoginHandler(issuing, issuerRuntime)),
+      login: target(createLoginHandler(loginConfig, createLoginRuntime(loginConfig, clients))),
       refresh: target(createRefreshHandler(issuing, issuerRuntime)),
       revoke: target(createRevokeHandler(revokeConfig, { ...issuerRuntime, keySet: createVerifyKeySet(revokeConfig.verifyKeyIds, clients.kms) })),
       jwks: target(createJwksHandler(jwksConfig, { keySet: createVerifyKeySet(jwksConfig.verifyKeyIds, clients.kms) })),
@@ -272,6 +284,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     authorizer = handlers.authorizer as AuthorizerTarget;
     Object.assign(routes, {
       'POST /login': { target: handlers.login },
+      'POST /login/mfa': { target: handlers.login },
       'POST /refresh': { target: handlers.refresh },
       'POST /revoke': { target: handlers.revoke },
       'POST /refresh/revoke': { target: handlers.revoke },

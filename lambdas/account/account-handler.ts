@@ -9,13 +9,15 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AccountFunctionConfig } from '../config/account.ts';
 import { callerAccount } from '../core/account.ts';
 import { NotFoundError } from '../core/errors.ts';
-import type { ReauthenticationThrottle } from '../core/login-throttle.ts';
+import type { LoginThrottle, ReauthenticationThrottle } from '../core/login-throttle.ts';
 import type {
   AccountEraser,
   Clock,
   PasswordHasher,
   RandomSource,
   SecondFactors,
+  SecondFactorStore,
+  SecretSealer,
   SessionStore,
   ThrottleCounters,
   UserDirectory,
@@ -27,6 +29,7 @@ import { json, type HttpResponse } from '../http/respond.ts';
 import { deleteAccountRoute } from './delete-routes.ts';
 import { changePasswordRoute } from './password-routes.ts';
 import { ACCOUNT_ROUTE_KEYS, type AccountRouteKey } from './routes.ts';
+import { confirmTotpRoute, enrolTotpRoute, removeTotpRoute } from './totp-routes.ts';
 
 const isAccountRouteKey = (key: string): key is AccountRouteKey => (ACCOUNT_ROUTE_KEYS as readonly string[]).includes(key);
 
@@ -37,11 +40,15 @@ export interface AccountHandlerDeps {
   readonly passwords: PasswordHasher;
   readonly clock: Clock;
   readonly random: RandomSource;
-  readonly secondFactors: SecondFactors;
+  readonly secondFactors: SecondFactors & SecondFactorStore;
   readonly eraser: AccountEraser;
-  /** Re-authentication spends the login throttle's allowance. */
-  readonly throttle: ReauthenticationThrottle;
+  /**
+   * The login throttle: re-authentication (a password to change or delete) spends its allowance,
+   * and wrong codes at POST /mfa/totp/remove count like wrong passwords.
+   */
+  readonly throttle: ReauthenticationThrottle & LoginThrottle;
   readonly throttleCounters: Pick<ThrottleCounters, 'clear'>;
+  readonly sealer: SecretSealer;
 }
 
 /** One route: the event, the settings, the dependencies and the function's logger. */
@@ -56,7 +63,8 @@ export type AccountRoute = (
 const getAccount: AccountRoute = async (event, _config, deps) => {
   emptyBody(event);
   const user = await callerAccount(authorizedCaller(event), deps);
-  return json(200, { username: user.username, sub: user.sub, scopes: user.scopes });
+  const totp = await deps.secondFactors.hasSecondFactor(user.sub);
+  return json(200, { username: user.username, sub: user.sub, scopes: user.scopes, mfa: { totp } });
 };
 
 /** Every route of the account function, by API Gateway route key (`./routes.ts` lists them). */
@@ -64,6 +72,9 @@ const ACCOUNT_ROUTES: Readonly<Record<AccountRouteKey, AccountRoute>> = {
   'GET /account': getAccount,
   'POST /account/password': changePasswordRoute,
   'POST /account/delete': deleteAccountRoute,
+  'POST /mfa/totp/enroll': enrolTotpRoute,
+  'POST /mfa/totp/confirm': confirmTotpRoute,
+  'POST /mfa/totp/remove': removeTotpRoute,
 };
 
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */

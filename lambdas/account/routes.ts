@@ -3,6 +3,13 @@
  * that the CDK construct (lib/token-api.ts) and the local gateway route exactly what the handler
  * serves without loading the handler's runtime dependencies.
  */
-export const ACCOUNT_ROUTE_KEYS = ['GET /account', 'POST /account/password', 'POST /account/delete'] as const;
+export const ACCOUNT_ROUTE_KEYS = [
+  'GET /account',
+  'POST /account/password',
+  'POST /account/delete',
+  'POST /mfa/totp/enroll',
+  'POST /mfa/totp/confirm',
+  'POST /mfa/totp/remove',
+] as const;
 
 export type AccountRouteKey = (typeof ACCOUNT_ROUTE_KEYS)[number];

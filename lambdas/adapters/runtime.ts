@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { KMSClient, type KMSClientConfig } from '@aws-sdk/client-kms';
 import type { AccountFunctionConfig } from '../config/account.ts';
-import type { IssuingFunctionConfig } from '../config/issuer.ts';
+import type { IssuingFunctionConfig, LoginFunctionConfig } from '../config/issuer.ts';
 import { CountingLoginThrottle } from '../core/login-throttle.ts';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../core/passwords.ts';
 import type { Clock, RandomSource } from '../core/ports.ts';
@@ -24,6 +24,7 @@ import { DynamoDbUserDirectory } from './dynamodb/user-directory.ts';
 import { KmsPublicKeySet } from './kms/public-key-loader.ts';
 import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
 import { KmsSigner } from './kms/signer.ts';
+import { KmsSecretSealer } from './kms/secret-sealer.ts';
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
@@ -104,9 +105,15 @@ export function createIssuerRuntime(settings: IssuingFunctionConfig, clients: Aw
   };
 }
 
+/** The login function: the issuer's dependencies plus the sealer that opens TOTP secrets. */
+export function createLoginRuntime(settings: LoginFunctionConfig, clients: AwsClients = createAwsClients()) {
+  return { ...createIssuerRuntime(settings, clients), sealer: new KmsSecretSealer(clients.kms, settings.mfaKeyId) };
+}
+
 /**
  * What the account function runs on: the stores, the password hasher, the login throttle (which
- * re-authentication spends), the revocation lifetimes, clock and randomness.
+ * re-authentication and wrong TOTP codes spend), the sealer of TOTP secrets, the revocation
+ * lifetimes, clock and randomness.
  */
 export function createAccountRuntime(settings: AccountFunctionConfig, clients: AwsClients = createAwsClients()) {
   const stores = createStores(settings.tableName, clients.dynamo);
@@ -115,6 +122,7 @@ export function createAccountRuntime(settings: AccountFunctionConfig, clients: A
     config: settings.policy,
     throttle: new CountingLoginThrottle(stores.throttleCounters, stores.trustedDevices, systemRandom),
     kms: clients.kms,
+    sealer: new KmsSecretSealer(clients.kms, settings.mfaKeyId),
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
     clock: systemClock,
     random: systemRandom,

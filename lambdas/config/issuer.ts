@@ -63,6 +63,16 @@ export function parseIssuingFunctionConfig(env: EnvRecord): IssuingFunctionConfi
   };
 }
 
+/** The login function also opens TOTP secrets (the second step of a login with MFA). */
+export interface LoginFunctionConfig extends IssuingFunctionConfig {
+  /** The symmetric KMS key that seals TOTP secrets (id, ARN or alias). */
+  readonly mfaKeyId: string;
+}
+
+export function parseLoginFunctionConfig(env: EnvRecord): LoginFunctionConfig {
+  return { ...parseIssuingFunctionConfig(env), mfaKeyId: requireString(env, 'MFA_KEY_ID') };
+}
+
 /** The revoke function also verifies access tokens, with the public keys of every verifying key. */
 export interface RevokeFunctionConfig extends IssuingFunctionConfig {
   readonly verifyKeyIds: readonly string[];

@@ -10,6 +10,7 @@ import type { PasswordRuleViolation } from './password-policy.ts';
 const ERROR_CODES = [
   'invalid_request',
   'invalid_grant',
+  'mfa_required',
   'invalid_scope',
   'invalid_token',
   'insufficient_scope',
@@ -107,6 +108,21 @@ export class InsufficientUserAuthenticationError extends AuthError {
 export class ConflictError extends AuthError {
   constructor(description: string) {
     super('conflict', 409, description);
+  }
+}
+
+/**
+ * The password was right and the account has a second factor: the login continues at
+ * POST /login/mfa with `mfaToken` (401, as the login is not complete; README "Second factor").
+ * The token is the one secret this error carries: the HTTP edge puts it in the body as
+ * `mfa_token`, and nothing logs it.
+ */
+export class MfaRequiredError extends AuthError {
+  readonly mfaToken: string;
+
+  constructor(mfaToken: string) {
+    super('mfa_required', 401, 'A second factor is required: send a code from the authenticator app (or a recovery code) to POST /login/mfa with this mfa_token.');
+    this.mfaToken = mfaToken;
   }
 }
 

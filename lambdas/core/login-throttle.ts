@@ -95,9 +95,11 @@ export interface LoginThrottle {
   admit(attempt: LoginAttempt, nowMs: number): Promise<Admission>;
   /**
    * The password was correct: takes the attempt back and returns the device token to hand to the
-   * client (the presented one, renewed, or a new one).
+   * client (the presented one, renewed, or a new one). `attempts` (default 1): how many counted
+   * attempts of this login to take back from the per-user and per-IP counters; a login with a
+   * second factor made two (the password step and the code, core/mfa-login.ts).
    */
-  passed(attempt: LoginAttempt, admission: Admission, nowMs: number): Promise<string>;
+  passed(attempt: LoginAttempt, admission: Admission, nowMs: number, attempts?: number): Promise<string>;
 }
 
 /**
@@ -136,7 +138,7 @@ export class CountingLoginThrottle implements LoginThrottle, ReauthenticationThr
     return { via: 'limits' };
   }
 
-  async passed(attempt: LoginAttempt, admission: Admission, nowMs: number): Promise<string> {
+  async passed(attempt: LoginAttempt, admission: Admission, nowMs: number, attempts = 1): Promise<string> {
     const expiresAt = nowMs + DEVICE_TRUST_MS;
     if (admission.via === 'device' && (await this.devices.renew(admission.deviceHash, attempt.username, nowMs, expiresAt))) {
       return admission.deviceToken;
@@ -146,7 +148,10 @@ export class CountingLoginThrottle implements LoginThrottle, ReauthenticationThr
     await Promise.all([
       this.devices.remember(hashBearerToken(token), attempt.username, expiresAt),
       ...(admission.via === 'limits'
-        ? [this.counters.clear(key, 'user_ip'), this.counters.uncount(key, 'user'), this.counters.uncount(key, 'ip')]
+        ? [
+            this.counters.clear(key, 'user_ip'),
+            ...Array.from({ length: Math.max(1, attempts) }, () => [this.counters.uncount(key, 'user'), this.counters.uncount(key, 'ip')]).flat(),
+          ]
         : []),
     ]);
     return token;

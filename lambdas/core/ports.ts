@@ -114,6 +114,11 @@ export interface RefreshFamily {
   readonly generation: number;
   /** Epoch seconds of the last refresh (rotation); absent before the first. Read-only listing. */
   readonly rotatedAt?: number | undefined;
+  /**
+   * How the user authenticated at login (RFC 8176 values, the `amr` claim): kept by the family so
+   * that refreshed access tokens carry the login's methods. Families stored before it: `["pwd"]`.
+   */
+  readonly amr: readonly string[];
 }
 
 export interface NewFamily extends RefreshFamily {
@@ -415,4 +420,101 @@ export type AuthorizerOutcome = 'allow' | 'deny_401' | 'deny_403' | 'unavailable
  */
 export interface AuthorizerMetrics {
   decision(outcome: AuthorizerOutcome, latencyMs: number): void;
+}
+
+// --- Second factor: TOTP (account, login; rules in core/totp.ts, core/mfa-login.ts) ---
+
+/**
+ * Seals TOTP secrets under the MFA key, bound to their user: KMS `Encrypt` / `Decrypt` with the
+ * encryption context `{ purpose: "totp", sub }`, so a sealed secret copied to another user's item
+ * does not open. Implemented by `KmsSecretSealer` (`adapters/kms/secret-sealer.ts`). Rejects with
+ * `DependencyUnavailableError` when KMS cannot answer.
+ */
+export interface SecretSealer {
+  seal(sub: string, secret: Uint8Array): Promise<Uint8Array>;
+  open(sub: string, sealed: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A confirmed TOTP factor (item sk `FACTOR#TOTP`). */
+export interface TotpFactor {
+  readonly sub: string;
+  /** Random id of this enrolment: its recovery codes carry it, so codes of an earlier one never count. */
+  readonly factorId: string;
+  readonly sealedSecret: Uint8Array;
+  /** The last time step accepted (RFC 6238 §5.2: each code is accepted once). */
+  readonly lastStep: number;
+}
+
+/** An enrolment waiting for its first code (item sk `PENDING#TOTP`, with a TTL). */
+export interface PendingTotp {
+  readonly sub: string;
+  readonly sealedSecret: Uint8Array;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
+}
+
+/** What proves the second factor in one request: a TOTP step, or a recovery code (by hash). */
+export type FactorProof =
+  | { readonly kind: 'otp'; readonly factorId: string; readonly step: number }
+  | { readonly kind: 'recovery_code'; readonly factorId: string; readonly codeHash: string };
+
+/**
+ * A login waiting for its second factor, found by the SHA-256 of its `mfa_token`. It carries what
+ * the password step decided, so the second step cannot change it.
+ */
+export interface MfaChallenge {
+  readonly tokenHash: string;
+  readonly sub: string;
+  readonly username: string;
+  /** The granted scope (space-separated). */
+  readonly scope: string;
+  readonly clientId: string;
+  readonly delivery: 'body' | 'cookie';
+  /** SHA-256 of the device token the password step was admitted with as a trusted device, if any. */
+  readonly deviceHash: string | undefined;
+  readonly factorId: string;
+  /** Wrong codes so far. */
+  readonly failures: number;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
+}
+
+/** Implemented by `DynamoDbSecondFactors` (`adapters/dynamodb/second-factors.ts`). */
+export interface SecondFactorStore {
+  /** The confirmed factor (strongly consistent read), or `undefined`. */
+  findTotp(sub: string): Promise<TotpFactor | undefined>;
+  findPendingTotp(sub: string, nowSeconds: number): Promise<PendingTotp | undefined>;
+  /** Stores (or replaces) the pending enrolment. */
+  savePendingTotp(pending: PendingTotp): Promise<void>;
+  /**
+   * In one transaction: the factor (only if the user has none), its recovery code hashes, and the
+   * pending enrolment deleted (only if it is still the one confirmed). False: nothing written.
+   */
+  confirmTotp(factor: TotpFactor, pendingSealed: Uint8Array, recoveryCodeHashes: readonly string[], nowSeconds: number): Promise<boolean>;
+  /**
+   * Removes the factor if `proof` holds (a step later than the last accepted one, or an unused
+   * recovery code of this factor), consuming the proof in the same transaction; then its recovery
+   * codes and any pending enrolment. False: the proof was refused and nothing changed.
+   */
+  removeTotp(sub: string, proof: FactorProof): Promise<boolean>;
+  /** Whether an unused recovery code of this factor has this hash (strongly consistent read). */
+  hasRecoveryCode(sub: string, factorId: string, codeHash: string): Promise<boolean>;
+  /** Operator reset: the factor, the pending enrolment and every recovery code, whatever they are. */
+  resetTotp(sub: string): Promise<boolean>;
+  createChallenge(challenge: MfaChallenge): Promise<void>;
+  /** The challenge, unless absent or expired. */
+  findChallenge(tokenHash: string, nowSeconds: number): Promise<MfaChallenge | undefined>;
+  /** Counts one wrong code against the challenge. */
+  recordChallengeFailure(tokenHash: string): Promise<void>;
+  /**
+   * Completes a challenge in one transaction: deletes it (only if unexpired and under
+   * `maxFailures`: one winner among concurrent uses) and consumes the proof (the step only if
+   * later than the last accepted one; the recovery code only if unused).
+   */
+  completeChallenge(
+    challenge: Pick<MfaChallenge, 'tokenHash' | 'sub'>,
+    proof: FactorProof,
+    nowSeconds: number,
+    maxFailures: number,
+  ): Promise<'completed' | 'challenge_gone' | 'proof_refused'>;
 }

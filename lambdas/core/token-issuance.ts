@@ -49,6 +49,7 @@ export async function issueAccessToken(
       scope: family.scope,
       sid: family.sid,
       auth_time: family.authTime,
+      amr: family.amr,
     },
     deps.signer,
   );

@@ -40,7 +40,7 @@ export interface AccessTokenClaims {
   readonly scope: string;
   readonly sid: string;
   readonly auth_time: number;
-  /** RFC 8176 authentication method references (e.g. `["pwd","otp","mfa"]`), when the issuer set them. */
+  /** RFC 8176 authentication methods of the login (`pwd`; `otp` and `mfa` after a TOTP code). */
   readonly amr?: readonly string[];
 }
 

@@ -23,3 +23,9 @@ export const CLIENT_ID_RULE = { maxLength: 256 } as const;
 
 /** `grant_type` (RFC 6749 §4.5): short registered names or absolute URIs. */
 export const GRANT_TYPE_RULE = { maxLength: 256 } as const;
+
+/** `mfa_token` is 43 characters; room for a wrong one to be a 401, not a 400. */
+export const MFA_TOKEN_RULE = { maxLength: 256 } as const;
+
+/** A TOTP code is 6 digits and a recovery code 19 characters; spaces and hyphens are allowed in both. */
+export const MFA_CODE_RULE = { maxLength: 64 } as const;

@@ -4,7 +4,7 @@
  * the log (the middy `http-error-handler` rule). Token responses are never cached (RFC 6749 §5.1).
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { AuthError } from '../core/errors.ts';
+import { AuthError, MfaRequiredError } from '../core/errors.ts';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
 
@@ -54,7 +54,8 @@ export function errorResponse(error: unknown, log: ErrorLogger): HttpResponse {
       status: error.status,
       ...(error.cause === undefined ? {} : { cause: describeCause(error.cause) }),
     });
-    return json(error.status, { error: error.code, error_description: error.description }, headers);
+    const body = { error: error.code, error_description: error.description };
+    return json(error.status, error instanceof MfaRequiredError ? { ...body, mfa_token: error.mfaToken } : body, headers);
   }
   log.error('unexpected error', { event: 'unexpected_error', cause: describeCause(error) });
   return json(500, { error: 'server_error', error_description: 'The server failed to handle the request.' });

@@ -14,6 +14,8 @@ export const KMS_ERROR_CODES = [
   'DependencyTimeoutException',
   'DisabledException',
   'DryRunOperationException',
+  'IncorrectKeyException',
+  'InvalidCiphertextException',
   'InvalidAliasNameException',
   'InvalidArnException',
   'InvalidKeyUsageException',

@@ -1,6 +1,7 @@
 /**
  * The KMS operations this project uses (CreateKey and CreateAlias to set up a local key,
- * GetPublicKey and Sign at run time), each checking its input the way the KMS API reference
+ * GetPublicKey and Sign at run time; Encrypt and Decrypt with a symmetric key for TOTP secrets,
+ * symmetric.ts), each checking its input the way the KMS API reference
  * describes and failing with the error KMS documents for that case. Any other operation is
  * KMS's own UnknownOperationException; a key spec, key usage or message type the project never
  * uses is KMS's UnsupportedOperationException. Keys are always Enabled: nothing here disables or
@@ -18,6 +19,7 @@ import type { KeyRecord, KeyStore } from './key-store.ts';
 import { ACCOUNT_ID } from './key-store.ts';
 import { ALL_KEY_SPECS, SIGNING_ALGORITHMS, SUPPORTED_KEY_SPECS, isSupportedKeySpec, signMessage } from './signing.ts';
 import type { KeySpecInfo } from './signing.ts';
+import { createSymmetricKey, decrypt, encrypt, keyOfCiphertext, refuseSymmetric, resolveSymmetric, symmetricKeyMetadata } from './symmetric.ts';
 
 export type Input = Readonly<Record<string, unknown>>;
 export type Output = Record<string, unknown>;
@@ -183,8 +185,51 @@ export function createAlias(store: KeyStore, aliasName: string, targetKeyId: str
   store.save();
 }
 
+/**
+ * An encryption context (API reference, Encrypt request EncryptionContext): a map of strings to
+ * strings; anything else is a SerializationException, as the SDK's JSON would be for KMS.
+ */
+function encryptionContext(input: Input): Record<string, string> {
+  const value = input['EncryptionContext'];
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw wrongType('EncryptionContext', 'a map');
+  const context: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(value)) {
+    if (typeof entry !== 'string') throw wrongType('EncryptionContext', 'a map of strings');
+    context[name] = entry;
+  }
+  return context;
+}
+
+const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const;
+
+/** Encrypt and Decrypt: only SYMMETRIC_DEFAULT, the algorithm of symmetric keys (symmetric.ts). */
+function symmetricAlgorithm(input: Input): void {
+  const algorithm = optionalEnum(input, 'EncryptionAlgorithm', ENCRYPTION_ALGORITHMS) ?? 'SYMMETRIC_DEFAULT';
+  if (algorithm !== 'SYMMETRIC_DEFAULT') {
+    throw new KmsError('InvalidKeyUsageException', `Encryption algorithm ${algorithm} is not valid for a SYMMETRIC_DEFAULT key.`);
+  }
+}
+
+function dryRunCheck(input: Input): void {
+  if (optionalBoolean(input, 'DryRun') === true) {
+    throw new KmsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
+  }
+}
+
+/** CreateKey of a symmetric encryption key: KeySpec SYMMETRIC_DEFAULT with KeyUsage ENCRYPT_DECRYPT (both defaults). */
+function isSymmetricKeyRequest(input: Input): boolean {
+  const keySpec = optionalEnum(input, 'KeySpec', ALL_KEY_SPECS) ?? optionalEnum(input, 'CustomerMasterKeySpec', ALL_KEY_SPECS) ?? 'SYMMETRIC_DEFAULT';
+  const keyUsage = optionalEnum(input, 'KeyUsage', KEY_USAGES) ?? 'ENCRYPT_DECRYPT';
+  return keySpec === 'SYMMETRIC_DEFAULT' && keyUsage === 'ENCRYPT_DECRYPT';
+}
+
 const handlers: Record<string, Handler> = {
   CreateKey(store, input) {
+    if (isSymmetricKeyRequest(input)) {
+      const description = optionalString(input, 'Description', { max: 8192 }) ?? '';
+      return { KeyMetadata: symmetricKeyMetadata(store, createSymmetricKey(store, description)) };
+    }
     return { KeyMetadata: keyMetadata(store, createKeyRecord(store, input)) };
   },
 
@@ -202,7 +247,9 @@ const handlers: Record<string, Handler> = {
   },
 
   GetPublicKey(store, input) {
-    const key = store.resolve(requiredString(input, 'KeyId', KEY_ID_RULE));
+    const keyRef = requiredString(input, 'KeyId', KEY_ID_RULE);
+    refuseSymmetric(store, keyRef, 'GetPublicKey');
+    const key = store.resolve(keyRef);
     const info: KeySpecInfo = SUPPORTED_KEY_SPECS[key.spec];
     return {
       KeyId: store.keyArn(key.keyId),
@@ -223,6 +270,7 @@ const handlers: Record<string, Handler> = {
     const algorithm = requiredEnum(input, 'SigningAlgorithm', SIGNING_ALGORITHMS);
     const dryRun = optionalBoolean(input, 'DryRun');
 
+    refuseSymmetric(store, keyRef, 'Sign');
     const key = store.resolve(keyRef);
     const info: KeySpecInfo = SUPPORTED_KEY_SPECS[key.spec];
     if (!info.algorithms.includes(algorithm)) {
@@ -247,6 +295,36 @@ const handlers: Record<string, Handler> = {
       Signature: signMessage(key.privateKey, algorithm, message).toString('base64'),
       SigningAlgorithm: algorithm,
     };
+  },
+
+  Encrypt(store, input) {
+    const keyRef = requiredString(input, 'KeyId', KEY_ID_RULE);
+    // Plaintext: 1 to 4096 bytes (API reference, Encrypt request Plaintext).
+    const plaintext = requiredBlob(input, 'Plaintext', { min: 1, max: 4096 });
+    const context = encryptionContext(input);
+    symmetricAlgorithm(input);
+    const key = resolveSymmetric(store, keyRef, 'Encrypt');
+    dryRunCheck(input);
+    return {
+      KeyId: store.keyArn(key.keyId),
+      CiphertextBlob: encrypt(key, plaintext, context).toString('base64'),
+      EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    };
+  },
+
+  Decrypt(store, input) {
+    // CiphertextBlob: 1 to 6144 bytes (API reference, Decrypt request CiphertextBlob).
+    const blob = requiredBlob(input, 'CiphertextBlob', { min: 1, max: 6144 });
+    const keyRef = optionalString(input, 'KeyId', KEY_ID_RULE);
+    const context = encryptionContext(input);
+    symmetricAlgorithm(input);
+    const named = keyRef === undefined ? undefined : resolveSymmetric(store, keyRef, 'Decrypt');
+    const key = keyOfCiphertext(store, blob);
+    if (named !== undefined && named.keyId !== key.keyId) {
+      throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify the KMS key that encrypted the ciphertext.');
+    }
+    dryRunCheck(input);
+    return { KeyId: store.keyArn(key.keyId), Plaintext: decrypt(key, blob, context).toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
   },
 };
 

@@ -28,6 +28,7 @@ import { KMS_ERROR_CODES, KmsError, defaultStatus, isKmsErrorCode } from './erro
 import type { KmsErrorCode } from './errors.ts';
 import { KeyStore } from './key-store.ts';
 import { createAlias, createKeyRecord, handleOperation, OPERATIONS } from './operations.ts';
+import { createSymmetricKey } from './symmetric.ts';
 import type { Input, Output } from './operations.ts';
 import type { SupportedKeySpec } from './signing.ts';
 
@@ -65,6 +66,8 @@ export interface KmsStandin {
   close(): Promise<void>;
   /** Same as CreateKey (KeyUsage SIGN_VERIFY) plus CreateAlias, without counting as calls. */
   createKey(spec: SupportedKeySpec, alias?: string): Promise<{ keyId: string; arn: string }>;
+  /** Same as CreateKey of a SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT key, without counting as a call. */
+  createSymmetricKey(description?: string): Promise<{ keyId: string; arn: string }>;
   injectFault(fault: KmsFault): void;
   clearFaults(): void;
   faults(): KmsFault[];
@@ -335,6 +338,10 @@ export async function startKmsStandin(opts: KmsStandinOptions = {}): Promise<Kms
     createKey: async (spec, alias) => {
       const record = createKeyRecord(store, { KeySpec: spec, KeyUsage: 'SIGN_VERIFY' });
       if (alias !== undefined) createAlias(store, alias, record.keyId);
+      return { keyId: record.keyId, arn: store.keyArn(record.keyId) };
+    },
+    createSymmetricKey: async (description = '') => {
+      const record = createSymmetricKey(store, description);
       return { keyId: record.keyId, arn: store.keyArn(record.keyId) };
     },
     injectFault,

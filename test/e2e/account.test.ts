@@ -33,7 +33,8 @@ describe('GET /account', () => {
     const [demo, other] = [await account(await login()), await account(await login(OTHER.username, OTHER.password))];
     expect(demo.status).toBe(200);
     expect(demo.headers.get('cache-control')).toBe('no-store');
-    expect(Object.keys(demo.body).sort()).toEqual(['scopes', 'sub', 'username']);
+    expect(Object.keys(demo.body).sort()).toEqual(['mfa', 'scopes', 'sub', 'username']);
+    expect(demo.body['mfa']).toEqual({ totp: false });
     expect(demo.body['username']).toBe('demo');
     expect(other.body).toMatchObject({ username: OTHER.username, scopes: ['read'] });
     expect(other.body['sub']).not.toBe(demo.body['sub']);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK, type JSONWebKeySet } from 'jose';
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOperatorDeps } from '../../cli/wiring.ts';
 import { createUser } from '../../cli/operations.ts';
@@ -26,6 +27,7 @@ const REGION = 'eu-west-1';
 const SYNTH_TIMEOUT_MS = 120_000;
 const PASSWORD = 'deployed-bundles-Passw0rd-4e7a';
 const USER = 'bundle-user';
+const TOTP_USER = 'bundle-totp-user';
 const LOGOUT_USER = 'bundle-logout-user';
 /** Lambda always runs with temporary credentials: a session token is part of every signed request. */
 const CREDENTIALS = {
@@ -195,7 +197,8 @@ describe('the synthesized functions', () => {
       expect(spec.codeDir.startsWith(scratch)).toBe(true);
     }
     const [table] = stack.resourcesOfType('AWS::DynamoDB::Table');
-    const [key] = stack.resourcesOfType('AWS::KMS::Key');
+    const [key] = stack.resourcesOfType('AWS::KMS::Key').filter((id) => stack.attribute(id, 'Arn') !== fn.login.environment['MFA_KEY_ID']);
+    expect(fn.login.environment['MFA_KEY_ID']).toMatch(/^arn:aws:kms:/);
     expect(fn.login.environment['TABLE_NAME']).toBe(stack.attribute(table ?? '', 'Ref'));
     expect(fn.login.environment['SIGNING_KEY_ID']).toBe(stack.attribute(key ?? '', 'Arn'));
     expect(fn.authorizer.environment['VERIFY_KEY_IDS']).toBe(stack.attribute(key ?? '', 'Arn'));
@@ -362,7 +365,7 @@ describe('the authorizer', () => {
     if (allowed.effect !== 'allow') throw new Error(`expected allow, got ${JSON.stringify(allowed)}`);
     const reply = await http(account, 'GET /account', { headers: { authorization: `Bearer ${tokens.access}` }, authorizerContext: allowed.context });
     expect(reply.status).toBe(200);
-    expect(reply.body).toEqual({ username: USER, sub: allowed.context['sub'], scopes: ['profile', 'read'] });
+    expect(reply.body).toEqual({ username: USER, sub: allowed.context['sub'], scopes: ['profile', 'read'], mfa: { totp: false } });
     expect(JSON.stringify(reply.body)).not.toContain('argon2');
   });
 
@@ -388,6 +391,25 @@ describe('the authorizer', () => {
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
     expect((await authorize('http-v2-request-whoami', `Bearer ${mine.access}`)).effect).toBe('deny');
     expect((await http(login, 'POST /login', { json: { username, password: newPassword } })).status).toBe(401);
+  });
+
+  it('TOTP: the account bundle enrols and confirms (KMS Encrypt/Decrypt under MFA_KEY_ID), the login bundle asks for and checks the code', async () => {
+    await createUser(createOperatorDeps(fn.login.environment, dynamo), TOTP_USER, PASSWORD, ['profile']);
+    const tokens = await signIn(TOTP_USER);
+    const allowed = await authorize('http-v2-request-whoami', `Bearer ${tokens.access}`);
+    if (allowed.effect !== 'allow') throw new Error(`expected allow, got ${JSON.stringify(allowed)}`);
+    const asCaller = (json: unknown) => ({ json, headers: { authorization: `Bearer ${tokens.access}` }, authorizerContext: allowed.context });
+    const enrol = await http(account, 'POST /mfa/totp/enroll', asCaller({}));
+    expect(enrol.status, JSON.stringify(enrol.body)).toBe(200);
+    const secret = Secret.fromBase32(String(enrol.body['secret']));
+    const codeAt = (offset: number) => TOTP.generate({ secret, timestamp: Date.now() + offset * 30_000 });
+    expect((await http(account, 'POST /mfa/totp/confirm', asCaller({ otp: codeAt(-1) }))).status).toBe(200);
+    const first = await http(login, 'POST /login', { json: { username: TOTP_USER, password: PASSWORD } });
+    expect(first.status).toBe(401);
+    expect(first.body['error']).toBe('mfa_required');
+    const second = await http(login, 'POST /login/mfa', { json: { mfa_token: first.body['mfa_token'], otp: codeAt(0) } });
+    const payload = await verifyAccessToken(tokensOf(second).access);
+    expect(payload['amr']).toEqual(['pwd', 'otp', 'mfa']);
   });
 
   it('in a fresh execution environment (cold start) reads revocations from the table, not from memory', async () => {

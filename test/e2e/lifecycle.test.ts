@@ -92,8 +92,10 @@ describe('login', () => {
       algorithms: ['RS256'],
     });
     expect(Object.keys(payload).sort()).toEqual(
-      ['aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sid', 'sub'].sort(),
+      ['amr', 'aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sid', 'sub'].sort(),
     );
+    // RFC 8176: a password-only login.
+    expect(payload['amr']).toEqual(['pwd']);
     expect(payload.exp! - payload.iat!).toBe(900);
     const refreshToken = String(res.body['refresh_token']);
     expect(refreshToken).toMatch(/^[A-Za-z0-9_-]{114}$/);
@@ -473,22 +475,22 @@ describe('calls per operation', () => {
     expect(service.kms.calls()).toEqual({});
   });
 
-  it('login from a new device: reads the counters, counts the attempt on each (3 conditional writes), reads the user, takes the attempt back and stores the device (4 writes in parallel), writes the family in one transaction, signs once', async () => {
+  it('login from a new device: reads the counters, counts the attempt on each (3 conditional writes), reads the user and whether it has a second factor, takes the attempt back and stores the device (4 writes in parallel), writes the family in one transaction, signs once', async () => {
     dynamo.reset();
     service.kms.resetCalls();
     expect((await login()).status).toBe(200);
-    expect(dynamo.counts()).toEqual({ BatchGetItem: 1, UpdateItem: 5, GetItem: 1, DeleteItem: 1, PutItem: 1, TransactWriteItems: 1 });
+    expect(dynamo.counts()).toEqual({ BatchGetItem: 1, UpdateItem: 5, GetItem: 2, DeleteItem: 1, PutItem: 1, TransactWriteItems: 1 });
     expect(service.kms.calls()).toEqual({ Sign: 1 });
   });
 
-  it('login from a trusted device: counts the attempt on the device, reads the user, renews the device, writes the family, signs once', async () => {
+  it('login from a trusted device: counts the attempt on the device, reads the user and its second factor, renews the device, writes the family, signs once', async () => {
     const deviceToken = String((await login()).body['device_token']);
     dynamo.reset();
     service.kms.resetCalls();
     const res = await call('POST', '/login', { json: { username: 'demo', password: PASSWORD, device_token: deviceToken } });
     expect(res.status).toBe(200);
     expect(res.body['device_token']).toBe(deviceToken);
-    expect(dynamo.counts()).toEqual({ UpdateItem: 2, GetItem: 1, TransactWriteItems: 1 });
+    expect(dynamo.counts()).toEqual({ UpdateItem: 2, GetItem: 2, TransactWriteItems: 1 });
     expect(service.kms.calls()).toEqual({ Sign: 1 });
   });
 });

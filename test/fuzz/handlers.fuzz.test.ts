@@ -122,6 +122,7 @@ function httpEvent(routeKey: string, headers: Record<string, string>, body: stri
 
 const ROUTE_KEYS = [
   'POST /login',
+  'POST /login/mfa',
   'POST /refresh',
   'POST /revoke',
   'POST /refresh/revoke',
@@ -631,6 +632,7 @@ function duplicateBody(fields: readonly string[]): fc.Arbitrary<string> {
 describe('a body that names a member twice, in any spelling and at any depth, is 400 invalid_request', () => {
   const routes = [
     ['login', 'POST /login', ['username', 'password', 'scope', 'token_delivery']],
+    ['login', 'POST /login/mfa', ['mfa_token', 'otp', 'recovery_code']],
     ['refresh', 'POST /refresh', ['refresh_token']],
     ['revoke', 'POST /revoke', ['token', 'token_type_hint']],
     ['revoke', 'POST /logout-all', ['everywhere']],

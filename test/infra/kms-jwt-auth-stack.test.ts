@@ -35,17 +35,18 @@ beforeAll(() => {
   template = Template.fromStack(stack);
 }, SYNTH_TIMEOUT_MS);
 
+/** The signing key's resource (the stack also has the MFA key). */
+const signingKeyResource = () => template.toJSON()['Resources'][logicalIdOf(stack, stack.auth.keys.signingKey.keyArn)];
+const mfaKeyResource = () => template.toJSON()['Resources'][logicalIdOf(stack, stack.auth.mfaKey.key.keyArn)];
+
 describe('the signing key', () => {
   it('is an asymmetric RSA_2048 key for signing and verifying by default (RS256)', () => {
-    template.resourceCountIs('AWS::KMS::Key', 1);
-    template.hasResourceProperties('AWS::KMS::Key', {
-      KeySpec: 'RSA_2048',
-      KeyUsage: 'SIGN_VERIFY',
-    });
+    template.resourceCountIs('AWS::KMS::Key', 2);
+    expect(signingKeyResource()?.Properties).toMatchObject({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
   });
 
   it('is retained when removed from the stack', () => {
-    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(signingKeyResource()).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
   it('has a per-generation alias and a "signing" alias pointing at the signing key', () => {
@@ -61,7 +62,7 @@ describe('the signing key', () => {
   });
 
   it('has a key policy that gives the account no kms:Sign, no kms:CreateGrant and no wildcard action', () => {
-    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+    const key = signingKeyResource();
     const statements = asArray(key?.Properties?.KeyPolicy?.Statement).filter(isObject);
     const admin = statements.find((s) => s['Sid'] === 'AccountAdministration');
     expect(admin).toBeDefined();
@@ -75,7 +76,7 @@ describe('the signing key', () => {
   });
 
   it('lets kms:Sign be used only by the login and refresh roles, with the RS256 algorithm', () => {
-    const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+    const key = signingKeyResource();
     const statements = asArray(key?.Properties?.KeyPolicy?.Statement).filter(isObject);
     const signing = statements.filter((s) => asArray(s['Action']).includes('kms:Sign'));
     expect(signing).toHaveLength(1);
@@ -88,6 +89,50 @@ describe('the signing key', () => {
       },
       StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256' },
     });
+  });
+});
+
+describe('the MFA key', () => {
+  it('is a symmetric ENCRYPT_DECRYPT key with automatic rotation, retained when removed', () => {
+    expect(mfaKeyResource()?.Properties).toMatchObject({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', EnableKeyRotation: true });
+    expect(mfaKeyResource()).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('gives the account no kms:Decrypt or kms:Encrypt and no wildcard action in its key policy', () => {
+    const statements = asArray(mfaKeyResource()?.Properties?.KeyPolicy?.Statement).filter(isObject);
+    const admin = asArray(statements.find((s) => s['Sid'] === 'AccountAdministration')?.['Action']);
+    expect(admin).toContain('kms:PutKeyPolicy');
+    expect(admin).not.toContain('kms:Decrypt');
+    expect(admin).not.toContain('kms:Encrypt');
+    for (const statement of statements) for (const action of asArray(statement['Action'])) expect(action).not.toMatch(/\*/);
+  });
+
+  it('lets only the account function encrypt, and only it and the login function decrypt, with the TOTP encryption context', () => {
+    const statements = asArray(mfaKeyResource()?.Properties?.KeyPolicy?.Statement).filter(isObject);
+    const use = (action: string) => statements.filter((s) => asArray(s['Action']).includes(action));
+    const principals = (action: string) =>
+      use(action).flatMap((s) => {
+        const condition = s['Condition'];
+        const arnEquals = isObject(condition) ? condition['ArnEquals'] : undefined;
+        return asArray(isObject(arnEquals) ? arnEquals['aws:PrincipalArn'] : undefined);
+      });
+    expect(principals('kms:Encrypt')).toEqual([{ 'Fn::GetAtt': [roleOf('account'), 'Arn'] }]);
+    expect(principals('kms:Decrypt')).toEqual(
+      expect.arrayContaining([{ 'Fn::GetAtt': [roleOf('login'), 'Arn'] }, { 'Fn::GetAtt': [roleOf('account'), 'Arn'] }]),
+    );
+    expect(principals('kms:Decrypt')).toHaveLength(2);
+    for (const statement of [...use('kms:Encrypt'), ...use('kms:Decrypt')]) {
+      expect(statement['Condition']).toMatchObject({ StringEquals: { 'kms:EncryptionContext:purpose': 'totp' } });
+    }
+    expect(rolesGranted(template, 'kms:Decrypt')).toEqual([roleOf('account'), roleOf('login')].sort());
+    expect(rolesGranted(template, 'kms:Encrypt')).toEqual([roleOf('account')]);
+  });
+
+  it('is named to the login and account functions by MFA_KEY_ID', () => {
+    const mfaKeyArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.auth.mfaKey.key.keyArn), 'Arn'] };
+    expect(envOf('login')['MFA_KEY_ID']).toEqual(mfaKeyArn);
+    expect(envOf('account')['MFA_KEY_ID']).toEqual(mfaKeyArn);
+    expect(envOf('refresh')['MFA_KEY_ID']).toBeUndefined();
   });
 });
 
@@ -184,7 +229,7 @@ describe('the functions', () => {
       'REFRESH_COOKIE_PATH',
     ];
     const expected: Record<FunctionName, string[]> = {
-      login: [...common, ...issuing],
+      login: [...common, ...issuing, 'MFA_KEY_ID'],
       refresh: [...common, ...issuing],
       revoke: [...common, ...issuing, 'VERIFY_KEY_IDS'],
       jwks: [...common, 'VERIFY_KEY_IDS'],
@@ -196,7 +241,7 @@ describe('the functions', () => {
         'DENYLIST_CACHE_SECONDS',
         'CLOCK_SKEW_SECONDS',
       ],
-      account: [...common, 'CLIENT_ID', 'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'REFRESH_ABSOLUTE_TTL_SECONDS'],
+      account: [...common, 'CLIENT_ID', 'ACCESS_TOKEN_TTL_SECONDS', 'REFRESH_TOKEN_TTL_SECONDS', 'REFRESH_ABSOLUTE_TTL_SECONDS', 'MFA_KEY_ID'],
     };
     for (const name of FUNCTION_NAMES) {
       expect(Object.keys(envOf(name))).toEqual(expect.arrayContaining(expected[name]));
@@ -251,10 +296,10 @@ describe('least privilege', () => {
     }
   });
 
-  it('the signers can read their own public key (for the kid) and nothing else in KMS', () => {
+  it('the signers can read their own public key (for the kid) and nothing else in KMS but, for login, TOTP secrets', () => {
     const keyArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.auth.keys.signingKey.keyArn), 'Arn'] };
     for (const name of ['login', 'refresh'] as const) {
-      const kms = statementsOfRole(template, roleOf(name)).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+      const kms = statementsOfRole(template, roleOf(name)).filter((s) => s.Sid !== 'TotpSecrets' && actionsOf(s).some((a) => a.startsWith('kms:')));
       expect(kms.flatMap(actionsOf).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
       for (const statement of kms) expect(asArray(statement.Resource)).toEqual([keyArn]);
     }
@@ -328,6 +373,7 @@ describe('the HTTP API', () => {
     expect(routeKeys()).toEqual(
       [
         'POST /login',
+        'POST /login/mfa',
         'POST /refresh',
         'POST /revoke',
         'POST /refresh/revoke',
@@ -352,6 +398,7 @@ describe('the HTTP API', () => {
       return JSON.stringify(integration?.Properties?.IntegrationUri);
     };
     expect(integrationTarget('POST /login')).toContain(functionOf('login'));
+    expect(integrationTarget('POST /login/mfa')).toContain(functionOf('login'));
     expect(integrationTarget('POST /refresh')).toContain(functionOf('refresh'));
     expect(integrationTarget('POST /revoke')).toContain(functionOf('revoke'));
     expect(integrationTarget('POST /refresh/revoke')).toContain(functionOf('revoke'));
@@ -387,12 +434,15 @@ describe('the HTTP API', () => {
     }
   });
 
-  it('throttles the stage, and POST /login more tightly', () => {
+  it('throttles the stage, and POST /login and POST /login/mfa more tightly', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
-      RouteSettings: { 'POST /login': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 } },
+      RouteSettings: {
+        'POST /login': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+        'POST /login/mfa': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      },
     });
   });
 

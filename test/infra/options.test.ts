@@ -111,7 +111,9 @@ describe('the signing algorithm', () => {
 describe('key rotation', () => {
   it('creates one key per generation, each with its alias', () => {
     const template = templateOf(rotation);
-    template.resourceCountIs('AWS::KMS::Key', 2);
+    // Two signing generations, and the MFA key that seals TOTP secrets.
+    template.resourceCountIs('AWS::KMS::Key', 3);
+    expect(template.findResources('AWS::KMS::Key', { Properties: { KeyUsage: 'SIGN_VERIFY' } })).toSatisfy((keys: object) => Object.keys(keys).length === 2);
     template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/kms-jwt-auth/Rotation/v1' });
     template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/kms-jwt-auth/Rotation/v2' });
   });

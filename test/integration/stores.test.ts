@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError, TooManyRequestsError } from '../../lambdas/core/errors.ts';
 import { CountingLoginThrottle, DEVICE_TRUST_MS, WINDOW_MS } from '../../lambdas/core/login-throttle.ts';
 import { login, type LoginDeps } from '../../lambdas/core/login.ts';
-import { activeUser, CONFIG, fakePasswords, fakeSessions, fakeSigner, fakeUsers, type CallLog } from '../unit/core/fakes.ts';
+import { activeUser, CONFIG, fakePasswords, fakeSessions, fakeSigner, fakeUsers, noSecondFactors, type CallLog } from '../unit/core/fakes.ts';
 import type { NewFamily, Rotation } from '../../lambdas/core/ports.ts';
 import { hashBearerToken } from '../../lambdas/core/token-hash.ts';
 import { mintRefreshToken, parseRefreshToken } from '../../lambdas/core/refresh-token.ts';
@@ -42,6 +42,7 @@ function newFamily(overrides: Partial<NewFamily> = {}): NewFamily {
     sub: randomUUID(),
     fid: randomBytes(16).toString('base64url'),
     tokenKey: FAMILY_KEY,
+    amr: ['pwd'],
     sid: randomBytes(16).toString('base64url'),
     username: 'alice',
     scope: 'read',
@@ -363,6 +364,7 @@ describe('login throttling against DynamoDB', () => {
     let verifications = 0;
     const deps: LoginDeps = {
       config: CONFIG,
+      secondFactors: noSecondFactors(),
       signer: fakeSigner(calls),
       sessions: fakeSessions(calls),
       users: fakeUsers(calls, [activeUser()]),

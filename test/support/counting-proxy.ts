@@ -19,8 +19,11 @@ export interface CountingProxy {
   iamActions(): Set<string>;
   reset(): void;
   total(): number;
-  /** While set, every request is answered with this status and a DynamoDB-shaped error body. */
-  failWith(error: { status: number; type: string } | undefined): void;
+  /**
+   * While set, every request (or, with `operations`, every request of those operations) is
+   * answered with this status and a DynamoDB-shaped error body.
+   */
+  failWith(error: { status: number; type: string; operations?: readonly string[] } | undefined): void;
   /**
    * Fails requests of one operation only (503 ServiceUnavailable): the next `times` of them after
    * letting `skip` through. A fault in the middle of a multi-step operation.
@@ -31,7 +34,7 @@ export interface CountingProxy {
 
 export async function startCountingProxy(): Promise<CountingProxy> {
   let upstream: URL | undefined;
-  let failure: { status: number; type: string } | undefined;
+  let failure: { status: number; type: string; operations?: readonly string[] } | undefined;
   let operationFailure: { operation: string; skip: number; times: number } | undefined;
   let counts: Record<string, number> = {};
   let actions = new Set<string>();
@@ -51,8 +54,9 @@ export async function startCountingProxy(): Promise<CountingProxy> {
         injected = true;
       }
     }
-    if (failure !== undefined || injected || upstream === undefined) {
-      const { status, type } = failure ?? { status: 503, type: 'ServiceUnavailable' };
+    const failing = failure !== undefined && (failure.operations === undefined || failure.operations.includes(operation));
+    if (failing || injected || upstream === undefined) {
+      const { status, type } = failing && failure !== undefined ? failure : { status: 503, type: 'ServiceUnavailable' };
       res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0', 'x-amzn-ErrorType': type });
       res.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: 'injected by test' }));
       return;

@@ -131,8 +131,9 @@ export class DeployedStack {
         }
         case 'AWS::KMS::Key': {
           const spec = stringAt(props['KeySpec'], `${logicalId} KeySpec`);
-          if (!isSupportedKeySpec(spec)) throw new Error(`the KMS stand-in has no ${spec} keys`);
-          const key = await standins.kms.createKey(spec);
+          // The MFA key (TOTP secrets) is symmetric; the others sign.
+          if (spec !== 'SYMMETRIC_DEFAULT' && !isSupportedKeySpec(spec)) throw new Error(`the KMS stand-in has no ${spec} keys`);
+          const key = spec === 'SYMMETRIC_DEFAULT' ? await standins.kms.createSymmetricKey(logicalId) : await standins.kms.createKey(spec);
           attributes.set(logicalId, { Ref: key.keyId, Arn: key.arn, KeyId: key.keyId });
           break;
         }

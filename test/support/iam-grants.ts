@@ -4,7 +4,7 @@
  * KMS stand-in counts its operations. A missing grant (AccessDenied in AWS) shows up locally.
  */
 import { expect } from 'vitest';
-import { FUNCTION_ACCESS, KEY_ACTIONS } from '../../lib/function-access.ts';
+import { FUNCTION_ACCESS, KEY_ACTIONS, MFA_KEY_ACTIONS } from '../../lib/function-access.ts';
 import type { KmsStandin } from '../../local/kms-standin/server.ts';
 import type { CountingProxy } from './counting-proxy.ts';
 
@@ -23,7 +23,7 @@ export async function observeActions(dynamo: CountingProxy, kms: Pick<KmsStandin
 
 /** Everything the stack grants function `fn`. */
 export function grantedActions(fn: keyof typeof FUNCTION_ACCESS): Set<string> {
-  return new Set<string>([...FUNCTION_ACCESS[fn].tableActions, ...KEY_ACTIONS[FUNCTION_ACCESS[fn].keyAccess]]);
+  return new Set<string>([...FUNCTION_ACCESS[fn].tableActions, ...KEY_ACTIONS[FUNCTION_ACCESS[fn].keyAccess], ...MFA_KEY_ACTIONS[FUNCTION_ACCESS[fn].mfaKeyAccess]]);
 }
 
 /** Asserts that every action seen is granted. */

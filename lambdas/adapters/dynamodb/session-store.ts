@@ -32,7 +32,7 @@ import { TOKEN_KEY_BYTES } from '../../core/refresh-token.ts';
 import { DENYLIST_SK, revocationKey } from '../../core/token-model.ts';
 import { DynamoDbRevocations } from './denylist.ts';
 import { cancellationCodes, cancellationItem, conditional, dynamo } from './errors.ts';
-import { N, S, num, str, type Item } from './items.ts';
+import { N, S, num, str, strList, strListValue, type Item } from './items.ts';
 
 const familyKey = (sub: string, fid: string): Item => ({ pk: S(`SUB#${sub}`), sk: S(`FAMILY#${fid}`) });
 
@@ -71,6 +71,8 @@ function toFamily(item: Item | undefined): StoredFamily | undefined {
     supersededAt: num(item, 'rotatedAt'),
     rotatedAt: num(item, 'rotatedAt'),
     revokedAt: num(item, 'revokedAt'),
+    // Families stored before `amr` was kept were all password logins.
+    amr: strList(item, 'amr') ?? ['pwd'],
   };
 }
 
@@ -128,6 +130,7 @@ export class DynamoDbSessionStore implements SessionStore {
                   tokenKey: S(encode(family.tokenKey)),
                   generation: N(family.generation),
                   authTime: N(family.authTime),
+                  amr: strListValue(family.amr),
                   createdAt: N(family.authTime),
                   expiresAt: N(family.expiresAt),
                   absoluteExpiresAt: N(family.absoluteExpiresAt),

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createAuthClient,
   InvalidCredentialsError,
+  InvalidSecondFactorError,
   memoryStorage,
   NetworkError,
   RateLimitedError,
@@ -105,6 +106,44 @@ describe('login', () => {
   it('returns the MFA challenge for a 401 mfa_required', async () => {
     const f = scriptedFetch({ '/login': [json(401, { error: 'mfa_required', error_description: 'A second factor is required.', mfa_token: 'mfa-123' })] });
     expect(await client(f.fetch).auth.login({ username: 'demo', password: 'pw' })).toEqual({ status: 'mfa_required', mfaToken: 'mfa-123' });
+  });
+
+  it('completes the MFA step with a code: sends the mfa_token, the code and the device token, and stores the session like login', async () => {
+    const f = scriptedFetch({
+      '/login': [json(401, { error: 'mfa_required', error_description: 'A second factor is required.', mfa_token: 'mfa-123' })],
+      '/login/mfa': [tokens(LIVE, 'r-mfa', { device_token: 'dev-2' })],
+    });
+    const { auth, storage } = client(f.fetch);
+    await storage.set('kms-jwt-auth.device_token', 'dev-1');
+    const first = await auth.login({ username: 'demo', password: 'pw' });
+    expect(first.status).toBe('mfa_required');
+    expect(await auth.isSignedIn()).toBe(false);
+    await auth.completeMfa({ mfaToken: first.status === 'mfa_required' ? first.mfaToken : '', otp: '123456' });
+    expect(body(f.of('/login/mfa')[0])).toEqual({ mfa_token: 'mfa-123', otp: '123456', device_token: 'dev-1' });
+    expect(await storage.get('kms-jwt-auth.refresh_token')).toBe('r-mfa');
+    expect(await storage.get('kms-jwt-auth.device_token')).toBe('dev-2');
+    expect(await auth.isSignedIn()).toBe(true);
+  });
+
+  it('sends a recovery code as recovery_code', async () => {
+    const f = scriptedFetch({ '/login/mfa': [tokens(LIVE)] });
+    await client(f.fetch).auth.completeMfa({ mfaToken: 'mfa-1', recoveryCode: 'ABCD-EFGH-JKMN-PQRS' });
+    expect(body(f.of('/login/mfa')[0])).toEqual({ mfa_token: 'mfa-1', recovery_code: 'ABCD-EFGH-JKMN-PQRS' });
+  });
+
+  it('maps a refused code (401) to InvalidSecondFactorError with the service\'s sentence, storing nothing; 429 to RateLimitedError', async () => {
+    const f = scriptedFetch({
+      '/login/mfa': [
+        json(401, { error: 'invalid_grant', error_description: 'The code is incorrect or was already used.' }),
+        json(429, { error: 'too_many_requests', error_description: 'Too many attempts.' }, { 'retry-after': '30' }),
+      ],
+    });
+    const { auth, storage } = client(f.fetch);
+    const refused = await auth.completeMfa({ mfaToken: 'mfa-1', otp: '000000' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InvalidSecondFactorError);
+    expect(refused).toMatchObject({ code: 'invalid_second_factor', description: 'The code is incorrect or was already used.' });
+    expect(await storage.get('kms-jwt-auth.refresh_token')).toBeUndefined();
+    expect(await auth.completeMfa({ mfaToken: 'mfa-1', otp: '000000' }).catch((e: unknown) => e)).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 30 });
   });
 
   it('maps 429 to RateLimitedError with the wait from Retry-After (seconds or an HTTP date)', async () => {

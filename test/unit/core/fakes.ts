@@ -5,6 +5,7 @@
 import { vi } from 'vitest';
 import type { IssuerConfig } from '../../../lambdas/core/config.ts';
 import type { Admission, LoginAttempt, LoginThrottle } from '../../../lambdas/core/login-throttle.ts';
+import type { LoginDeps } from '../../../lambdas/core/login.ts';
 import type {
   Clock,
   FamilyCreation,
@@ -282,6 +283,7 @@ export function family(overrides: Partial<RefreshFamily> = {}): RefreshFamily {
     scope: 'read write',
     clientId: 'kms-jwt-auth',
     authTime: NOW_S - 3600,
+    amr: ['pwd'],
     expiresAt: NOW_S + 7 * 86_400,
     absoluteExpiresAt: NOW_S + 20 * 86_400,
     generation: 3,
@@ -294,4 +296,9 @@ export function jwtPayload(token: string): Record<string, unknown> {
   const payload = token.split('.')[1];
   if (payload === undefined) throw new Error('not a compact JWS');
   return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** Second factors for a login test: no user has one (login issues tokens after the password). */
+export function noSecondFactors(): LoginDeps['secondFactors'] {
+  return { findTotp: () => Promise.resolve(undefined), createChallenge: () => Promise.resolve() };
 }

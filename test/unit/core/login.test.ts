@@ -23,6 +23,7 @@ import {
   NOW_S,
   SUB,
   type CallLog,
+  noSecondFactors,
 } from './fakes.ts';
 
 const REQUEST: LoginRequest = { username: 'alice', password: 'correct horse', sourceIp: '203.0.113.7' };
@@ -50,7 +51,7 @@ function setup(options: Options = {}) {
   const throttle = fakeThrottle(calls, options.throttleError);
   const random = countingRandom();
   const clock = fixedClock();
-  const deps: LoginDeps = { config: CONFIG, signer, sessions, users, passwords, throttle, clock, random };
+  const deps: LoginDeps = { config: CONFIG, signer, sessions, users, passwords, throttle, clock, random, secondFactors: noSecondFactors() };
   return { calls, signer, sessions, users, passwords, throttle, random, clock, deps };
 }
 

@@ -32,6 +32,7 @@ function stored(overrides: Partial<StoredFamily> = {}): StoredFamily {
     sub: SUB,
     fid: FID,
     sid: 'public-session-id',
+    amr: ['pwd'],
     username: 'alice',
     scope: 'read',
     clientId: 'app',

@@ -8,6 +8,7 @@ const family = (sid: string, authTime: number, rotatedAt?: number): RefreshFamil
   sid,
   username: 'demo',
   scope: 'read',
+  amr: ['pwd'],
   clientId: 'client-a',
   authTime,
   expiresAt: authTime + 3600,
