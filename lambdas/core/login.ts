@@ -4,20 +4,19 @@
  * Error Messages"): every path verifies one Argon2id hash.
  *
  * Order: count the attempt (throttle) → verify → take the attempt back and renew or issue the
- * device token → sign the access token → store the family. The attempt is counted before the hash
+ * device token → sign the access token → store the family (`core/session-start.ts`). The attempt is counted before the hash
  * so that a burst of concurrent guesses is counted in full before any is checked (SECURITY.md,
  * "Login throttling"). The token is signed before the family is written so that a KMS failure
  * changes nothing, and it is returned only after the write succeeded: no token is ever handed out
  * whose session is not stored (SECURITY.md). A device token stored for a login that then fails is
  * never seen by anyone and expires.
  */
-import { InvalidGrantError, InvalidScopeError, RetryableConflictError } from './errors.ts';
-import { encode } from './base64url.ts';
+import { InvalidGrantError, InvalidScopeError } from './errors.ts';
 import type { PasswordHasher, UserDirectory } from './ports.ts';
-import { mintRefreshToken, newFamilyId, newTokenKey } from './refresh-token.ts';
 import { formatScope, grantScopes } from './scope.ts';
 import { normalizePassword } from './password-normalization.ts';
-import { issueAccessToken, tokenResponse, type IssuerDeps, type TokenResponse } from './token-issuance.ts';
+import { PASSWORD_AMR, type IssuerDeps, type TokenResponse } from './token-issuance.ts';
+import { startSession } from './session-start.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 
 export interface LoginRequest {
@@ -65,54 +64,10 @@ export async function login(request: LoginRequest, deps: LoginDeps): Promise<Log
   const granted = grantScopes(request.scope, user.scopes);
   if (granted === undefined) throw new InvalidScopeError('The requested scope exceeds the scopes granted to this user.');
 
-  const { config } = deps;
-  const fid = newFamilyId((n) => deps.random.bytes(n));
-  const sid = encode(deps.random.bytes(16));
-  const tokenKey = newTokenKey((n) => deps.random.bytes(n));
-  const refresh = mintRefreshToken(user.sub, fid, 0, tokenKey, (n) => deps.random.bytes(n));
-  // Login and logout-everywhere. The authorizer denies every token of the user with
-  // auth_time <= the logout's second (core/denylist-policy.ts; we issue auth_time and iat as whole
-  // seconds, the NumericDate of RFC 7519 §2 that RFC 9068 §2.2 claims use and verifiers expect), so
-  // a token issued earlier in that very second, before the logout, is denied too. Hence:
-  //  - a logout at or after the instant this login began (milliseconds) ran while it did: a true
-  //    race, which the logout wins (503, log in again);
-  //  - a logout that was over before this login began, in the same second as its auth_time, is
-  //    not a race: the login waits for the next second (at most one) and issues its tokens with
-  //    that second as auth_time and iat, which the authorizer accepts. Comparing whole seconds
-  //    here instead refused every login in the second after a logout (README: a login right
-  //    after logout-everywhere succeeds), and letting the second pass without waiting would
-  //    issue tokens the authorizer denies. The other option, a sub-second auth_time (NumericDate
-  //    allows fractions), costs every token an unusual claim that other verifiers and libraries
-  //    may reject; waiting costs at most one second, only in the second after such a logout.
-  // The store checks both conditions and writes the family in one transaction.
-  let nowSeconds = Math.floor(nowMs / 1000);
-  for (let attempt = 1; ; attempt += 1) {
-    const family = {
-      sub: user.sub,
-      fid,
-      sid,
-      username: user.username,
-      scope: formatScope(granted),
-      clientId: config.clientId,
-      authTime: nowSeconds,
-      expiresAt: nowSeconds + config.refreshTokenTtlSeconds,
-      absoluteExpiresAt: nowSeconds + config.refreshAbsoluteTtlSeconds,
-      generation: 0,
-    };
-    const access = await issueAccessToken(family, nowSeconds, deps);
-    const stored = await deps.sessions.createFamily({ ...family, tokenHash: refresh.hash, tokenKey }, { nowSeconds, loginStartedMs: nowMs });
-    if (stored.outcome === 'created') {
-      await upgradeOutdatedHash(request, deps, user.username, user.passwordHash, storedUnnormalized);
-      return { response: tokenResponse(access, refresh.token, family, nowSeconds), sub: user.sub, sid, deviceToken };
-    }
-    if (stored.atMs >= nowMs || attempt > 1) throw new RetryableConflictError(LOGGED_OUT_WHILE_RUNNING);
-    const nextSecondMs = (stored.atSeconds + 1) * 1000;
-    await deps.clock.sleep(Math.max(0, nextSecondMs - deps.clock.nowMs()));
-    nowSeconds = Math.max(stored.atSeconds + 1, Math.floor(deps.clock.nowMs() / 1000));
-  }
+  const session = await startSession({ user, scope: formatScope(granted), amr: PASSWORD_AMR, startedMs: nowMs }, deps);
+  await upgradeOutdatedHash(request, deps, user.username, user.passwordHash, storedUnnormalized);
+  return { response: session.response, sub: user.sub, sid: session.sid, deviceToken };
 }
-
-const LOGGED_OUT_WHILE_RUNNING = 'The user logged out everywhere while this login ran; log in again.';
 
 /**
  * Passwords are hashed NFKC-normalized (core/password-normalization.ts, NIST SP 800-63B-4 §3.1.1.2), so

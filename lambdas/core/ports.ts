@@ -79,6 +79,12 @@ export interface RefreshFamily {
   readonly generation: number;
   /** Epoch seconds of the last refresh (rotation); absent before the first. Read-only listing. */
   readonly rotatedAt?: number | undefined;
+  /**
+   * How the user authenticated at login (RFC 8176 values, the `amr` claim), kept for the family's
+   * life so refreshed access tokens carry it too. Absent on families stored before it was kept:
+   * those were all password logins (`core/token-issuance.ts`).
+   */
+  readonly amr?: readonly string[] | undefined;
 }
 
 export interface NewFamily extends RefreshFamily {

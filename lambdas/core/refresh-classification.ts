@@ -126,6 +126,6 @@ export function refusedRotation(family: StoredFamily | undefined, rotation: Pres
 
 /** The family as the rest of the core sees it: no hashes, keys or revocation bookkeeping. */
 export function toRefreshFamily(family: StoredFamily): RefreshFamily {
-  const { sub, fid, sid, username, scope, clientId, authTime, expiresAt, absoluteExpiresAt, generation } = family;
-  return { sub, fid, sid, username, scope, clientId, authTime, expiresAt, absoluteExpiresAt, generation };
+  const { sub, fid, sid, username, scope, clientId, authTime, expiresAt, absoluteExpiresAt, generation, amr } = family;
+  return { sub, fid, sid, username, scope, clientId, authTime, expiresAt, absoluteExpiresAt, generation, ...(amr === undefined ? {} : { amr }) };
 }

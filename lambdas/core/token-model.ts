@@ -40,6 +40,11 @@ export interface AccessTokenClaims {
   readonly scope: string;
   readonly sid: string;
   readonly auth_time: number;
+  /**
+   * RFC 8176 authentication method references of the login that started the session. Every token
+   * this issuer signs carries it; optional here because verifiers may meet older tokens without.
+   */
+  readonly amr?: readonly string[];
 }
 
 /**

@@ -4,7 +4,7 @@
  * Attributes: sid, username, scope, clientId, tokenKey (the family's refresh-token tag key,
  * base64url), currentHash, prevHash, nextSealed (the current token's secret sealed under the
  * previous token, for retries within the grace period), generation, authTime, expiresAt (sliding),
- * prevExpiresAt, rotatedAt, absoluteExpiresAt, revokedAt?, revokeReason?, ttl.
+ * prevExpiresAt, rotatedAt, absoluteExpiresAt, revokedAt?, revokeReason?, amr (RFC 8176 methods), ttl.
  * `ttl` = absoluteExpiresAt: DynamoDB deletes the item eventually (TTL deletes lag, "Using time to
  * live" in the DynamoDB Developer Guide), and every condition re-checks the expiry itself.
  */
@@ -32,7 +32,7 @@ import { TOKEN_KEY_BYTES } from '../../core/refresh-token.ts';
 import { DENYLIST_SK, revocationKey } from '../../core/token-model.ts';
 import { DynamoDbRevocations } from './denylist.ts';
 import { cancellationCodes, cancellationItem, conditional, dynamo } from './errors.ts';
-import { N, S, num, str, type Item } from './items.ts';
+import { N, S, num, str, strList, strListValue, type Item } from './items.ts';
 
 const familyKey = (sub: string, fid: string): Item => ({ pk: S(`SUB#${sub}`), sk: S(`FAMILY#${fid}`) });
 
@@ -71,6 +71,7 @@ function toFamily(item: Item | undefined): StoredFamily | undefined {
     supersededAt: num(item, 'rotatedAt'),
     rotatedAt: num(item, 'rotatedAt'),
     revokedAt: num(item, 'revokedAt'),
+    amr: strList(item, 'amr'),
   };
 }
 
@@ -132,6 +133,7 @@ export class DynamoDbSessionStore implements SessionStore {
                   expiresAt: N(family.expiresAt),
                   absoluteExpiresAt: N(family.absoluteExpiresAt),
                   ttl: N(family.absoluteExpiresAt),
+                  ...(family.amr === undefined ? {} : { amr: strListValue(family.amr) }),
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
