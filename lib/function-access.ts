@@ -39,7 +39,8 @@ export const FUNCTION_ACCESS = {
       'dynamodb:UpdateItem',
       'dynamodb:PutItem',
       'dynamodb:ConditionCheckItem',
-      // A successful login clears its username+IP failure counter.
+      // A successful login clears its username+IP failure counter; a passkey sign-in consumes its
+      // challenge (conditional DeleteItem; the challenge is a PutItem, the passkey's counter an UpdateItem).
       'dynamodb:DeleteItem',
     ],
     keyAccess: 'sign',
@@ -75,8 +76,10 @@ export const FUNCTION_ACCESS = {
     keyAccess: 'read-public-keys',
   },
   account: {
-    // The caller's sessions (Query) name the account (GetItem of the user item).
-    tableActions: ['dynamodb:GetItem', 'dynamodb:Query'],
+    // The caller's sessions (Query) name the account (GetItem of the user item). Passkeys: a
+    // registration challenge is stored (PutItem) and consumed (conditional DeleteItem), passkeys are
+    // listed (Query), added (PutItem) and removed (DeleteItem).
+    tableActions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
     keyAccess: 'none',
   },
 } as const satisfies Record<FunctionName, FunctionAccess>;

@@ -13,6 +13,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import type { Construct } from 'constructs';
 import { ACCOUNT_ROUTE_KEYS } from '../lambdas/account/routes.ts';
+import { PASSKEY_LOGIN_ROUTE_KEYS } from '../lambdas/login/routes.ts';
 import type { AuthFunction } from './auth-function.ts';
 import type { FunctionName } from './function-access.ts';
 import type { CustomDomainOptions, Settings } from './kms-jwt-auth-props.ts';
@@ -82,8 +83,14 @@ export function addTokenRoutes(
     new HttpLambdaIntegration(`${functionId(name)}Integration`, functions[name].function);
   const revokeIntegration = integration('revoke');
   const jwksIntegration = integration('jwks');
+  const loginIntegration = integration('login');
   const publicRoutes = [
-    ...httpApi.addRoutes({ path: '/login', methods: [apigwv2.HttpMethod.POST], integration: integration('login') }),
+    ...httpApi.addRoutes({ path: '/login', methods: [apigwv2.HttpMethod.POST], integration: loginIntegration }),
+    // Passkey sign-in (WebAuthn): public like POST /login, and throttled like it (createTokenStage).
+    ...PASSKEY_LOGIN_ROUTE_KEYS.flatMap((routeKey) => {
+      const [, path] = routeKey.split(' ') as [string, string];
+      return httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration: loginIntegration });
+    }),
     ...httpApi.addRoutes({ path: '/refresh', methods: [apigwv2.HttpMethod.POST], integration: integration('refresh') }),
     ...httpApi.addRoutes({ path: '/revoke', methods: [apigwv2.HttpMethod.POST], integration: revokeIntegration }),
     // Cookie mode's logout: under the refresh cookie's path, the one path the browser sends it to.
@@ -169,11 +176,10 @@ export function createTokenStage(
   if (cfnStage instanceof apigwv2.CfnStage) {
     // `RouteSettings` is an untyped JSON map in CloudFormation: CDK passes it through as is,
     // so the keys must already be CloudFormation's (PascalCase).
+    const loginThrottle = { ThrottlingRateLimit: settings.loginThrottle.rateLimit, ThrottlingBurstLimit: settings.loginThrottle.burstLimit };
     cfnStage.routeSettings = {
-      'POST /login': {
-        ThrottlingRateLimit: settings.loginThrottle.rateLimit,
-        ThrottlingBurstLimit: settings.loginThrottle.burstLimit,
-      },
+      'POST /login': loginThrottle,
+      ...Object.fromEntries(PASSKEY_LOGIN_ROUTE_KEYS.map((routeKey) => [routeKey, loginThrottle])),
     };
   }
   // Route settings name a route key that must exist before the stage is updated.

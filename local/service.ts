@@ -23,6 +23,7 @@ import { createAccountRuntime, createAwsClients, createDynamoDbClient, createIss
 import { authorizerClientsFromEnv, createAuthorizerHandler, type AuthorizerHandler } from '../lambdas/authorizer/authorizer-handler.ts';
 import { createJwksHandler } from '../lambdas/jwks/jwks-handler.ts';
 import { createLoginHandler } from '../lambdas/login/login-handler.ts';
+import { PASSKEY_LOGIN_ROUTE_KEYS } from '../lambdas/login/routes.ts';
 import { createRefreshHandler } from '../lambdas/refresh/refresh-handler.ts';
 import { createRevokeHandler } from '../lambdas/revoke/revoke-handler.ts';
 import { createOperatorDeps } from '../cli/wiring.ts';
@@ -51,6 +52,9 @@ const SHELL_SETTINGS = [
   'CLOCK_SKEW_SECONDS',
   'REFRESH_GRACE_SECONDS',
   'DENYLIST_CACHE_SECONDS',
+  'PASSKEY_RP_ID',
+  'PASSKEY_RP_NAME',
+  'PASSKEY_ORIGINS',
 ] as const;
 
 /** The settings for `LocalServiceOptions.env` that the shell sets, from `process.env` in `npm start`. */
@@ -238,6 +242,11 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       VERIFY_KEY_IDS: key.arn,
       ROUTE_SCOPES: JSON.stringify({ 'GET /admin': ['admin'] }),
       AUTHORIZER_RESPONSE: 'simple',
+      // WebAuthn refuses IP addresses as RP IDs (§5.1.3): passkeys work on http://localhost:<port>,
+      // the one http origin browsers treat as a secure context.
+      PASSKEY_RP_ID: 'localhost',
+      PASSKEY_RP_NAME: 'kms-jwt-auth (local)',
+      PASSKEY_ORIGINS: `http://localhost:${port}`,
       ...options.env,
     };
     const issuing = parseIssuingFunctionConfig(settings);
@@ -272,6 +281,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     authorizer = handlers.authorizer as AuthorizerTarget;
     Object.assign(routes, {
       'POST /login': { target: handlers.login },
+      ...Object.fromEntries(PASSKEY_LOGIN_ROUTE_KEYS.map((key) => [key, { target: handlers.login }])),
       'POST /refresh': { target: handlers.refresh },
       'POST /revoke': { target: handlers.revoke },
       'POST /refresh/revoke': { target: handlers.revoke },

@@ -9,11 +9,12 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AccountFunctionConfig } from '../config/account.ts';
 import { callerAccount } from '../core/account.ts';
 import { NotFoundError } from '../core/errors.ts';
-import type { Clock, PasswordHasher, RandomSource, SessionStore, UserDirectory } from '../core/ports.ts';
+import type { Clock, PasskeyStore, PasswordHasher, RandomSource, SessionStore, UserDirectory, WebAuthnChallenges } from '../core/ports.ts';
 import { authorizedCaller } from '../http/caller.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
 import { emptyBody } from '../http/request.ts';
 import { json, type HttpResponse } from '../http/respond.ts';
+import { PASSKEY_ROUTES } from './passkeys.ts';
 import { ACCOUNT_ROUTE_KEYS, type AccountRouteKey } from './routes.ts';
 
 const isAccountRouteKey = (key: string): key is AccountRouteKey => (ACCOUNT_ROUTE_KEYS as readonly string[]).includes(key);
@@ -25,6 +26,8 @@ export interface AccountHandlerDeps {
   readonly passwords: PasswordHasher;
   readonly clock: Clock;
   readonly random: RandomSource;
+  readonly passkeys: PasskeyStore;
+  readonly challenges: WebAuthnChallenges;
 }
 
 /** One route: the event, the settings, the dependencies and the function's logger. */
@@ -45,6 +48,7 @@ const getAccount: AccountRoute = async (event, _config, deps) => {
 /** Every route of the account function, by API Gateway route key (`./routes.ts` lists them). */
 const ACCOUNT_ROUTES: Readonly<Record<AccountRouteKey, AccountRoute>> = {
   'GET /account': getAccount,
+  ...PASSKEY_ROUTES,
 };
 
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */

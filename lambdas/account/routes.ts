@@ -3,6 +3,12 @@
  * that the CDK construct (lib/token-api.ts) and the local gateway route exactly what the handler
  * serves without loading the handler's runtime dependencies.
  */
-export const ACCOUNT_ROUTE_KEYS = ['GET /account'] as const;
+export const ACCOUNT_ROUTE_KEYS = [
+  'GET /account',
+  'POST /passkeys/register/options',
+  'POST /passkeys/register/verify',
+  'GET /passkeys',
+  'POST /passkeys/delete',
+] as const;
 
 export type AccountRouteKey = (typeof ACCOUNT_ROUTE_KEYS)[number];

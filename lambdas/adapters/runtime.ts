@@ -15,10 +15,12 @@ import { CountingLoginThrottle } from '../core/login-throttle.ts';
 import { Argon2idHasher, OWASP_ARGON2ID } from '../core/passwords.ts';
 import type { Clock, RandomSource } from '../core/ports.ts';
 import { DynamoDbRevocations } from './dynamodb/denylist.ts';
+import { DynamoDbPasskeys } from './dynamodb/passkeys.ts';
 import { DynamoDbSessionStore } from './dynamodb/session-store.ts';
 import { DynamoDbThrottleCounters } from './dynamodb/throttle-counters.ts';
 import { DynamoDbTrustedDevices } from './dynamodb/trusted-devices.ts';
 import { DynamoDbUserDirectory } from './dynamodb/user-directory.ts';
+import { DynamoDbWebAuthnChallenges } from './dynamodb/webauthn-challenges.ts';
 import { KmsPublicKeySet } from './kms/public-key-loader.ts';
 import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
 import { KmsSigner } from './kms/signer.ts';
@@ -56,6 +58,8 @@ export interface Stores {
   readonly denylist: DynamoDbRevocations;
   readonly throttleCounters: DynamoDbThrottleCounters;
   readonly trustedDevices: DynamoDbTrustedDevices;
+  readonly passkeys: DynamoDbPasskeys;
+  readonly challenges: DynamoDbWebAuthnChallenges;
 }
 
 export function createStores(tableName: string, dynamo: DynamoDBClient = createDynamoDbClient()): Stores {
@@ -67,6 +71,8 @@ export function createStores(tableName: string, dynamo: DynamoDBClient = createD
     denylist: new DynamoDbRevocations(dynamo, tableName),
     throttleCounters: new DynamoDbThrottleCounters(dynamo, tableName),
     trustedDevices: new DynamoDbTrustedDevices(dynamo, tableName),
+    passkeys: new DynamoDbPasskeys(dynamo, tableName),
+    challenges: new DynamoDbWebAuthnChallenges(dynamo, tableName),
   };
 }
 

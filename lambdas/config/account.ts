@@ -6,12 +6,16 @@
 import type { IssuerConfig } from '../core/config.ts';
 import { parseIssuerConfig } from './issuer.ts';
 import { requireString, type EnvRecord } from './env.ts';
+import { parsePasskeyConfig } from './passkeys.ts';
+import type { PasskeyConfig } from '../core/passkeys.ts';
 
 export interface AccountFunctionConfig {
   readonly policy: IssuerConfig;
   readonly tableName: string;
+  /** The WebAuthn relying party for passkey registration; `undefined`: passkeys are off. */
+  readonly passkeys: PasskeyConfig | undefined;
 }
 
 export function parseAccountFunctionConfig(env: EnvRecord): AccountFunctionConfig {
-  return { policy: parseIssuerConfig(env), tableName: requireString(env, 'TABLE_NAME') };
+  return { policy: parseIssuerConfig(env), tableName: requireString(env, 'TABLE_NAME'), passkeys: parsePasskeyConfig(env) };
 }

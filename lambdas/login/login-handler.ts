@@ -1,4 +1,7 @@
-/** POST /login → token response. Thin: validate the body, call the core, shape the response. */
+/**
+ * POST /login → token response. Thin: validate the body, call the core, shape the response. The
+ * passkey sign-in routes of the same function are in ./passkey-login.ts.
+ */
 import type { IssuingFunctionConfig } from '../config/issuer.ts';
 import { InvalidGrantError, InvalidRequestError } from '../core/errors.ts';
 import { login, type LoginDeps } from '../core/login.ts';
@@ -9,12 +12,15 @@ import { createLogger, httpHandler } from '../http/handler.ts';
 import { jsonBody, onlyFields, optionalString, requiredString, sourceIp } from '../http/request.ts';
 import { readDeviceCookie } from '../http/cookie-mode.ts';
 import { requestedDelivery, tokenResult } from '../http/token-result.ts';
+import { passkeyLoginRoute, type PasskeyLoginHandlerDeps } from './passkey-login.ts';
 
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */
-export function createLoginHandler(config: IssuingFunctionConfig, deps: LoginDeps) {
+export function createLoginHandler(config: IssuingFunctionConfig, deps: LoginDeps & PasskeyLoginHandlerDeps) {
   const log = createLogger('login');
   const { cookie } = config;
   return httpHandler(log, async (event) => {
+    const passkeyRoute = passkeyLoginRoute(event.routeKey);
+    if (passkeyRoute !== undefined) return passkeyRoute(event, config, deps, log);
     const body = jsonBody(event);
     onlyFields(body, ['username', 'password', 'scope', 'token_delivery', 'device_token']);
     const username = requiredString(body, 'username', USERNAME_RULE).toLowerCase();
