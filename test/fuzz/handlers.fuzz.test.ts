@@ -120,6 +120,8 @@ function httpEvent(routeKey: string, headers: Record<string, string>, body: stri
 
 const ROUTE_KEYS = [
   'POST /login',
+  'POST /login/passkey/options',
+  'POST /login/passkey',
   'POST /refresh',
   'POST /revoke',
   'POST /refresh/revoke',
@@ -615,6 +617,7 @@ function duplicateBody(fields: readonly string[]): fc.Arbitrary<string> {
 describe('a body that names a member twice, in any spelling and at any depth, is 400 invalid_request', () => {
   const routes = [
     ['login', 'POST /login', ['username', 'password', 'scope', 'token_delivery']],
+    ['login', 'POST /login/passkey', ['response', 'challenge_id', 'scope', 'token_delivery']],
     ['refresh', 'POST /refresh', ['refresh_token']],
     ['revoke', 'POST /revoke', ['token', 'token_type_hint']],
     ['revoke', 'POST /logout-all', ['everywhere']],
