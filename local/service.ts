@@ -12,6 +12,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { startKmsStandin, type KmsStandin } from './kms-standin/server.ts';
 import { createGateway, type AuthorizerTarget, type CorsConfig, type Route, type RouteTarget } from './gateway.ts';
 import { admin, whoami } from './sample-routes.ts';
+import { PASSKEY_DEMO_PATH, PASSKEY_DEMO_SCRIPT_PATH, passkeyDemoPage, passkeyDemoScript } from './passkey-demo.ts';
 import { createServiceTable } from './table.ts';
 import { ACCOUNT_ROUTE_KEYS } from '../lambdas/account/routes.ts';
 import { createAccountHandler } from '../lambdas/account/account-handler.ts';
@@ -292,6 +293,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       'GET /.well-known/openid-configuration': { target: handlers.jwks },
       'GET /whoami': { target: whoami, protected: true },
       'GET /admin': { target: admin, protected: true },
+      [`GET ${PASSKEY_DEMO_PATH}`]: { target: passkeyDemoPage },
+      [`GET ${PASSKEY_DEMO_SCRIPT_PATH}`]: { target: passkeyDemoScript },
       ...Object.fromEntries(ACCOUNT_ROUTE_KEYS.map((key) => [key, { target: handlers.account, protected: true }])),
     } satisfies Record<string, Route>);
     const operatorDeps = (): OperatorDeps => createOperatorDeps(settings, clients.dynamo);
