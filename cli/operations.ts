@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { RevocationLifetimes } from '../lambdas/core/token-issuance.ts';
 import { InvalidRequestError } from '../lambdas/core/errors.ts';
 import { acceptNewPassword } from '../lambdas/core/password-policy.ts';
-import type { PasswordHasher, RefreshFamily, UserRecord } from '../lambdas/core/ports.ts';
+import type { PasswordHasher, RefreshFamily, StoredPasskey, UserRecord } from '../lambdas/core/ports.ts';
+import { listPasskeys as listUserPasskeys } from '../lambdas/core/passkeys.ts';
 import { revokeAllSessions, revokeSessionBySid } from '../lambdas/core/revocation.ts';
 import { isScopeToken } from '../lambdas/core/scope.ts';
 import type { Stores } from '../lambdas/adapters/runtime.ts';
@@ -130,4 +131,16 @@ export async function revokeSession(deps: OperatorDeps, username: string, sid: s
 export async function revokeAll(deps: OperatorDeps, username: string): Promise<number> {
   const user = await requireUser(deps, username);
   return revokeAllSessions(user.sub, operatorRuntime(deps), 'admin');
+}
+
+/** The user's passkeys, oldest first (id, name, dates, backup state; the public key is of no use here). */
+export async function listPasskeys(deps: OperatorDeps, username: string): Promise<readonly StoredPasskey[]> {
+  const user = await requireUser(deps, username);
+  return listUserPasskeys(user.sub, deps.stores);
+}
+
+/** Removes one passkey of the user: signing in with it is refused from now on. False: no such passkey. */
+export async function removePasskey(deps: OperatorDeps, username: string, credentialId: string): Promise<boolean> {
+  const user = await requireUser(deps, username);
+  return deps.stores.passkeys.remove(user.sub, credentialId);
 }

@@ -356,6 +356,17 @@ describe('removal', () => {
     expect(reply.status).toBe(401);
   });
 
+  it('lets the operator list and remove a passkey (CLI list-passkeys, remove-passkey); signing in with it is then refused', async () => {
+    await ops.createUser(service.operatorDeps(), 'walter', 'walters own long passphrase', ['read']);
+    const { credential } = await register(await accessToken('walter', 'walters own long passphrase'), 'Tablet');
+    const id = Buffer.from(credential.id).toString('base64url');
+    expect((await ops.listPasskeys(service.operatorDeps(), 'walter')).map((p) => [p.credentialId, p.name])).toEqual([[id, 'Tablet']]);
+    expect(await ops.removePasskey(service.operatorDeps(), 'demo', id)).toBe(false);
+    expect(await ops.removePasskey(service.operatorDeps(), 'walter', id)).toBe(true);
+    expect(await ops.listPasskeys(service.operatorDeps(), 'walter')).toEqual([]);
+    expect((await signIn({ response: authenticator.get(credential, await signInOptions()) })).status).toBe(401);
+  });
+
   it('answers 400 to a malformed delete body', async () => {
     const token = await accessToken();
     for (const json of [{}, { id: 5 }, { id: 'has spaces' }, { id: 'a', extra: true }]) {
