@@ -10,12 +10,15 @@ import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ops from '../../cli/operations.ts';
 import { createDynamoDbClient } from '../../lambdas/adapters/runtime.ts';
-import { startLocalService, type LocalService } from '../../local/service.ts';
+import type { LocalService } from '../../local/service.ts';
+import { startCountedService, type CountedService } from '../support/counted-service.ts';
+import { expectWithinGrants, grantedActions, observeActions } from '../support/iam-grants.ts';
 import { request, type Reply } from '../support/http-client.ts';
 import { SoftAuthenticator, type SoftCredential } from '../support/soft-authenticator.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const OTHER = { username: 'mallory', password: 'a different long passphrase here' };
+let counted: CountedService;
 let service: LocalService;
 let origin: string;
 let authenticator: SoftAuthenticator;
@@ -57,14 +60,15 @@ async function register(token: string, name?: string): Promise<{ credential: Sof
 }
 
 beforeAll(async () => {
-  service = await startLocalService({ port: 0, demoPassword: PASSWORD });
+  counted = await startCountedService({ demoPassword: PASSWORD });
+  service = counted.service;
   origin = `http://localhost:${service.port}`;
   authenticator = new SoftAuthenticator(origin, 'localhost');
   await ops.createUser(service.operatorDeps(), OTHER.username, OTHER.password, ['read']);
 });
 
 afterAll(async () => {
-  await service?.stop();
+  await counted?.stop();
 });
 
 describe('registration', () => {
@@ -372,5 +376,46 @@ describe('removal', () => {
     for (const json of [{}, { id: 5 }, { id: 'has spaces' }, { id: 'a', extra: true }]) {
       expect((await request(service.url, 'POST', '/passkeys/delete', { headers: bearer(token), json })).status, JSON.stringify(json)).toBe(400);
     }
+  });
+});
+
+describe('grants and faults', () => {
+  it('stays within the IAM grants of the account function (registration, listing, removal) and the login function (sign-in)', async () => {
+    await ops.createUser(service.operatorDeps(), 'iam-passkey', 'iam passkey long passphrase', ['read']);
+    const token = await accessToken('iam-passkey', 'iam passkey long passphrase');
+    let credential: SoftCredential | undefined;
+    const account = await observeActions(counted.dynamo, service.kms, async () => {
+      credential = (await register(token)).credential;
+      await listPasskeys(token);
+    });
+    expect(account.dynamo).toEqual(new Set(['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']));
+    expectWithinGrants(account, grantedActions('account'));
+    const login = await observeActions(counted.dynamo, service.kms, async () => {
+      if (credential === undefined) throw new Error('no credential');
+      expect((await signIn({ response: authenticator.get(credential, await signInOptions()) })).status).toBe(200);
+    });
+    expectWithinGrants(login, grantedActions('login'));
+    const removal = await observeActions(counted.dynamo, service.kms, async () => {
+      const id = Buffer.from(credential?.id ?? []).toString('base64url');
+      expect((await request(service.url, 'POST', '/passkeys/delete', { headers: bearer(token), json: { id } })).status).toBe(200);
+    });
+    expectWithinGrants(removal, grantedActions('account'));
+  });
+
+  it('answers 503 temporarily_unavailable while DynamoDB is down, and the challenge survives for a retry', async () => {
+    await ops.createUser(service.operatorDeps(), 'outage', 'outage own long passphrase', ['read']);
+    const { credential } = await register(await accessToken('outage', 'outage own long passphrase'));
+    const options = await signInOptions();
+    const response = authenticator.get(credential, options);
+    counted.dynamo.failWith({ status: 500, type: 'InternalServerError' });
+    try {
+      const down = await signIn({ response });
+      expect(down.status).toBe(503);
+      expect(down.body['error']).toBe('temporarily_unavailable');
+      expect((await request(service.url, 'POST', '/login/passkey/options')).status).toBe(503);
+    } finally {
+      counted.dynamo.failWith(undefined);
+    }
+    expect((await signIn({ response })).status).toBe(200);
   });
 });
