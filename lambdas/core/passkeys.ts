@@ -188,6 +188,8 @@ export async function authenticateWithPasskey(
   }
   const sub = subOfUserHandle(response.response.userHandle);
   if (sub === undefined) throw refuse('The passkey did not name its user (userHandle); sign in with a discoverable passkey.');
+  // Longer ids are never stored (see registerPasskey), and would exceed DynamoDB's key size.
+  if (response.id.length > MAX_CREDENTIAL_ID_LENGTH) throw refuse(SIGN_IN_REFUSED);
   const passkey = await deps.passkeys.find(sub, response.id);
   if (passkey === undefined) throw refuse(SIGN_IN_REFUSED);
   let info;

@@ -205,6 +205,24 @@ describe('sign-in with a passkey', () => {
     expect(Date.parse(String(listed[0]?.['last_used_at']))).toBeGreaterThan(Date.now() - 60_000);
   });
 
+  it('names a synced (backed-up) passkey swk instead of hwk', async () => {
+    await ops.createUser(service.operatorDeps(), 'sybil', 'sybils own long passphrase', ['read']);
+    const token = await accessToken('sybil', 'sybils own long passphrase');
+    const options = await registrationOptions(token);
+    const { credential: synced, response } = authenticator.create(options.body as never, { backedUp: true });
+    const registered = await verifyRegistration(token, { response });
+    expect(registered.body).toMatchObject({ backed_up: true, device_type: 'multiDevice' });
+    const reply = await signIn({ response: authenticator.get(synced, await signInOptions(), { backedUp: true }) });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    expect(payload(String(reply.body['access_token']))['amr']).toEqual(['swk', 'user', 'mfa']);
+  });
+
+  it('refuses (401, not a DynamoDB error) a credential id longer than any stored one', async () => {
+    const reply = await signIn({ response: authenticator.get(credential, await signInOptions(), { id: Buffer.alloc(1500, 7) }) });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(401);
+    expect(reply.body['error']).toBe('invalid_grant');
+  });
+
   it('keeps amr ["pwd"] for a password login, and after its refresh', async () => {
     const body = await login();
     expect(payload(String(body['access_token']))['amr']).toEqual(['pwd']);

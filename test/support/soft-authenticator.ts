@@ -9,6 +9,8 @@ import { isoCBOR } from '@simplewebauthn/server/helpers';
 
 const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;
+const FLAG_BE = 0x08;
+const FLAG_BS = 0x10;
 const FLAG_AT = 0x40;
 
 const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
@@ -19,6 +21,8 @@ export interface CeremonyOptions {
   readonly rpId?: string;
   /** User verified (UV flag); default true. */
   readonly userVerified?: boolean;
+  /** Backup eligible and backed up (BE, BS flags): a synced passkey. */
+  readonly backedUp?: boolean;
   /** Overrides the challenge the client data carries. */
   readonly challenge?: string;
   readonly type?: string;
@@ -54,7 +58,7 @@ export class SoftAuthenticator {
   }
 
   private flags(options: CeremonyOptions): number {
-    return FLAG_UP | (options.userVerified === false ? 0 : FLAG_UV);
+    return FLAG_UP | (options.userVerified === false ? 0 : FLAG_UV) | (options.backedUp === true ? FLAG_BE | FLAG_BS : 0);
   }
 
   /** A registration response (`PublicKeyCredential.toJSON()` of `create()`) and the new credential. */
