@@ -437,3 +437,27 @@ describe('grants and faults', () => {
     expect((await signIn({ response })).status).toBe(200);
   });
 });
+
+describe('without a relying party', () => {
+  it('answers every passkey route 404 "not enabled" when the issuer is an IP address and no PASSKEY_RP_ID is set', async () => {
+    const { startLocalService } = await import('../../local/service.ts');
+    const off = await startLocalService({ port: 0, demoPassword: PASSWORD, env: { PASSKEY_RP_ID: '', PASSKEY_ORIGINS: '' } });
+    try {
+      const token = String((await request(off.url, 'POST', '/login', { json: { username: 'demo', password: PASSWORD } })).body['access_token']);
+      for (const [method, path, json] of [
+        ['POST', '/login/passkey/options', undefined],
+        ['POST', '/login/passkey', { response: {} }],
+        ['POST', '/passkeys/register/options', undefined],
+        ['POST', '/passkeys/register/verify', { response: {} }],
+        ['GET', '/passkeys', undefined],
+        ['POST', '/passkeys/delete', { id: 'abc' }],
+      ] as const) {
+        const reply = await request(off.url, method, path, { headers: bearer(token), ...(json === undefined ? {} : { json }) });
+        expect(reply.status, path).toBe(404);
+        expect(String(reply.body['error_description']), path).toMatch(/Passkeys are not enabled/);
+      }
+    } finally {
+      await off.stop();
+    }
+  });
+});
