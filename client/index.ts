@@ -63,9 +63,23 @@ export interface LoginInput {
 /** `mfa_required`: the account has a second factor; the challenge is completed with `mfaToken`. */
 export type LoginResult = { readonly status: 'signed_in' } | { readonly status: 'mfa_required'; readonly mfaToken: string };
 
+/**
+ * The WebAuthn step of a passkey sign-in, supplied by the app so the library stays free of
+ * dependencies: given the service's `PublicKeyCredentialRequestOptionsJSON`, answer the
+ * credential's JSON, e.g. `(optionsJSON) => startAuthentication({ optionsJSON })` with
+ * `@simplewebauthn/browser`, or `navigator.credentials.get()` and `toJSON()`.
+ */
+export type PasskeyAssertion = (optionsJSON: unknown) => Promise<unknown>;
+
 export interface AuthClient {
   /** Signs in; throws InvalidCredentialsError, RateLimitedError, NetworkError, ServiceUnavailableError. */
   login(input: LoginInput): Promise<LoginResult>;
+  /**
+   * Signs in with a passkey (no username or password): asks the service for a challenge, lets
+   * `assert` run the WebAuthn ceremony, and sends the result. Throws InvalidCredentialsError when
+   * the service refuses the passkey, and whatever `assert` throws (e.g. the user cancelled).
+   */
+  loginWithPasskey(assert: PasskeyAssertion, input?: { readonly scope?: string }): Promise<void>;
   /**
    * `fetch` with `Authorization: Bearer <access token>`, refreshed first when it is (about to be)
    * expired, and sent once more after a refresh when the authorizer answers 401. Send it only to
@@ -280,6 +294,25 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     throw commonError(response, error, now());
   }
 
+  async function loginWithPasskey(assert: PasskeyAssertion, input: { readonly scope?: string } = {}): Promise<void> {
+    const challenge = await send(fetchImpl, url('/login/passkey/options'), { method: 'POST', ...credentials });
+    if (!challenge.ok) throw commonError(challenge, await errorBody(challenge), now());
+    const assertion = await assert(await readJson(challenge));
+    const body: Record<string, unknown> = { response: assertion };
+    if (input.scope !== undefined) body['scope'] = input.scope;
+    if (cookieMode) body['token_delivery'] = 'cookie';
+    const response = await send(fetchImpl, url('/login/passkey'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body), ...credentials });
+    if (response.ok) {
+      const answer = await readJson(response);
+      epoch += 1;
+      await storeTokens(answer, response.status);
+      return;
+    }
+    const error = await errorBody(response);
+    if (response.status === 401) throw new InvalidCredentialsError();
+    throw commonError(response, error, now());
+  }
+
   async function logout(): Promise<void> {
     // A refresh in flight would store a successor after the revoke; let it land, then revoke that.
     await refreshing?.catch(() => undefined);
@@ -321,6 +354,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   return {
     login,
+    loginWithPasskey,
     fetch: authorizedFetch,
     refresh: async () => {
       await refreshOnce();

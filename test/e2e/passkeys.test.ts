@@ -223,6 +223,19 @@ describe('sign-in with a passkey', () => {
     expect(reply.body['error']).toBe('invalid_grant');
   });
 
+  it('signs in through the client library (loginWithPasskey), whose authorized fetch then works; a removed-user assertion is InvalidCredentialsError', async () => {
+    const { createAuthClient, InvalidCredentialsError } = await import('../../client/index.ts');
+    const auth = createAuthClient({ baseUrl: service.url });
+    await auth.loginWithPasskey(async (options) => authenticator.get(credential, options as { challenge: string }));
+    const whoami = await auth.fetch(`${service.url}/whoami`);
+    expect(whoami.status).toBe(200);
+    expect(((await whoami.json()) as { sub: string }).sub).toBe(sub);
+    const stranger = createAuthClient({ baseUrl: service.url });
+    await expect(stranger.loginWithPasskey(async (options) => authenticator.get(credential, options as { challenge: string }, { userHandle: null }))).rejects.toBeInstanceOf(
+      InvalidCredentialsError,
+    );
+  });
+
   it('keeps amr ["pwd"] for a password login, and after its refresh', async () => {
     const body = await login();
     expect(payload(String(body['access_token']))['amr']).toEqual(['pwd']);
