@@ -3,10 +3,9 @@
  * Level 3 §7.1), lists them and removes one. Sign-in with a passkey is the login function's
  * (`lambdas/login/passkey-login.ts`). The rules are in `core/passkeys.ts`.
  */
-import type { AccountFunctionConfig } from '../config/account.ts';
 import { callerAccount } from '../core/account.ts';
 import { InvalidRequestError, NotFoundError } from '../core/errors.ts';
-import { listPasskeys, MAX_CREDENTIAL_ID_LENGTH, PASSKEY_NAME_RULE, registerPasskey, registrationOptions, type PasskeyConfig } from '../core/passkeys.ts';
+import { listPasskeys, MAX_CREDENTIAL_ID_LENGTH, PASSKEY_NAME_RULE, passkeysEnabled, registerPasskey, registrationOptions } from '../core/passkeys.ts';
 import type { StoredPasskey } from '../core/ports.ts';
 import { audit } from '../http/audit.ts';
 import { authorizedCaller } from '../http/caller.ts';
@@ -14,12 +13,6 @@ import { emptyBody, jsonBody, onlyFields, optionalString, requiredString } from 
 import { json } from '../http/respond.ts';
 import { registrationResponse } from '../http/webauthn-response.ts';
 import type { AccountRoute } from './account-handler.ts';
-
-/** Passkeys need a relying party; without one (see lambdas/config/passkeys.ts) their routes do not exist. */
-export function passkeysEnabled(config: Pick<AccountFunctionConfig, 'passkeys'>): PasskeyConfig {
-  if (config.passkeys === undefined) throw new NotFoundError('Passkeys are not enabled on this service (no WebAuthn relying party ID is configured).');
-  return config.passkeys;
-}
 
 /** A name shown to its owner: printable, no control characters (it ends up in lists and logs). */
 const NAME_RULE = { ...PASSKEY_NAME_RULE, pattern: /^[^\p{Cc}\p{Cf}]+$/u, patternHint: 'must not contain control characters' } as const;
@@ -43,7 +36,7 @@ function passkeyView(passkey: StoredPasskey): Record<string, unknown> {
 
 /** POST /passkeys/register/options → PublicKeyCredentialCreationOptionsJSON for the caller. */
 const registerOptions: AccountRoute = async (event, config, deps) => {
-  const rp = passkeysEnabled(config);
+  const rp = passkeysEnabled(config.passkeys);
   emptyBody(event);
   const user = await callerAccount(authorizedCaller(event), deps);
   return json(200, await registrationOptions(user, rp, deps));
@@ -51,7 +44,7 @@ const registerOptions: AccountRoute = async (event, config, deps) => {
 
 /** POST /passkeys/register/verify `{ response, name? }` → 201 with the new passkey. */
 const registerVerify: AccountRoute = async (event, config, deps, log) => {
-  const rp = passkeysEnabled(config);
+  const rp = passkeysEnabled(config.passkeys);
   const body = jsonBody(event);
   onlyFields(body, ['response', 'name']);
   if (!Object.hasOwn(body, 'response')) throw new InvalidRequestError('The field "response" is required.');
@@ -66,7 +59,7 @@ const registerVerify: AccountRoute = async (event, config, deps, log) => {
 
 /** GET /passkeys → the caller's passkeys, oldest first. */
 const list: AccountRoute = async (event, config, deps) => {
-  passkeysEnabled(config);
+  passkeysEnabled(config.passkeys);
   emptyBody(event);
   const user = await callerAccount(authorizedCaller(event), deps);
   return json(200, { passkeys: (await listPasskeys(user.sub, deps)).map(passkeyView) });
@@ -74,7 +67,7 @@ const list: AccountRoute = async (event, config, deps) => {
 
 /** POST /passkeys/delete `{ id }` → 200; 404 when the caller has no passkey with this id (another user's included). */
 const remove: AccountRoute = async (event, config, deps, log) => {
-  passkeysEnabled(config);
+  passkeysEnabled(config.passkeys);
   const body = jsonBody(event);
   onlyFields(body, ['id']);
   const id = requiredString(body, 'id', CREDENTIAL_ID_RULE);

@@ -29,7 +29,7 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { decodeCanonical } from './base64url.ts';
-import { InvalidGrantError, InvalidRequestError } from './errors.ts';
+import { InvalidGrantError, InvalidRequestError, NotFoundError } from './errors.ts';
 import type { Clock, PasskeyStore, RandomSource, StoredPasskey, UserDirectory, UserRecord, WebAuthnChallenges } from './ports.ts';
 
 /** The relying party (parsed by `lambdas/config/passkeys.ts`). */
@@ -39,6 +39,15 @@ export interface PasskeyConfig {
   readonly rpName: string;
   /** Origins whose pages may use the passkeys (`clientDataJSON.origin`, WebAuthn §7.1 step 9). */
   readonly origins: readonly string[];
+}
+
+/**
+ * Passkeys need a relying party; without one (lambdas/config/passkeys.ts: no RP ID configured and
+ * none derivable from the issuer) their routes do not exist: 404, saying why.
+ */
+export function passkeysEnabled(config: PasskeyConfig | undefined): PasskeyConfig {
+  if (config === undefined) throw new NotFoundError('Passkeys are not enabled on this service (no WebAuthn relying party ID is configured).');
+  return config;
 }
 
 /** How long a challenge is accepted: the ceremony's `timeout`, and the stored item's TTL. */

@@ -11,8 +11,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { IssuingFunctionConfig } from '../config/issuer.ts';
-import { InvalidGrantError, InvalidRequestError, InvalidScopeError, NotFoundError } from '../core/errors.ts';
-import { authenticateWithPasskey, authenticationOptions, type PasskeyConfig, type PasskeyLoginDeps } from '../core/passkeys.ts';
+import { InvalidGrantError, InvalidRequestError, InvalidScopeError } from '../core/errors.ts';
+import { authenticateWithPasskey, authenticationOptions, passkeysEnabled, type PasskeyLoginDeps } from '../core/passkeys.ts';
 import { formatScope, grantScopes, parseScope } from '../core/scope.ts';
 import { startSession } from '../core/session-start.ts';
 import type { IssuerDeps } from '../core/token-issuance.ts';
@@ -27,21 +27,16 @@ export type PasskeyLoginHandlerDeps = IssuerDeps & PasskeyLoginDeps;
 /** A challenge is 43 base64url characters; `challenge_id` is that challenge (the options' `challenge`). */
 const CHALLENGE_ID_RULE = { maxLength: 64, pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'must be the challenge of the options' } as const;
 
-function enabled(config: IssuingFunctionConfig): PasskeyConfig {
-  if (config.passkeys === undefined) throw new NotFoundError('Passkeys are not enabled on this service (no WebAuthn relying party ID is configured).');
-  return config.passkeys;
-}
-
 /** POST /login/passkey/options → PublicKeyCredentialRequestOptionsJSON (no allowCredentials: any discoverable passkey). */
 async function options(event: APIGatewayProxyEventV2, config: IssuingFunctionConfig, deps: PasskeyLoginHandlerDeps): Promise<HttpResponse> {
-  const rp = enabled(config);
+  const rp = passkeysEnabled(config.passkeys);
   emptyBody(event);
   return json(200, await authenticationOptions(rp, deps));
 }
 
 /** POST /login/passkey `{ response, challenge_id?, scope?, token_delivery? }` → token response. */
 async function signIn(event: APIGatewayProxyEventV2, config: IssuingFunctionConfig, deps: PasskeyLoginHandlerDeps, log: Logger): Promise<HttpResponse> {
-  const rp = enabled(config);
+  const rp = passkeysEnabled(config.passkeys);
   const body = jsonBody(event);
   onlyFields(body, ['response', 'challenge_id', 'scope', 'token_delivery']);
   if (!Object.hasOwn(body, 'response')) throw new InvalidRequestError('The field "response" is required.');
