@@ -3,11 +3,10 @@
  * service's name for password rules, lifetimes for what it revokes). Parsed once per container,
  * and by the CDK construct at synth.
  */
-import type { IssuerConfig } from '../core/config.ts';
+import type { IssuerConfig, PasskeyConfig } from '../core/config.ts';
 import { parseIssuerConfig } from './issuer.ts';
 import { requireString, type EnvRecord } from './env.ts';
 import { parsePasskeyConfig } from './passkeys.ts';
-import type { PasskeyConfig } from '../core/passkeys.ts';
 
 export interface AccountFunctionConfig {
   readonly policy: IssuerConfig;

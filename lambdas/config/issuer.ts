@@ -3,12 +3,11 @@
  * production handlers parse `process.env` with it once per container, and the CDK construct
  * parses the environment it deploys with it at synth.
  */
-import type { IssuerConfig } from '../core/config.ts';
+import type { IssuerConfig, PasskeyConfig } from '../core/config.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { DEFAULT_SIGNING_ALGORITHM } from '../core/token-model.ts';
 import { parseCookieConfig, type CookieConfig } from './cookie.ts';
 import { parsePasskeyConfig } from './passkeys.ts';
-import type { PasskeyConfig } from '../core/passkeys.ts';
 import { issuerUrl, keyIds, oneOf, optionalInteger, requireString, signingAlgorithm, type EnvRecord } from './env.ts';
 
 /** The longest lifetimes a deployment may configure (the upper bounds `parseIssuerConfig` accepts). */

@@ -14,7 +14,7 @@
  */
 import { isIP } from 'node:net';
 import { ConfigurationError } from '../core/errors.ts';
-import type { PasskeyConfig } from '../core/passkeys.ts';
+import type { PasskeyConfig } from '../core/config.ts';
 import { commaList, issuerUrl, type EnvRecord } from './env.ts';
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -29,17 +29,9 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { decodeCanonical } from './base64url.ts';
+import type { PasskeyConfig } from './config.ts';
 import { InvalidGrantError, InvalidRequestError, NotFoundError } from './errors.ts';
 import type { Clock, PasskeyStore, RandomSource, StoredPasskey, UserDirectory, UserRecord, WebAuthnChallenges } from './ports.ts';
-
-/** The relying party (parsed by `lambdas/config/passkeys.ts`). */
-export interface PasskeyConfig {
-  /** A domain, the origins' effective domain or a registrable suffix of it (WebAuthn §5.1.3). */
-  readonly rpId: string;
-  readonly rpName: string;
-  /** Origins whose pages may use the passkeys (`clientDataJSON.origin`, WebAuthn §7.1 step 9). */
-  readonly origins: readonly string[];
-}
 
 /**
  * Passkeys need a relying party; without one (lambdas/config/passkeys.ts: no RP ID configured and
