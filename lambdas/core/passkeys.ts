@@ -18,16 +18,18 @@
  *   writes it with a condition, so a cloned authenticator replaying an old count is refused even
  *   when it races the genuine one.
  */
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+
+/**
+ * SimpleWebAuthn, loaded on the first passkey request: it is most of the login function's bundle,
+ * and evaluating it at every cold start would slow down password logins too.
+ */
+const webauthn = () => import('@simplewebauthn/server');
 import { decodeCanonical } from './base64url.ts';
 import type { PasskeyConfig } from './config.ts';
 import { InvalidGrantError, InvalidRequestError, NotFoundError } from './errors.ts';
@@ -81,6 +83,7 @@ const newChallenge = (deps: PasskeyDeps): Uint8Array<ArrayBuffer> => new Uint8Ar
 /** The options for `navigator.credentials.create()` (WebAuthn §5.4), for a signed-in user. */
 export async function registrationOptions(user: UserRecord, config: PasskeyConfig, deps: PasskeyDeps): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const existing = await deps.passkeys.list(user.sub);
+  const { generateRegistrationOptions } = await webauthn();
   const options = await generateRegistrationOptions({
     rpName: config.rpName,
     rpID: config.rpId,
@@ -114,6 +117,7 @@ export async function registerPasskey(
   if (!(await deps.challenges.consume(challenge, { purpose: 'registration', sub: user.sub }, now))) {
     throw new InvalidRequestError('The registration challenge is unknown, already used or expired; ask for new options.');
   }
+  const { verifyRegistrationResponse } = await webauthn();
   let info;
   try {
     const verification = await verifyRegistrationResponse({
@@ -152,6 +156,7 @@ export async function registerPasskey(
 
 /** The options for `navigator.credentials.get()` (WebAuthn §5.5): no allowCredentials, any of the RP's passkeys. */
 export async function authenticationOptions(config: PasskeyConfig, deps: PasskeyDeps): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const { generateAuthenticationOptions } = await webauthn();
   const options = await generateAuthenticationOptions({
     rpID: config.rpId,
     challenge: newChallenge(deps),
@@ -193,6 +198,7 @@ export async function authenticateWithPasskey(
   if (response.id.length > MAX_CREDENTIAL_ID_LENGTH) throw refuse(SIGN_IN_REFUSED);
   const passkey = await deps.passkeys.find(sub, response.id);
   if (passkey === undefined) throw refuse(SIGN_IN_REFUSED);
+  const { verifyAuthenticationResponse } = await webauthn();
   let info;
   try {
     const verification = await verifyAuthenticationResponse({
