@@ -92,8 +92,9 @@ describe('login', () => {
       algorithms: ['RS256'],
     });
     expect(Object.keys(payload).sort()).toEqual(
-      ['aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sid', 'sub'].sort(),
+      ['amr', 'aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sid', 'sub'].sort(),
     );
+    expect(payload['amr']).toEqual(['pwd']);
     expect(payload.exp! - payload.iat!).toBe(900);
     const refreshToken = String(res.body['refresh_token']);
     expect(refreshToken).toMatch(/^[A-Za-z0-9_-]{114}$/);
