@@ -18,8 +18,10 @@ import {
   disableUser,
   enableUser,
   listSessions,
+  listPasskeys,
   listUsers,
   resetMfa,
+  removePasskey,
   revokeAll,
   revokeSession,
   setPassword,
@@ -45,6 +47,8 @@ Commands:
   revoke-session <username> <sid>         end one session (its access tokens stop at once)
   revoke-all <username>                   end every session of the user
   reset-mfa <username>                    remove the user's TOTP factor and recovery codes
+  list-passkeys <username>                the user's passkeys: id, name, created, last used
+  remove-passkey <username> <id>          remove one passkey (signing in with it is refused)
   help`;
 
 
@@ -153,6 +157,20 @@ async function main(argv: string[]): Promise<number> {
     case 'revoke-all':
       console.log(`ended ${await revokeAll(deps, need(username, 'username'))} session(s)`);
       return 0;
+    case 'list-passkeys': {
+      const passkeys = await listPasskeys(deps, need(username, 'username'));
+      const iso = (seconds: number | undefined): string => (seconds === undefined ? 'never' : new Date(seconds * 1000).toISOString());
+      for (const p of passkeys) {
+        console.log(`${p.credentialId}  name=${JSON.stringify(p.name)}  created ${iso(p.createdAt)}  last used ${iso(p.lastUsedAt)}  ${p.backedUp ? 'synced' : 'device-bound'}`);
+      }
+      if (passkeys.length === 0) console.log('no passkeys');
+      return 0;
+    }
+    case 'remove-passkey': {
+      const ok = await removePasskey(deps, need(username, 'username'), need(args[1], 'passkey id'));
+      console.log(ok ? 'passkey removed' : 'no such passkey');
+      return ok ? 0 : 1;
+    }
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;

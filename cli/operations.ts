@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { RevocationLifetimes } from '../lambdas/core/token-issuance.ts';
 import { InvalidRequestError } from '../lambdas/core/errors.ts';
 import { acceptNewPassword, SERVICE_NAME } from '../lambdas/core/password-policy.ts';
-import type { PasswordHasher, RefreshFamily, UserRecord } from '../lambdas/core/ports.ts';
+import type { PasswordHasher, RefreshFamily, StoredPasskey, UserRecord } from '../lambdas/core/ports.ts';
 import { eraseAccount, type AccountDeletion } from '../lambdas/core/account-deletion.ts';
+import { listPasskeys as listUserPasskeys } from '../lambdas/core/passkeys.ts';
 import { revokeAllSessions, revokeSessionBySid } from '../lambdas/core/revocation.ts';
 import { isScopeToken } from '../lambdas/core/scope.ts';
 import type { Stores } from '../lambdas/adapters/runtime.ts';
@@ -156,4 +157,16 @@ export async function revokeAll(deps: OperatorDeps, username: string): Promise<n
 export async function resetMfa(deps: OperatorDeps, username: string): Promise<{ sub: string; removed: boolean }> {
   const user = await requireUser(deps, username);
   return { sub: user.sub, removed: await deps.stores.secondFactors.resetTotp(user.sub) };
+}
+
+/** The user's passkeys, oldest first (id, name, dates, backup state; the public key is of no use here). */
+export async function listPasskeys(deps: OperatorDeps, username: string): Promise<readonly StoredPasskey[]> {
+  const user = await requireUser(deps, username);
+  return listUserPasskeys(user.sub, deps.stores);
+}
+
+/** Removes one passkey of the user: signing in with it is refused from now on. False: no such passkey. */
+export async function removePasskey(deps: OperatorDeps, username: string, credentialId: string): Promise<boolean> {
+  const user = await requireUser(deps, username);
+  return deps.stores.passkeys.remove(user.sub, credentialId);
 }

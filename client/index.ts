@@ -72,6 +72,14 @@ export type LoginResult = { readonly status: 'signed_in' } | { readonly status: 
  */
 export type MfaInput = { readonly mfaToken: string; readonly otp: string } | { readonly mfaToken: string; readonly recoveryCode: string };
 
+/**
+ * The WebAuthn step of a passkey sign-in, supplied by the app so the library stays free of
+ * dependencies: given the service's `PublicKeyCredentialRequestOptionsJSON`, answer the
+ * credential's JSON, e.g. `(optionsJSON) => startAuthentication({ optionsJSON })` with
+ * `@simplewebauthn/browser`, or `navigator.credentials.get()` and `toJSON()`.
+ */
+export type PasskeyAssertion = (optionsJSON: unknown) => Promise<unknown>;
+
 export interface AuthClient {
   /** Signs in; throws InvalidCredentialsError, RateLimitedError, NetworkError, ServiceUnavailableError. */
   login(input: LoginInput): Promise<LoginResult>;
@@ -82,6 +90,12 @@ export interface AuthClient {
    * NetworkError, ServiceUnavailableError.
    */
   completeMfa(input: MfaInput): Promise<void>;
+  /**
+   * Signs in with a passkey (no username or password): asks the service for a challenge, lets
+   * `assert` run the WebAuthn ceremony, and sends the result. Throws InvalidCredentialsError when
+   * the service refuses the passkey, and whatever `assert` throws (e.g. the user cancelled).
+   */
+  loginWithPasskey(assert: PasskeyAssertion, input?: { readonly scope?: string }): Promise<void>;
   /**
    * `fetch` with `Authorization: Bearer <access token>`, refreshed first when it is (about to be)
    * expired, and sent once more after a refresh when the authorizer answers 401. Send it only to
@@ -299,7 +313,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     throw commonError(response, error, now());
   }
 
-  /** A token response of /login or /login/mfa: the new session, and the device token to keep. */
+  /** A token response of /login, /login/mfa or /login/passkey: the new session, and the device token to keep. */
   async function signedIn(response: Response): Promise<void> {
     const answer = await readJson(response);
     epoch += 1;
@@ -321,6 +335,20 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     if (response.ok) return signedIn(response);
     const error = await errorBody(response);
     if (response.status === 401) throw new InvalidSecondFactorError(error.description);
+    throw commonError(response, error, now());
+  }
+
+  async function loginWithPasskey(assert: PasskeyAssertion, input: { readonly scope?: string } = {}): Promise<void> {
+    const challenge = await send(fetchImpl, url('/login/passkey/options'), { method: 'POST', ...credentials });
+    if (!challenge.ok) throw commonError(challenge, await errorBody(challenge), now());
+    const assertion = await assert(await readJson(challenge));
+    const body: Record<string, unknown> = { response: assertion };
+    if (input.scope !== undefined) body['scope'] = input.scope;
+    if (cookieMode) body['token_delivery'] = 'cookie';
+    const response = await send(fetchImpl, url('/login/passkey'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body), ...credentials });
+    if (response.ok) return signedIn(response);
+    const error = await errorBody(response);
+    if (response.status === 401) throw new InvalidCredentialsError();
     throw commonError(response, error, now());
   }
 
@@ -380,6 +408,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   return {
     login,
     completeMfa,
+    loginWithPasskey,
     fetch: authorizedFetch,
     refresh: async () => {
       await refreshOnce();

@@ -20,6 +20,7 @@ import type { Construct } from 'constructs';
 import type { AuthorizerContext, AuthorizerDecision } from '../lambdas/authorizer/authorizer-handler.ts';
 import { KmsJwtAuth } from '../lib/kms-jwt-auth.ts';
 import { KmsJwtAuthStack } from '../lib/kms-jwt-auth-stack.ts';
+import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { AuthClientError, createAuthClient, RateLimitedError, type AuthClient, type TokenStorage } from '../client/index.ts';
 
 /** docs/deploy.md, "The construct": the service in a stack of your own app. */
@@ -159,6 +160,16 @@ export function keychainStorage<A>(Keychain: KeychainModule<A>, accessible: A): 
   };
 }
 // #endregion
+
+/** docs/clients.md, "Passkeys": signing in with a passkey through the client library. */
+export async function passkeyExample(): Promise<AuthClient> {
+  // #region passkey
+  // import { startAuthentication } from '@simplewebauthn/browser';
+  const auth = createAuthClient({ baseUrl: 'https://auth.example.com', cookieMode: true });
+  await auth.loginWithPasskey((optionsJSON) => startAuthentication({ optionsJSON: optionsJSON as PublicKeyCredentialRequestOptionsJSON }));
+  // #endregion
+  return auth;
+}
 
 /** docs/clients.md, "The web: cookie mode": what a single-page app does. */
 export async function browserExample(

@@ -55,6 +55,9 @@ export const CONTEXT_KEYS = [
   'loginThrottleRateLimit',
   'loginThrottleBurstLimit',
   'tracing',
+  'passkeyRpId',
+  'passkeyRpName',
+  'passkeyOrigins',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -204,6 +207,12 @@ export function readAppSettings(node: Construct['node']): AppSettings {
     loginThrottle: throttle('loginThrottleRateLimit', 'loginThrottleBurstLimit'),
     tracing: boolean('tracing'),
   };
+  const passkeyRpId = string('passkeyRpId');
+  const passkeyRpName = string('passkeyRpName');
+  const passkeyOrigins = list('passkeyOrigins');
+  if (passkeyRpId === undefined && (passkeyRpName !== undefined || passkeyOrigins !== undefined)) {
+    fail(passkeyRpName === undefined ? 'passkeyOrigins' : 'passkeyRpName', 'passkeyRpId with it', undefined);
+  }
   const additionalKeyArns = list('additionalVerificationKeyArns') ?? [];
   const alarmTopicArn = string('alarmTopicArn');
 
@@ -227,6 +236,15 @@ export function readAppSettings(node: Construct['node']): AppSettings {
           : undefined;
       return {
         ...withoutUndefined(values),
+        ...(passkeyRpId !== undefined
+          ? {
+              passkeys: {
+                rpId: passkeyRpId,
+                ...(passkeyRpName === undefined ? {} : { rpName: passkeyRpName }),
+                ...(passkeyOrigins === undefined ? {} : { origins: passkeyOrigins }),
+              },
+            }
+          : {}),
         ...(customDomain !== undefined ? { customDomain } : {}),
         ...(additionalKeyArns.length > 0
           ? {

@@ -49,7 +49,8 @@ export const FUNCTION_ACCESS = {
       'dynamodb:UpdateItem',
       'dynamodb:PutItem',
       'dynamodb:ConditionCheckItem',
-      // A successful login clears its username+IP failure counter.
+      // A successful login clears its username+IP failure counter; a passkey sign-in consumes its
+      // challenge (conditional DeleteItem; the challenge is a PutItem, the passkey's counter an UpdateItem).
       'dynamodb:DeleteItem',
     ],
     keyAccess: 'sign',
@@ -99,6 +100,8 @@ export const FUNCTION_ACCESS = {
     // (BatchWriteItem of deletions, which IAM authorizes as BatchWriteItem). TOTP: the pending
     // enrolment (PutItem), confirming and removing (transactions of Put and Delete, authorized per
     // item), the recovery codes (Query); removing counts the attempt on the login throttle.
+    // Passkeys: a registration challenge is stored (PutItem) and consumed (conditional
+    // DeleteItem), passkeys are listed (Query), added (PutItem) and removed (DeleteItem).
     tableActions: [
       'dynamodb:GetItem',
       'dynamodb:BatchGetItem',

@@ -44,6 +44,20 @@ export interface CustomDomainOptions {
 }
 
 /** Throttling of an API Gateway stage or route (steady-state requests/s and burst). */
+/**
+ * The WebAuthn relying party for passkeys (docs/deploy.md, "Passkeys"). Web apps on
+ * `https://app.example.com` with the API on `https://auth.example.com` use
+ * `{ rpId: 'example.com', origins: ['https://app.example.com'] }`.
+ */
+export interface PasskeyOptions {
+  /** A domain: every origin's host or a registrable suffix of it (WebAuthn §5.1.3). */
+  readonly rpId: string;
+  /** The name authenticators show. @default the RP ID */
+  readonly rpName?: string;
+  /** Origins whose pages use the passkeys (`https://host[:port]`). @default the issuer's origin */
+  readonly origins?: readonly string[];
+}
+
 export interface ThrottleOptions {
   readonly rateLimit: number;
   readonly burstLimit: number;
@@ -257,6 +271,11 @@ export interface KmsJwtAuthProps {
    * @default false
    */
   readonly tracing?: boolean;
+  /**
+   * The WebAuthn relying party for passkey registration and sign-in.
+   * @default RP ID = the issuer's host, origin = the issuer's origin
+   */
+  readonly passkeys?: PasskeyOptions;
 }
 
 export interface Settings {
@@ -285,6 +304,7 @@ export interface Settings {
   readonly keyGenerations: readonly string[];
   readonly throttle: ThrottleOptions;
   readonly loginThrottle: ThrottleOptions;
+  readonly passkeys: PasskeyOptions | undefined;
 }
 
 /** Applies the defaults and refuses settings the handlers would reject at cold start. */
@@ -315,6 +335,7 @@ export function resolveSettings(props: KmsJwtAuthProps): Settings {
     keyGenerations: props.keyGenerations ?? ['v1'],
     throttle: props.throttle ?? { rateLimit: 100, burstLimit: 200 },
     loginThrottle: props.loginThrottle ?? { rateLimit: 20, burstLimit: 40 },
+    passkeys: props.passkeys,
   };
 
   // The environment holds whole seconds; the ranges are the handlers' (checkFunctionEnvironments).
@@ -427,6 +448,7 @@ export function functionEnvironments(settings: Settings, resources: EnvironmentR
     COOKIE_MODE: settings.cookieMode ? 'on' : 'off',
     CORS_ORIGINS: settings.corsOrigins.join(','),
     REFRESH_COOKIE_PATH: settings.refreshCookiePath,
+    ...passkeyEnvironment(settings.passkeys),
   };
   return {
     login: { ...issuing, MFA_KEY_ID: resources.mfaKeyArn },
@@ -447,7 +469,18 @@ export function functionEnvironments(settings: Settings, resources: EnvironmentR
       REFRESH_TOKEN_TTL_SECONDS: issuing.REFRESH_TOKEN_TTL_SECONDS,
       REFRESH_ABSOLUTE_TTL_SECONDS: issuing.REFRESH_ABSOLUTE_TTL_SECONDS,
       MFA_KEY_ID: resources.mfaKeyArn,
+      ...passkeyEnvironment(settings.passkeys),
     },
+  };
+}
+
+/** The relying party's variables (lambdas/config/passkeys.ts); none: the defaults from the issuer. */
+function passkeyEnvironment(passkeys: PasskeyOptions | undefined): Record<string, string> {
+  if (passkeys === undefined) return {};
+  return {
+    PASSKEY_RP_ID: passkeys.rpId,
+    ...(passkeys.rpName === undefined ? {} : { PASSKEY_RP_NAME: passkeys.rpName }),
+    ...(passkeys.origins === undefined ? {} : { PASSKEY_ORIGINS: passkeys.origins.join(',') }),
   };
 }
 
@@ -479,6 +512,9 @@ const PROP_OF_VARIABLE: Readonly<Record<string, string>> = {
   ROUTE_SCOPES: 'routeScopes',
   AUTHORIZER_RESPONSE: 'authorizerResponse',
   DENYLIST_CACHE_SECONDS: 'denylistCacheTtl',
+  PASSKEY_RP_ID: 'passkeys.rpId',
+  PASSKEY_RP_NAME: 'passkeys.rpName',
+  PASSKEY_ORIGINS: 'passkeys.origins',
 };
 
 /**

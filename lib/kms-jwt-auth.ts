@@ -32,7 +32,7 @@ import { addTokenRoutes, createTokenApi, createTokenStage, functionId } from './
 
 export type { SigningAlgorithm } from './signing-keys.ts';
 export type { AuthorizerResponse } from './authorizer-attachment.ts';
-export type { CustomDomainOptions, KmsJwtAuthProps, LogLevel, ReusePolicy, ThrottleOptions } from './kms-jwt-auth-props.ts';
+export type { CustomDomainOptions, KmsJwtAuthProps, LogLevel, PasskeyOptions, ReusePolicy, ThrottleOptions } from './kms-jwt-auth-props.ts';
 
 /**
  * Where each function's code is, relative to this module: in the installed package (this module

@@ -13,6 +13,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import type { Construct } from 'constructs';
 import { ACCOUNT_ROUTE_KEYS } from '../lambdas/account/routes.ts';
+import { PASSKEY_LOGIN_ROUTE_KEYS } from '../lambdas/login/routes.ts';
 import type { AuthFunction } from './auth-function.ts';
 import type { FunctionName } from './function-access.ts';
 import type { CustomDomainOptions, Settings } from './kms-jwt-auth-props.ts';
@@ -87,6 +88,11 @@ export function addTokenRoutes(
     ...httpApi.addRoutes({ path: '/login', methods: [apigwv2.HttpMethod.POST], integration: loginIntegration }),
     // The second step of a login with MFA: the client authenticates with the mfa_token.
     ...httpApi.addRoutes({ path: '/login/mfa', methods: [apigwv2.HttpMethod.POST], integration: loginIntegration }),
+    // Passkey sign-in (WebAuthn): public like POST /login, and throttled like it (createTokenStage).
+    ...PASSKEY_LOGIN_ROUTE_KEYS.flatMap((routeKey) => {
+      const [, path] = routeKey.split(' ') as [string, string];
+      return httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration: loginIntegration });
+    }),
     ...httpApi.addRoutes({ path: '/refresh', methods: [apigwv2.HttpMethod.POST], integration: integration('refresh') }),
     ...httpApi.addRoutes({ path: '/revoke', methods: [apigwv2.HttpMethod.POST], integration: revokeIntegration }),
     // Cookie mode's logout: under the refresh cookie's path, the one path the browser sends it to.
@@ -172,16 +178,12 @@ export function createTokenStage(
   if (cfnStage instanceof apigwv2.CfnStage) {
     // `RouteSettings` is an untyped JSON map in CloudFormation: CDK passes it through as is,
     // so the keys must already be CloudFormation's (PascalCase).
+    const loginThrottle = { ThrottlingRateLimit: settings.loginThrottle.rateLimit, ThrottlingBurstLimit: settings.loginThrottle.burstLimit };
     cfnStage.routeSettings = {
-      'POST /login': {
-        ThrottlingRateLimit: settings.loginThrottle.rateLimit,
-        ThrottlingBurstLimit: settings.loginThrottle.burstLimit,
-      },
+      'POST /login': loginThrottle,
       // Codes are guessed like passwords: the same stage limit as the password step.
-      'POST /login/mfa': {
-        ThrottlingRateLimit: settings.loginThrottle.rateLimit,
-        ThrottlingBurstLimit: settings.loginThrottle.burstLimit,
-      },
+      'POST /login/mfa': loginThrottle,
+      ...Object.fromEntries(PASSKEY_LOGIN_ROUTE_KEYS.map((routeKey) => [routeKey, loginThrottle])),
     };
   }
   // Route settings name a route key that must exist before the stage is updated.

@@ -12,6 +12,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { startKmsStandin, type KmsStandin } from './kms-standin/server.ts';
 import { createGateway, type AuthorizerTarget, type CorsConfig, type Route, type RouteTarget } from './gateway.ts';
 import { admin, whoami } from './sample-routes.ts';
+import { PASSKEY_DEMO_PATH, PASSKEY_DEMO_SCRIPT_PATH, passkeyDemoPage, passkeyDemoScript } from './passkey-demo.ts';
 import { createServiceTable } from './table.ts';
 import { ACCOUNT_ROUTE_KEYS } from '../lambdas/account/routes.ts';
 import { createAccountHandler } from '../lambdas/account/account-handler.ts';
@@ -31,6 +32,7 @@ import {
 import { authorizerClientsFromEnv, createAuthorizerHandler, type AuthorizerHandler } from '../lambdas/authorizer/authorizer-handler.ts';
 import { createJwksHandler } from '../lambdas/jwks/jwks-handler.ts';
 import { createLoginHandler } from '../lambdas/login/login-handler.ts';
+import { PASSKEY_LOGIN_ROUTE_KEYS } from '../lambdas/login/routes.ts';
 import { createRefreshHandler } from '../lambdas/refresh/refresh-handler.ts';
 import { createRevokeHandler } from '../lambdas/revoke/revoke-handler.ts';
 import { createOperatorDeps } from '../cli/wiring.ts';
@@ -59,6 +61,9 @@ const SHELL_SETTINGS = [
   'CLOCK_SKEW_SECONDS',
   'REFRESH_GRACE_SECONDS',
   'DENYLIST_CACHE_SECONDS',
+  'PASSKEY_RP_ID',
+  'PASSKEY_RP_NAME',
+  'PASSKEY_ORIGINS',
 ] as const;
 
 /** The settings for `LocalServiceOptions.env` that the shell sets, from `process.env` in `npm start`. */
@@ -249,6 +254,11 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       MFA_KEY_ID: mfaKey.arn,
       ROUTE_SCOPES: JSON.stringify({ 'GET /admin': ['admin'] }),
       AUTHORIZER_RESPONSE: 'simple',
+      // WebAuthn refuses IP addresses as RP IDs (§5.1.3): passkeys work on http://localhost:<port>,
+      // the one http origin browsers treat as a secure context.
+      PASSKEY_RP_ID: 'localhost',
+      PASSKEY_RP_NAME: 'kms-jwt-auth (local)',
+      PASSKEY_ORIGINS: `http://localhost:${port}`,
       ...options.env,
     };
     const issuing = parseIssuingFunctionConfig(settings);
@@ -285,6 +295,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     Object.assign(routes, {
       'POST /login': { target: handlers.login },
       'POST /login/mfa': { target: handlers.login },
+      ...Object.fromEntries(PASSKEY_LOGIN_ROUTE_KEYS.map((key) => [key, { target: handlers.login }])),
       'POST /refresh': { target: handlers.refresh },
       'POST /revoke': { target: handlers.revoke },
       'POST /refresh/revoke': { target: handlers.revoke },
@@ -295,6 +306,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       'GET /.well-known/openid-configuration': { target: handlers.jwks },
       'GET /whoami': { target: whoami, protected: true },
       'GET /admin': { target: admin, protected: true },
+      [`GET ${PASSKEY_DEMO_PATH}`]: { target: passkeyDemoPage },
+      [`GET ${PASSKEY_DEMO_SCRIPT_PATH}`]: { target: passkeyDemoScript },
       ...Object.fromEntries(ACCOUNT_ROUTE_KEYS.map((key) => [key, { target: handlers.account, protected: true }])),
     } satisfies Record<string, Route>);
     const operatorDeps = (): OperatorDeps => createOperatorDeps(settings, clients.dynamo);

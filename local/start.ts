@@ -115,6 +115,7 @@ Try it (paste these lines in order into one bash or zsh; they use curl and node)
   ${tokens('LOGIN')}
   curl -s -w '\\n' -X POST ${u}/logout-all -H "Authorization: Bearer $AT"   # 200: ends every session of the caller
 
+Passkeys in a browser: http://localhost:${s.port}/passkey-demo   (localhost, not an IP: WebAuthn needs a domain)
 Operator CLI against this service:  npm run admin -- --local help
 Press Ctrl-C to stop.
 `;

@@ -13,6 +13,7 @@ import type { LoginThrottle, ReauthenticationThrottle } from '../core/login-thro
 import type {
   AccountEraser,
   Clock,
+  PasskeyStore,
   PasswordHasher,
   RandomSource,
   SecondFactors,
@@ -21,6 +22,7 @@ import type {
   SessionStore,
   ThrottleCounters,
   UserDirectory,
+  WebAuthnChallenges,
 } from '../core/ports.ts';
 import { authorizedCaller } from '../http/caller.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
@@ -28,6 +30,7 @@ import { emptyBody } from '../http/request.ts';
 import { json, type HttpResponse } from '../http/respond.ts';
 import { deleteAccountRoute } from './delete-routes.ts';
 import { changePasswordRoute } from './password-routes.ts';
+import { PASSKEY_ROUTES } from './passkeys.ts';
 import { ACCOUNT_ROUTE_KEYS, type AccountRouteKey } from './routes.ts';
 import { confirmTotpRoute, enrolTotpRoute, removeTotpRoute } from './totp-routes.ts';
 
@@ -49,6 +52,8 @@ export interface AccountHandlerDeps {
   readonly throttle: ReauthenticationThrottle & LoginThrottle;
   readonly throttleCounters: Pick<ThrottleCounters, 'clear'>;
   readonly sealer: SecretSealer;
+  readonly passkeys: PasskeyStore;
+  readonly challenges: WebAuthnChallenges;
 }
 
 /** One route: the event, the settings, the dependencies and the function's logger. */
@@ -75,6 +80,7 @@ const ACCOUNT_ROUTES: Readonly<Record<AccountRouteKey, AccountRoute>> = {
   'POST /mfa/totp/enroll': enrolTotpRoute,
   'POST /mfa/totp/confirm': confirmTotpRoute,
   'POST /mfa/totp/remove': removeTotpRoute,
+  ...PASSKEY_ROUTES,
 };
 
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */

@@ -10,6 +10,10 @@ export const ACCOUNT_ROUTE_KEYS = [
   'POST /mfa/totp/enroll',
   'POST /mfa/totp/confirm',
   'POST /mfa/totp/remove',
+  'POST /passkeys/register/options',
+  'POST /passkeys/register/verify',
+  'GET /passkeys',
+  'POST /passkeys/delete',
 ] as const;
 
 export type AccountRouteKey = (typeof ACCOUNT_ROUTE_KEYS)[number];

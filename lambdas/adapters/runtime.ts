@@ -17,10 +17,12 @@ import type { Clock, RandomSource } from '../core/ports.ts';
 import { DynamoDbAccountEraser } from './dynamodb/account-eraser.ts';
 import { DynamoDbRevocations } from './dynamodb/denylist.ts';
 import { DynamoDbSecondFactors } from './dynamodb/second-factors.ts';
+import { DynamoDbPasskeys } from './dynamodb/passkeys.ts';
 import { DynamoDbSessionStore } from './dynamodb/session-store.ts';
 import { DynamoDbThrottleCounters } from './dynamodb/throttle-counters.ts';
 import { DynamoDbTrustedDevices } from './dynamodb/trusted-devices.ts';
 import { DynamoDbUserDirectory } from './dynamodb/user-directory.ts';
+import { DynamoDbWebAuthnChallenges } from './dynamodb/webauthn-challenges.ts';
 import { KmsPublicKeySet } from './kms/public-key-loader.ts';
 import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
 import { KmsSigner } from './kms/signer.ts';
@@ -61,6 +63,8 @@ export interface Stores {
   readonly trustedDevices: DynamoDbTrustedDevices;
   readonly secondFactors: DynamoDbSecondFactors;
   readonly eraser: DynamoDbAccountEraser;
+  readonly passkeys: DynamoDbPasskeys;
+  readonly challenges: DynamoDbWebAuthnChallenges;
 }
 
 export function createStores(tableName: string, dynamo: DynamoDBClient = createDynamoDbClient()): Stores {
@@ -74,6 +78,8 @@ export function createStores(tableName: string, dynamo: DynamoDBClient = createD
     trustedDevices: new DynamoDbTrustedDevices(dynamo, tableName),
     secondFactors: new DynamoDbSecondFactors(dynamo, tableName),
     eraser: new DynamoDbAccountEraser(dynamo, tableName),
+    passkeys: new DynamoDbPasskeys(dynamo, tableName),
+    challenges: new DynamoDbWebAuthnChallenges(dynamo, tableName),
   };
 }
 

@@ -4,10 +4,11 @@
  * secrets and the issuer name authenticator apps show. Parsed once per container, and by the CDK
  * construct at synth.
  */
-import type { IssuerConfig } from '../core/config.ts';
+import type { IssuerConfig, PasskeyConfig } from '../core/config.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { parseIssuerConfig } from './issuer.ts';
 import { requireString, type EnvRecord } from './env.ts';
+import { parsePasskeyConfig } from './passkeys.ts';
 
 export interface AccountFunctionConfig {
   readonly policy: IssuerConfig;
@@ -16,6 +17,8 @@ export interface AccountFunctionConfig {
   readonly mfaKeyId: string;
   /** The `issuer` of `otpauth://` URIs: the name authenticator apps list the account under. */
   readonly totpIssuer: string;
+  /** The WebAuthn relying party for passkey registration; `undefined`: passkeys are off. */
+  readonly passkeys: PasskeyConfig | undefined;
 }
 
 /** Key Uri Format: the issuer is a label prefix and a parameter; a colon would split the label. */
@@ -29,5 +32,6 @@ export function parseAccountFunctionConfig(env: EnvRecord): AccountFunctionConfi
     tableName: requireString(env, 'TABLE_NAME'),
     mfaKeyId: requireString(env, 'MFA_KEY_ID'),
     totpIssuer,
+    passkeys: parsePasskeyConfig(env),
   };
 }

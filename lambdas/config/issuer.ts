@@ -3,10 +3,11 @@
  * production handlers parse `process.env` with it once per container, and the CDK construct
  * parses the environment it deploys with it at synth.
  */
-import type { IssuerConfig } from '../core/config.ts';
+import type { IssuerConfig, PasskeyConfig } from '../core/config.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { DEFAULT_SIGNING_ALGORITHM } from '../core/token-model.ts';
 import { parseCookieConfig, type CookieConfig } from './cookie.ts';
+import { parsePasskeyConfig } from './passkeys.ts';
 import { issuerUrl, keyIds, oneOf, optionalInteger, requireString, signingAlgorithm, type EnvRecord } from './env.ts';
 
 /** The longest lifetimes a deployment may configure (the upper bounds `parseIssuerConfig` accepts). */
@@ -52,6 +53,8 @@ export interface IssuingFunctionConfig {
   /** The KMS key that signs (id, ARN or alias). */
   readonly signingKeyId: string;
   readonly cookie: CookieConfig;
+  /** The WebAuthn relying party for passkey sign-in; `undefined`: passkeys are off. */
+  readonly passkeys: PasskeyConfig | undefined;
 }
 
 export function parseIssuingFunctionConfig(env: EnvRecord): IssuingFunctionConfig {
@@ -60,6 +63,7 @@ export function parseIssuingFunctionConfig(env: EnvRecord): IssuingFunctionConfi
     tableName: requireString(env, 'TABLE_NAME'),
     signingKeyId: requireString(env, 'SIGNING_KEY_ID'),
     cookie: parseCookieConfig(env),
+    passkeys: parsePasskeyConfig(env),
   };
 }
 

@@ -19,3 +19,16 @@ export interface IssuerConfig {
   /** How long a superseded refresh token still gets its successor again (retries, races); 0–60 s. */
   readonly refreshGraceSeconds: number;
 }
+
+/**
+ * The WebAuthn relying party of the passkey routes (parsed by `lambdas/config/passkeys.ts`; the
+ * rules are in `core/passkeys.ts`). Here, apart from those rules, so that the settings' types
+ * (which the CDK construct loads) carry no WebAuthn library.
+ */
+export interface PasskeyConfig {
+  /** A domain, the origins' effective domain or a registrable suffix of it (WebAuthn §5.1.3). */
+  readonly rpId: string;
+  readonly rpName: string;
+  /** Origins whose pages may use the passkeys (`clientDataJSON.origin`, WebAuthn §7.1 step 9). */
+  readonly origins: readonly string[];
+}

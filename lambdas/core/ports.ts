@@ -518,3 +518,65 @@ export interface SecondFactorStore {
     maxFailures: number,
   ): Promise<'completed' | 'challenge_gone' | 'proof_refused'>;
 }
+
+// --- Passkeys (login, account, operator CLI; rules in `core/passkeys.ts`) ---
+
+/** A registered passkey (WebAuthn credential) of a user, as stored. */
+export interface StoredPasskey {
+  readonly sub: string;
+  /** The credential id, base64url (WebAuthn §6.1, `credentialId`): also the passkey's id in the API. */
+  readonly credentialId: string;
+  /** The credential public key as the authenticator sent it (COSE_Key, RFC 9052 §7). Public, not secret. */
+  readonly publicKey: Uint8Array;
+  /** The signature counter last seen (WebAuthn §6.1.1); 0 while the authenticator does not count. */
+  readonly counter: number;
+  readonly transports: readonly string[];
+  /** Backup state (BS flag, WebAuthn §6.1): the private key is synced beyond this device. */
+  readonly backedUp: boolean;
+  /** Backup eligibility (BE flag): `multiDevice` credentials may be synced. */
+  readonly deviceType: 'singleDevice' | 'multiDevice';
+  /** The username the passkey was registered for (users are stored by username). */
+  readonly username: string;
+  readonly name: string;
+  /** Epoch seconds. */
+  readonly createdAt: number;
+  readonly lastUsedAt: number | undefined;
+}
+
+/** A passkey sign-in as the store records it: the new counter, only if the stored one allows it. */
+export interface PasskeyUse {
+  readonly counter: number;
+  readonly backedUp: boolean;
+  readonly nowSeconds: number;
+}
+
+/** Implemented by `DynamoDbPasskeys` (`adapters/dynamodb/passkeys.ts`). */
+export interface PasskeyStore {
+  /** The user's passkeys, strongly consistent. */
+  list(sub: string): Promise<readonly StoredPasskey[]>;
+  find(sub: string, credentialId: string): Promise<StoredPasskey | undefined>;
+  /** Stores a new passkey; false (nothing written) when the user has one with this credential id. */
+  add(passkey: StoredPasskey): Promise<boolean>;
+  /**
+   * Records a sign-in in one conditional write: the counter must still be below `use.counter`
+   * (or both 0: an authenticator that does not count), and the passkey must still exist. False:
+   * refused, nothing written (a cloned authenticator, a concurrent use, a removed passkey).
+   */
+  recordUse(sub: string, credentialId: string, use: PasskeyUse): Promise<boolean>;
+  /** Removes one passkey of `sub`; false when it has none with this id. */
+  remove(sub: string, credentialId: string): Promise<boolean>;
+}
+
+/** What a WebAuthn challenge was issued for: one user's registration, or a sign-in by anyone. */
+export type WebAuthnCeremony = { readonly purpose: 'registration'; readonly sub: string } | { readonly purpose: 'authentication' };
+
+/** Implemented by `DynamoDbWebAuthnChallenges` (`adapters/dynamodb/webauthn-challenges.ts`). */
+export interface WebAuthnChallenges {
+  /** Stores a new challenge (base64url) for `ceremony`, expiring at `expiresAt` (epoch seconds). */
+  issue(challenge: string, ceremony: WebAuthnCeremony, expiresAt: number): Promise<void>;
+  /**
+   * Deletes the challenge in one conditional write if it exists, was issued for `ceremony` and has
+   * not expired. True only for the one call that deleted it: a challenge is used at most once.
+   */
+  consume(challenge: string, ceremony: WebAuthnCeremony, nowSeconds: number): Promise<boolean>;
+}

@@ -7,6 +7,12 @@ import { signAccessToken } from './access-token-issuer.ts';
 import type { IssuerConfig } from './config.ts';
 import type { Clock, RandomSource, RefreshFamily, SessionRevocation, SessionStore, TokenSigner } from './ports.ts';
 
+/**
+ * RFC 8176 §2 `pwd`: a password login. Also what a family without a stored `amr` gets: those were
+ * stored before the methods were kept, when a password was the only way to log in.
+ */
+export const PASSWORD_AMR: readonly string[] = ['pwd'];
+
 export interface IssuerDeps {
   readonly config: IssuerConfig;
   readonly signer: TokenSigner;

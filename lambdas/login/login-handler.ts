@@ -1,6 +1,7 @@
 /**
  * POST /login → token response, or 401 `mfa_required` for an account with a second factor; POST
- * /login/mfa completes such a login. Thin: validate the body, call the core, shape the response.
+ * /login/mfa completes such a login. Thin: validate the body, call the core, shape the response. The
+ * passkey sign-in routes of the same function are in ./passkey-login.ts.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -18,15 +19,18 @@ import { createAuthMetrics } from '../http/metrics.ts';
 import { jsonBody, onlyFields, optionalString, requiredString, sourceIp } from '../http/request.ts';
 import { readDeviceCookie } from '../http/cookie-mode.ts';
 import { requestedDelivery, tokenResult } from '../http/token-result.ts';
+import { passkeyLoginRoute, type PasskeyLoginHandlerDeps } from './passkey-login.ts';
 
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */
-export function createLoginHandler(config: IssuingFunctionConfig, deps: LoginDeps & MfaLoginDeps) {
+export function createLoginHandler(config: IssuingFunctionConfig, deps: LoginDeps & MfaLoginDeps & PasskeyLoginHandlerDeps) {
   const log = createLogger('login');
   const metrics = createAuthMetrics('login', log);
   const { cookie } = config;
   const loginDeps: LoginDeps = { ...deps, onRefused: (reason) => metrics.loginFailed(reason) };
   return httpHandler(log, async (event) => {
     if (event.routeKey === 'POST /login/mfa') return loginMfa(event, config, deps, log);
+    const passkeyRoute = passkeyLoginRoute(event.routeKey);
+    if (passkeyRoute !== undefined) return passkeyRoute(event, config, deps, log);
     const body = jsonBody(event);
     onlyFields(body, ['username', 'password', 'scope', 'token_delivery', 'device_token']);
     const username = requiredString(body, 'username', USERNAME_RULE).toLowerCase();

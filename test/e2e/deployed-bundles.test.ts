@@ -249,6 +249,19 @@ describe('POST /login', () => {
   });
 });
 
+describe('passkey sign-in (the login bundle loads SimpleWebAuthn on the first passkey request)', () => {
+  it('offers sign-in options for the relying party derived from the issuer, and refuses an assertion for a challenge it never issued', async () => {
+    const options = await http(login, 'POST /login/passkey/options');
+    expect(options.status).toBe(200);
+    expect(options.body).toMatchObject({ rpId: new URL(String(fn.login.environment['ISSUER'])).hostname, userVerification: 'required' });
+    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: 'A'.repeat(43), origin: 'https://x.example' })).toString('base64url');
+    const response = { id: 'AAAA', rawId: 'AAAA', type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON, authenticatorData: 'AAAA', signature: 'AAAA', userHandle: 'AAAA' } };
+    const refused = await http(login, 'POST /login/passkey', { json: { response } });
+    expect(refused.status).toBe(401);
+    expect(refused.body['error']).toBe('invalid_grant');
+  });
+});
+
 describe('POST /refresh', () => {
   it('rotates: returns a new refresh token and a new access token for the same session', async () => {
     const first = await signIn();

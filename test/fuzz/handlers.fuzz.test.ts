@@ -123,6 +123,8 @@ function httpEvent(routeKey: string, headers: Record<string, string>, body: stri
 const ROUTE_KEYS = [
   'POST /login',
   'POST /login/mfa',
+  'POST /login/passkey/options',
+  'POST /login/passkey',
   'POST /refresh',
   'POST /revoke',
   'POST /refresh/revoke',
@@ -633,6 +635,7 @@ describe('a body that names a member twice, in any spelling and at any depth, is
   const routes = [
     ['login', 'POST /login', ['username', 'password', 'scope', 'token_delivery']],
     ['login', 'POST /login/mfa', ['mfa_token', 'otp', 'recovery_code']],
+    ['login', 'POST /login/passkey', ['response', 'challenge_id', 'scope', 'token_delivery']],
     ['refresh', 'POST /refresh', ['refresh_token']],
     ['revoke', 'POST /revoke', ['token', 'token_type_hint']],
     ['revoke', 'POST /logout-all', ['everywhere']],

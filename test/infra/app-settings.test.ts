@@ -133,3 +133,20 @@ describe('context values', () => {
     expect(() => settingsFor({ cookieMode: 'yes' })).toThrow(/cookieMode/);
   });
 });
+
+describe('the passkey relying party', () => {
+  it('comes from kms-jwt-auth:passkeyRpId, passkeyRpName and passkeyOrigins, and is unset by default (the issuer host then)', () => {
+    expect(settingsFor({ passkeyRpId: 'example.com', passkeyRpName: 'Example', passkeyOrigins: 'https://app.example.com,https://example.com' }).props.passkeys).toEqual({
+      rpId: 'example.com',
+      rpName: 'Example',
+      origins: ['https://app.example.com', 'https://example.com'],
+    });
+    expect(settingsFor({ passkeyRpId: 'example.com' }).props.passkeys).toEqual({ rpId: 'example.com' });
+    expect(settingsFor({}).props.passkeys).toBeUndefined();
+  });
+
+  it('refuses passkeyOrigins or passkeyRpName without passkeyRpId', () => {
+    expect(() => settingsFor({ passkeyOrigins: ['https://app.example.com'] })).toThrow(/passkeyOrigins.*passkeyRpId/);
+    expect(() => settingsFor({ passkeyRpName: 'Example' })).toThrow(/passkeyRpName.*passkeyRpId/);
+  });
+});

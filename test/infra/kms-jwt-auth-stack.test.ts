@@ -1,4 +1,5 @@
 import { ACCOUNT_ROUTE_KEYS } from '../../lambdas/account/routes.ts';
+import { PASSKEY_LOGIN_ROUTE_KEYS } from '../../lambdas/login/routes.ts';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_ACCESS, FUNCTION_NAMES, type FunctionName } from '../../lib/function-access.ts';
@@ -374,6 +375,7 @@ describe('the HTTP API', () => {
       [
         'POST /login',
         'POST /login/mfa',
+        ...PASSKEY_LOGIN_ROUTE_KEYS,
         'POST /refresh',
         'POST /revoke',
         'POST /refresh/revoke',
@@ -399,6 +401,7 @@ describe('the HTTP API', () => {
     };
     expect(integrationTarget('POST /login')).toContain(functionOf('login'));
     expect(integrationTarget('POST /login/mfa')).toContain(functionOf('login'));
+    for (const routeKey of PASSKEY_LOGIN_ROUTE_KEYS) expect(integrationTarget(routeKey)).toContain(functionOf('login'));
     expect(integrationTarget('POST /refresh')).toContain(functionOf('refresh'));
     expect(integrationTarget('POST /revoke')).toContain(functionOf('revoke'));
     expect(integrationTarget('POST /refresh/revoke')).toContain(functionOf('revoke'));
@@ -434,15 +437,13 @@ describe('the HTTP API', () => {
     }
   });
 
-  it('throttles the stage, and POST /login and POST /login/mfa more tightly', () => {
+  it('throttles the stage, and POST /login, POST /login/mfa and the passkey sign-in routes more tightly', () => {
+    const login = { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 };
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
-      RouteSettings: {
-        'POST /login': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
-        'POST /login/mfa': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
-      },
+      RouteSettings: { 'POST /login': login, 'POST /login/mfa': login, 'POST /login/passkey/options': login, 'POST /login/passkey': login },
     });
   });
 

@@ -294,6 +294,12 @@ describe('invalid settings fail at synth, not at cold start', () => {
     expect(make({ refreshCookiePath: '/auth/refresh' })).not.toThrow();
   });
 
+  it('checks the passkey relying party with the parser the login and account functions run, naming the prop', () => {
+    expect(make({ passkeys: { rpId: 'example.com', origins: ['https://app.example.com'] } })).not.toThrow();
+    expect(make({ passkeys: { rpId: 'example.com', origins: ['https://app.example.org'] } })).toThrow(/passkeys\.origins.*not on the RP ID/);
+    expect(make({ passkeys: { rpId: 'https://example.com' } })).toThrow(/passkeys\.rpId.*PASSKEY_RP_ID must be a lowercase domain/);
+  });
+
   it('refuses a malformed route scope key', () => {
     expect(make({ routeScopes: { '/admin': ['admin'] } })).toThrow(/routeScopes/);
   });

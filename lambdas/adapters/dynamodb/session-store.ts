@@ -4,7 +4,7 @@
  * Attributes: sid, username, scope, clientId, tokenKey (the family's refresh-token tag key,
  * base64url), currentHash, prevHash, nextSealed (the current token's secret sealed under the
  * previous token, for retries within the grace period), generation, authTime, expiresAt (sliding),
- * prevExpiresAt, rotatedAt, absoluteExpiresAt, revokedAt?, revokeReason?, ttl.
+ * prevExpiresAt, rotatedAt, absoluteExpiresAt, revokedAt?, revokeReason?, amr (RFC 8176 methods), ttl.
  * `ttl` = absoluteExpiresAt: DynamoDB deletes the item eventually (TTL deletes lag, "Using time to
  * live" in the DynamoDB Developer Guide), and every condition re-checks the expiry itself.
  */
@@ -135,6 +135,7 @@ export class DynamoDbSessionStore implements SessionStore {
                   expiresAt: N(family.expiresAt),
                   absoluteExpiresAt: N(family.absoluteExpiresAt),
                   ttl: N(family.absoluteExpiresAt),
+                  ...(family.amr === undefined ? {} : { amr: strListValue(family.amr) }),
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },

@@ -182,6 +182,48 @@ describe('login', () => {
   });
 });
 
+describe('passkey sign-in', () => {
+  const OPTIONS = { challenge: 'c'.repeat(43), rpId: 'example.com', userVerification: 'required' };
+  const ASSERTION = { id: 'cred', rawId: 'cred', type: 'public-key', response: {}, clientExtensionResults: {} };
+
+  it('fetches the options, hands them to the app\'s WebAuthn step, sends its answer and keeps the session', async () => {
+    const script = scriptedFetch({ '/login/passkey/options': [json(200, OPTIONS)], '/login/passkey': [tokens(LIVE, 'r-passkey')] });
+    const { auth, storage } = client(script.fetch);
+    const seen: unknown[] = [];
+    await auth.loginWithPasskey(async (options) => {
+      seen.push(options);
+      return ASSERTION;
+    }, { scope: 'read' });
+    expect(seen).toEqual([OPTIONS]);
+    expect(body(script.of('/login/passkey')[0])).toEqual({ response: ASSERTION, scope: 'read' });
+    expect(await storage.get('kms-jwt-auth.refresh_token')).toBe('r-passkey');
+    expect(await auth.isSignedIn()).toBe(true);
+  });
+
+  it('reports a refused passkey as InvalidCredentialsError and keeps no session', async () => {
+    const script = scriptedFetch({ '/login/passkey/options': [json(200, OPTIONS)], '/login/passkey': [json(401, { error: 'invalid_grant', error_description: 'no' })] });
+    const { auth } = client(script.fetch);
+    await expect(auth.loginWithPasskey(async () => ASSERTION)).rejects.toBeInstanceOf(InvalidCredentialsError);
+    expect(await auth.isSignedIn()).toBe(false);
+  });
+
+  it('sends nothing when the WebAuthn step fails (the user cancelled), and passes its error on', async () => {
+    const script = scriptedFetch({ '/login/passkey/options': [json(200, OPTIONS)] });
+    const { auth } = client(script.fetch);
+    const cancelled = new Error('NotAllowedError');
+    await expect(auth.loginWithPasskey(async () => Promise.reject(cancelled))).rejects.toBe(cancelled);
+    expect(script.of('/login/passkey')).toHaveLength(0);
+  });
+
+  it('asks for cookie delivery in cookie mode', async () => {
+    const script = scriptedFetch({ '/login/passkey/options': [json(200, OPTIONS)], '/login/passkey': [tokens(LIVE)] });
+    const { auth } = client(script.fetch, { cookieMode: true });
+    await auth.loginWithPasskey(async () => ASSERTION);
+    expect(body(script.of('/login/passkey')[0])).toMatchObject({ token_delivery: 'cookie' });
+    expect(script.of('/login/passkey')[0]?.init.credentials).toBe('include');
+  });
+});
+
 describe('refresh', () => {
   it('ends the session on 401 invalid_grant: SessionEndedError, the app is told, tokens cleared, device token kept', async () => {
     const f = scriptedFetch({ '/refresh': [invalidGrant()] });

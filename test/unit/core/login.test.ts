@@ -216,6 +216,13 @@ describe('login: success', () => {
     expect(claims).toMatchObject({ iss: CONFIG.issuer, aud: CONFIG.audience, sub: SUB, sid, iat: NOW_S, exp: NOW_S + 900, auth_time: NOW_S });
     expect(Buffer.from(signer.inputs[0] ?? []).toString('ascii')).toBe(response.access_token.split('.').slice(0, 2).join('.'));
   });
+
+  it('names the password as the authentication method (amr ["pwd"], RFC 8176) in the token and on the stored family', async () => {
+    const { deps, sessions } = setup();
+    const { response } = await login(REQUEST, deps);
+    expect(jwtPayload(response.access_token)['amr']).toEqual(['pwd']);
+    expect(sessions.created[0]?.amr).toEqual(['pwd']);
+  });
 });
 
 describe('login: password rehash', () => {

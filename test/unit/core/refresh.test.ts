@@ -132,6 +132,14 @@ describe('refresh: rotation', () => {
     expect(jwtPayload(response.access_token)).toMatchObject({ sub: SUB, sid: 'sid-stored', scope: 'read', auth_time: NOW_S - 99, exp: NOW_S + 900 });
     expect(returned).toBe(stored);
   });
+
+  it('keeps the authentication methods of the login (amr) in refreshed tokens; a family stored without them was a password login', async () => {
+    const passkey = family({ fid: FID, amr: ['hwk', 'user', 'mfa'] });
+    const first = setup({ rotateResult: { outcome: 'rotated', family: passkey, tokenKey: KEY } });
+    expect(jwtPayload((await refresh(PRESENTED.token, first.deps)).response.access_token)['amr']).toEqual(['hwk', 'user', 'mfa']);
+    const older = setup({ rotateResult: { outcome: 'rotated', family: family({ fid: FID }), tokenKey: KEY } });
+    expect(jwtPayload((await refresh(PRESENTED.token, older.deps)).response.access_token)['amr']).toEqual(['pwd']);
+  });
 });
 
 describe('refresh: tags and the grace period', () => {
