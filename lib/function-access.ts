@@ -66,11 +66,13 @@ export const FUNCTION_ACCESS = {
     keyAccess: 'read-public-keys',
   },
   jwks: {
-    tableActions: [],
+    // The key registry item (which keys verify), per request.
+    tableActions: ['dynamodb:GetItem'],
     keyAccess: 'read-public-keys',
   },
   authorizer: {
-    // One GetItem of the user's revocation item (token, session, user). Never kms:Sign.
+    // One GetItem of the user's revocation item (token, session, user) per decision, and of the
+    // key registry item at cold start, on an unknown kid and once a minute. Never kms:Sign.
     tableActions: ['dynamodb:GetItem'],
     keyAccess: 'read-public-keys',
   },

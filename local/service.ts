@@ -16,7 +16,8 @@ import { createServiceTable } from './table.ts';
 import { parseAuthorizerConfig } from '../lambdas/config/authorizer.ts';
 import { parseIssuingFunctionConfig, parseRevokeFunctionConfig } from '../lambdas/config/issuer.ts';
 import { parseJwksFunctionConfig } from '../lambdas/config/jwks.ts';
-import { createAwsClients, createDynamoDbClient, createIssuerRuntime, createKmsClient, createVerifyKeySet } from '../lambdas/adapters/runtime.ts';
+import { createAwsClients, createDynamoDbClient, createIssuerRuntime, createKmsClient, createVerificationKeyRing } from '../lambdas/adapters/runtime.ts';
+import { JWKS_RING_OPTIONS } from '../lambdas/adapters/kms/registry-key-ring.ts';
 import { authorizerClientsFromEnv, createAuthorizerHandler, type AuthorizerHandler } from '../lambdas/authorizer/authorizer-handler.ts';
 import { createJwksHandler } from '../lambdas/jwks/jwks-handler.ts';
 import { createLoginHandler } from '../lambdas/login/login-handler.ts';
@@ -259,8 +260,17 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const handlers: LocalHandlers = {
       login: target(createLoginHandler(issuing, issuerRuntime)),
       refresh: target(createRefreshHandler(issuing, issuerRuntime)),
-      revoke: target(createRevokeHandler(revokeConfig, { ...issuerRuntime, keySet: createVerifyKeySet(revokeConfig.verifyKeyIds, clients.kms) })),
-      jwks: target(createJwksHandler(jwksConfig, { keySet: createVerifyKeySet(jwksConfig.verifyKeyIds, clients.kms) })),
+      revoke: target(
+        createRevokeHandler(revokeConfig, {
+          ...issuerRuntime,
+          keySet: createVerificationKeyRing(revokeConfig.tableName, revokeConfig.verifyKeyIds, clients).publishedKeySet(),
+        }),
+      ),
+      jwks: target(
+        createJwksHandler(jwksConfig, {
+          keySet: createVerificationKeyRing(jwksConfig.tableName, jwksConfig.verifyKeyIds, clients, JWKS_RING_OPTIONS).publishedKeySet(),
+        }),
+      ),
       authorizer: createAuthorizerHandler(authorizerConfig, authorizerClientsFromEnv(aws)),
     };
     authorizer = handlers.authorizer as AuthorizerTarget;

@@ -18,9 +18,10 @@ import { DynamoDbSessionStore } from './dynamodb/session-store.ts';
 import { DynamoDbThrottleCounters } from './dynamodb/throttle-counters.ts';
 import { DynamoDbTrustedDevices } from './dynamodb/trusted-devices.ts';
 import { DynamoDbUserDirectory } from './dynamodb/user-directory.ts';
-import { KmsPublicKeySet } from './kms/public-key-loader.ts';
+import { DynamoDbKeyRegistry } from './dynamodb/key-registry.ts';
+import { RegistryKeyRing, VERIFIER_RING_OPTIONS, type RegistryKeyRingOptions } from './kms/registry-key-ring.ts';
+import { RegistrySigner } from './kms/registry-signer.ts';
 import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
-import { KmsSigner } from './kms/signer.ts';
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
@@ -55,6 +56,8 @@ export interface Stores {
   readonly denylist: DynamoDbRevocations;
   readonly throttleCounters: DynamoDbThrottleCounters;
   readonly trustedDevices: DynamoDbTrustedDevices;
+  /** The signing-key registry (`core/key-registry.ts`). */
+  readonly keyRegistry: DynamoDbKeyRegistry;
 }
 
 export function createStores(tableName: string, dynamo: DynamoDBClient = createDynamoDbClient()): Stores {
@@ -66,6 +69,7 @@ export function createStores(tableName: string, dynamo: DynamoDBClient = createD
     denylist: new DynamoDbRevocations(dynamo, tableName),
     throttleCounters: new DynamoDbThrottleCounters(dynamo, tableName),
     trustedDevices: new DynamoDbTrustedDevices(dynamo, tableName),
+    keyRegistry: new DynamoDbKeyRegistry(dynamo, tableName),
   };
 }
 
@@ -89,7 +93,8 @@ export function createIssuerRuntime(settings: IssuingFunctionConfig, clients: Aw
     config,
     kms,
     ...stores,
-    signer: new KmsSigner(kms, settings.signingKeyId, config.alg),
+    // The registry's signing key (read per token), else the deploy-time key.
+    signer: new RegistrySigner(kms, stores.keyRegistry, settings.signingKeyId, config.alg),
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
     throttle: new CountingLoginThrottle(stores.throttleCounters, stores.trustedDevices, systemRandom),
     clock: systemClock,
@@ -97,6 +102,15 @@ export function createIssuerRuntime(settings: IssuingFunctionConfig, clients: Aw
   };
 }
 
-export function createVerifyKeySet(verifyKeyIds: readonly string[], kms: KMSClient): KmsPublicKeySet {
-  return new KmsPublicKeySet(sdkGetPublicKey(kms), [...verifyKeyIds]);
+/**
+ * The verification keys of /revoke and JWKS: the key registry's verifying keys, else the
+ * deploy-time list (`VERIFY_KEY_IDS`), read through the SDK.
+ */
+export function createVerificationKeyRing(
+  tableName: string,
+  verifyKeyIds: readonly string[],
+  clients: AwsClients,
+  options: RegistryKeyRingOptions = VERIFIER_RING_OPTIONS,
+): RegistryKeyRing {
+  return new RegistryKeyRing(new DynamoDbKeyRegistry(clients.dynamo, tableName), sdkGetPublicKey(clients.kms), verifyKeyIds, options);
 }

@@ -41,7 +41,11 @@ import type { AuthorizerConfig } from '../config/authorizer.ts';
 import { awsJsonClientFromEnv, type AwsJsonClient } from '../adapters/aws/aws-json-client.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
 import type { DenylistReader } from '../core/ports.ts';
-import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../adapters/kms/public-key-source.ts';
+import { PublicKeyRing, StaticJwksSource } from '../adapters/kms/public-key-source.ts';
+import { SigV4KeyRegistryReader } from '../adapters/dynamodb/key-registry-reader.ts';
+import { withDeadline } from '../adapters/aws/deadline.ts';
+import { RegistryKeyRing, VERIFIER_RING_OPTIONS, type RegistryKeyRingOptions } from '../adapters/kms/registry-key-ring.ts';
+import type { VerificationKeyRing } from '../core/ports.ts';
 import { Authorizer } from './authorizer.ts';
 import type { AuthorizerContext, AuthorizerDecision, Evaluation } from './authorizer.ts';
 
@@ -63,13 +67,29 @@ export function authorizerClientsFromEnv(env: Readonly<Record<string, string | u
   return { dynamodb: awsJsonClientFromEnv('dynamodb', env), kms: awsJsonClientFromEnv('kms', env) };
 }
 
-/** Keys from PUBLIC_JWKS or KMS, denylist from DynamoDB, both over SigV4. */
-export function createAuthorizer(config: AuthorizerConfig, clients: AuthorizerClients): Authorizer {
-  const source =
-    config.publicJwks !== undefined ? new StaticJwksSource(config.publicJwks) : new KmsPublicKeySource(clients.kms, config.verifyKeyIds);
+/** KMS `GetPublicKey` may take this long per key before the load counts as an outage. */
+const KMS_BUDGET_MS = 3000;
+
+/**
+ * Keys from PUBLIC_JWKS, or from the key registry (else VERIFY_KEY_IDS) and KMS; denylist from
+ * DynamoDB; all over SigV4. `ringOptions`: how often the registry is re-read (tests shorten it).
+ */
+export function createAuthorizer(
+  config: AuthorizerConfig,
+  clients: AuthorizerClients,
+  ringOptions: RegistryKeyRingOptions = VERIFIER_RING_OPTIONS,
+): Authorizer {
   let denylist: DenylistReader = new DynamoDbDenylistReader(clients.dynamodb, config.tableName);
   if (config.denylistCacheSeconds > 0) denylist = new CachedDenylistReader(denylist, config.denylistCacheSeconds * 1000);
-  const keyRing = new PublicKeyRing(source);
+  const keyRing: VerificationKeyRing =
+    config.publicJwks !== undefined
+      ? new PublicKeyRing(new StaticJwksSource(config.publicJwks))
+      : new RegistryKeyRing(
+          new SigV4KeyRegistryReader(clients.dynamodb, config.tableName),
+          (keyId) => withDeadline(KMS_BUDGET_MS, (deadline) => clients.kms.call('TrentService.GetPublicKey', { KeyId: keyId }, deadline)),
+          config.verifyKeyIds,
+          ringOptions,
+        );
   // Start loading keys now (cold start), not on the first request's critical path.
   keyRing.current().catch(() => undefined);
   return new Authorizer({
@@ -89,8 +109,12 @@ export interface AuthorizerHandler {
 }
 
 /** The Lambda handler for parsed settings and its clients (production: ./handler.ts). */
-export function createAuthorizerHandler(config: AuthorizerConfig, clients: AuthorizerClients): AuthorizerHandler {
-  const authorizer = createAuthorizer(config, clients);
+export function createAuthorizerHandler(
+  config: AuthorizerConfig,
+  clients: AuthorizerClients,
+  ringOptions: RegistryKeyRingOptions = VERIFIER_RING_OPTIONS,
+): AuthorizerHandler {
+  const authorizer = createAuthorizer(config, clients, ringOptions);
   const handler = async (event: unknown): Promise<AuthorizerResponse> =>
     toResponse(await authorizer.evaluate(event), authorizer.responseMode);
   return Object.assign(handler, { decide: (event: unknown) => authorizer.decide(event) });
