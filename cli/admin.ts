@@ -22,7 +22,8 @@ import {
   setPassword,
   setScopes,
 } from './operations.ts';
-import { createOperatorDeps } from './wiring.ts';
+import { createKeyOperatorDeps, createOperatorDeps } from './wiring.ts';
+import { DEFAULT_RETIRE_WINDOW_SECONDS, listKeys, rotateKey } from './key-rotation.ts';
 
 const USAGE = `Usage: npm run admin -- [--local | --table NAME] <command>
 
@@ -36,6 +37,13 @@ Commands:
   list-sessions <username>
   revoke-session <username> <sid>         end one session (its access tokens stop at once)
   revoke-all <username>                   end every session of the user
+  rotate-key [--current-key KEY] [--retire-after SECONDS]
+                                          a new KMS key signs from now on; the keys it replaces
+                                          keep verifying for SECONDS (default ${DEFAULT_RETIRE_WINDOW_SECONDS}:
+                                          the longest token lifetime + skew; 0 for a compromised
+                                          key), then leave the JWKS. --current-key (the key signing
+                                          today) is needed by the first rotation only
+  list-keys                               the signing key and the keys still verifying
   help`;
 
 
@@ -60,6 +68,8 @@ async function configureTarget(args: string[]): Promise<string[]> {
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
       AWS_ENDPOINT_URL_KMS: endpoints.kmsEndpoint,
       AWS_REGION: endpoints.region,
+      // The key the local service signs with until its first rotation (rotate-key's seed).
+      SIGNING_KEY_ID: endpoints.signingKeyArn,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
     });
@@ -128,6 +138,35 @@ async function main(argv: string[]): Promise<number> {
       const ok = await revokeSession(deps, need(username, 'username'), need(args[1], 'session id (sid)'));
       console.log(ok ? 'session revoked' : 'no such active session');
       return ok ? 0 : 1;
+    }
+    case 'rotate-key': {
+      const flag = (name: string): string | undefined => {
+        const at = args.indexOf(name);
+        return at >= 0 ? need(args[at + 1], `${name} value`) : undefined;
+      };
+      const retireAfter = flag('--retire-after');
+      if (retireAfter !== undefined && !/^\d{1,7}$/.test(retireAfter)) throw new Error('--retire-after must be a whole number of seconds.');
+      const outcome = await rotateKey(createKeyOperatorDeps(process.env), {
+        currentKeyId: flag('--current-key') ?? process.env['SIGNING_KEY_ID'],
+        retireWindowSeconds: retireAfter === undefined ? undefined : Number(retireAfter),
+      });
+      console.log(`signing now: kid ${outcome.signing.kid} (${outcome.signing.keyId})`);
+      for (const key of outcome.retired) {
+        console.log(`retired: kid ${key.kid} (${key.keyId}) verifies until ${new Date((key.verifyUntil ?? 0) * 1000).toISOString()}`);
+      }
+      return 0;
+    }
+    case 'list-keys': {
+      const keys = await listKeys(createKeyOperatorDeps(process.env));
+      if (keys === undefined) {
+        console.log('no rotation yet: the functions use the keys they were deployed with (SIGNING_KEY_ID, VERIFY_KEY_IDS)');
+        return 0;
+      }
+      for (const key of keys) {
+        const until = key.verifyUntil === undefined ? '' : ` until ${new Date(key.verifyUntil * 1000).toISOString()}`;
+        console.log(`${key.status}${until}  kid=${key.kid}  ${key.alg}  ${key.keyId}`);
+      }
+      return 0;
     }
     case 'revoke-all':
       console.log(`ended ${await revokeAll(deps, need(username, 'username'))} session(s)`);

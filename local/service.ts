@@ -23,7 +23,8 @@ import { createJwksHandler } from '../lambdas/jwks/jwks-handler.ts';
 import { createLoginHandler } from '../lambdas/login/login-handler.ts';
 import { createRefreshHandler } from '../lambdas/refresh/refresh-handler.ts';
 import { createRevokeHandler } from '../lambdas/revoke/revoke-handler.ts';
-import { createOperatorDeps } from '../cli/wiring.ts';
+import { createKeyOperatorDeps, createOperatorDeps } from '../cli/wiring.ts';
+import type { KeyOperatorDeps } from '../cli/key-rotation.ts';
 import { createUser, SERVICE_NAME } from '../cli/operations.ts';
 import { checkNewPassword, describeViolation } from '../lambdas/core/password-policy.ts';
 import type { OperatorDeps } from '../cli/operations.ts';
@@ -91,6 +92,8 @@ export interface LocalService {
   readonly handlers: LocalHandlers;
   /** What the operator CLI runs on, against this service's table. */
   operatorDeps(): OperatorDeps;
+  /** What `rotate-key` and `list-keys` run on, against this service's table and KMS stand-in. */
+  keyOperatorDeps(): KeyOperatorDeps;
   stop(): Promise<void>;
 }
 
@@ -318,6 +321,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       signingKeyArn: key.arn,
       handlers,
       operatorDeps,
+      keyOperatorDeps: () => createKeyOperatorDeps(settings, clients.dynamo, clients.kms),
       stop: async () => {
         await removeStateFile(stateFile);
         await closeServer();

@@ -25,6 +25,14 @@ import { isSigningAlgorithm, type SigningAlgorithm } from './token-model.ts';
 export const KEY_REGISTRY_PK = 'KEYS';
 export const KEY_REGISTRY_SK = 'KEYS';
 
+/**
+ * The tag on every KMS key of a deployment (value: the deployment's table name). The functions'
+ * IAM grants allow `kms:Sign` / `kms:GetPublicKey` on keys carrying it (`aws:ResourceTag`), so a
+ * key the operator creates with the tag is usable without a redeploy (ABAC, "ABAC for AWS KMS" in
+ * the KMS developer guide).
+ */
+export const DEPLOYMENT_TAG_KEY = 'kms-jwt-auth:deployment';
+
 /** A rotation keeps at most this many keys (signing + still verifying): bounds the item and the JWKS. */
 export const MAX_REGISTRY_KEYS = 16;
 
