@@ -71,7 +71,9 @@ export class SigningKeys extends Construct {
   public readonly verificationKeys: readonly kms.IKey[];
   /** Keys created by this construct, by generation name. */
   public readonly keysByGeneration: ReadonlyMap<string, kms.Key>;
-  /** `alias/<prefix>/signing`, always pointing at the current signing key. */
+  /** Keys managed elsewhere, trusted for verification only (granted by ARN). */
+  public readonly additionalVerificationKeys: readonly kms.IKey[];
+  /** `alias/<prefix>/signing`, pointing at the deploy-time signing key (rotate-key's first seed). */
   public readonly signingAlias: kms.Alias;
   private readonly algorithm: SigningAlgorithm;
 
@@ -133,6 +135,7 @@ export class SigningKeys extends Construct {
       targetKey: signingKey,
     });
     this.keysByGeneration = keys;
+    this.additionalVerificationKeys = props.additionalVerificationKeys;
     this.verificationKeys = [
       signingKey,
       ...rest.map((generation) => {
