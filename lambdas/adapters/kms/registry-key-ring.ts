@@ -79,8 +79,12 @@ export class RegistryKeyRing implements VerificationKeyRing {
     private readonly options: RegistryKeyRingOptions = VERIFIER_RING_OPTIONS,
   ) {}
 
-  async current(): Promise<KeyLookup> {
-    return (await this.fresh()).lookup;
+  current(): Promise<KeyLookup> {
+    // The warm path: a set loaded less than `refreshMs` ago and no key past its window.
+    const now = this.options.nowMs();
+    const view = this.view;
+    if (view !== undefined && now < view.rebuildAtMs && now - this.loadedAtMs < this.options.refreshMs) return Promise.resolve(view.lookup);
+    return this.fresh().then((fresh) => fresh.lookup);
   }
 
   async reloadForUnknownKid(): Promise<KeyLookup | undefined> {
