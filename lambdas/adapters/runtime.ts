@@ -94,7 +94,10 @@ export function createIssuerRuntime(settings: IssuingFunctionConfig, clients: Aw
     kms,
     ...stores,
     // The registry's signing key (read per token), else the deploy-time key.
-    signer: new RegistrySigner(kms, stores.keyRegistry, settings.signingKeyId, config.alg),
+    signer: new RegistrySigner(kms, stores.keyRegistry, settings.signingKeyId, config.alg, {
+      tokenLifetimeSeconds: config.accessTokenTtlSeconds + config.clockSkewSeconds,
+      clock: systemClock,
+    }),
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
     throttle: new CountingLoginThrottle(stores.throttleCounters, stores.trustedDevices, systemRandom),
     clock: systemClock,

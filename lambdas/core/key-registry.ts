@@ -70,6 +70,34 @@ export function signingKeyOf(registry: KeyRegistry): RegisteredKey {
   return newest;
 }
 
+/**
+ * "It might take up to five minutes for tag and alias changes to affect KMS key authorization"
+ * ("ABAC for AWS KMS", KMS developer guide): a key created by a rotation may not yet be usable by
+ * the issuers' tag-conditioned grants for this long after it was added.
+ */
+export const KMS_AUTHORIZATION_DELAY_SECONDS = 300;
+
+/** Whether the signing key is young enough that KMS may not yet let the issuers use it. */
+export function mayAwaitAuthorization(key: Pick<RegisteredKey, 'createdAt'>, nowSeconds: number): boolean {
+  return nowSeconds - key.createdAt < KMS_AUTHORIZATION_DELAY_SECONDS;
+}
+
+/**
+ * The key to sign with while KMS does not yet let the issuers use the new signing key: the newest
+ * retired key whose window still covers a token signed now (`lifetimeSeconds`: access-token
+ * lifetime + clock skew), so the token verifies until it expires. None when the old key was
+ * retired with a shorter window (a compromised key is retired with 0: it never signs again).
+ */
+export function fallbackSigningKey(registry: KeyRegistry, nowSeconds: number, lifetimeSeconds: number): RegisteredKey | undefined {
+  let best: RegisteredKey | undefined;
+  for (const key of registry.keys) {
+    if (key.retiredAt === undefined || key.verifyUntil === undefined) continue;
+    if (key.verifyUntil < nowSeconds + lifetimeSeconds) continue;
+    if (best === undefined || (best.retiredAt ?? 0) <= key.retiredAt) best = key;
+  }
+  return best;
+}
+
 /** Whether `key` verifies tokens at `nowSeconds` (unretired keys always do). */
 export function verifiesAt(key: Pick<RegisteredKey, 'verifyUntil'>, nowSeconds: number): boolean {
   return key.verifyUntil === undefined || nowSeconds <= key.verifyUntil;

@@ -166,6 +166,30 @@ describe('rotate-key while tokens are in flight', () => {
     expect(registry?.keys[0]?.keyId).toBe(service.signingKeyArn);
   }, 30_000);
 
+  it('while KMS has not yet authorized the new key for the issuers, tokens are signed by the key it replaced and verify', async () => {
+    const before = kidOf((await login()).body['access_token']);
+    const rotated = await rotateKey(service.keyOperatorDeps());
+    // KMS answers the issuers' Sign DryRun with AccessDenied once (its tag not yet in effect).
+    service.kms.injectFault({ errorType: 'AccessDeniedException', operations: ['Sign'], count: 1 });
+    const during = await login();
+    expect(during.status).toBe(200);
+    expect(kidOf(during.body['access_token'])).toBe(before);
+    expect((await whoami(during.body['access_token'])).status).toBe(200);
+    // Once KMS allows it, the new key signs.
+    const after = await login();
+    expect(kidOf(after.body['access_token'])).toBe(rotated.signing.kid);
+  });
+
+  it('never falls back to a key retired as compromised: while KMS refuses the new key, login is 503 and stores nothing', async () => {
+    await rotateKey(service.keyOperatorDeps(), { retireWindowSeconds: 0 });
+    service.kms.injectFault({ errorType: 'AccessDeniedException', operations: ['Sign'], count: 2 });
+    const during = await login();
+    expect(during.status).toBe(503);
+    expect(during.body['error']).toBe('temporarily_unavailable');
+    service.kms.clearFaults();
+    expect((await login()).status).toBe(200);
+  });
+
   it('a first rotation without the current key changes nothing and says what is missing', async () => {
     const table = `rotation-unseeded-${Date.now()}`;
     const dynamo = createDynamoDbClient({ region: 'us-east-1', credentials, endpoint: service.dynamo.endpoint });

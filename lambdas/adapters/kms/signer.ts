@@ -43,6 +43,25 @@ export class KmsSigner implements TokenSigner {
     return { kid: await this.kid(), sign: (signingInput) => this.sign(signingInput) };
   }
 
+  /**
+   * Whether KMS lets us sign with this key, asked with `Sign` `DryRun` (the KMS API reference:
+   * `DryRunOperationException` means the request would have succeeded): true, false on
+   * `AccessDeniedException`, `undefined` when KMS said neither (the real `Sign` will tell).
+   */
+  async mayUse(): Promise<boolean | undefined> {
+    try {
+      await this.kms.send(
+        new SignCommand({ KeyId: this.keyId, Message: new Uint8Array(1), MessageType: 'RAW', SigningAlgorithm: KMS_ALGORITHM[this.alg], DryRun: true }),
+      );
+      return true;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : undefined;
+      if (name === 'DryRunOperationException') return true;
+      if (name === 'AccessDeniedException') return false;
+      return undefined;
+    }
+  }
+
   async sign(signingInput: Uint8Array): Promise<Uint8Array> {
     let signature: Uint8Array | undefined;
     try {

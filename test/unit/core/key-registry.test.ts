@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../../lambdas/core/errors.ts';
 import {
   MAX_REGISTRY_KEYS,
+  fallbackSigningKey,
+  mayAwaitAuthorization,
   nextVerifyDeadline,
   parseKeyRegistry,
   retirementWindowSeconds,
@@ -104,5 +106,33 @@ describe('reading a registry item', () => {
     ['a fractional version', { version: 1.5, keys: good.keys }],
   ])('refuses an item with %s', (_name, item) => {
     expect(() => parseKeyRegistry(item)).toThrow(ConfigurationError);
+  });
+});
+
+describe('signing while KMS has not yet authorized a new key', () => {
+  const LIFETIME = 960;
+  const rotatedAt = (window: number) => rotateRegistry(seedRegistry({ ...key(1), createdAt: NOW - 100 }), { key: key(2), nowSeconds: NOW, retireWindowSeconds: window });
+
+  it('treats a key as possibly unauthorized for the five minutes KMS may take, and not after', () => {
+    const registry = rotatedAt(WINDOW);
+    expect(mayAwaitAuthorization(signingKeyOf(registry), NOW + 299)).toBe(true);
+    expect(mayAwaitAuthorization(signingKeyOf(registry), NOW + 300)).toBe(false);
+  });
+
+  it('falls back to the key it replaced while that key verifies long enough for a token signed now', () => {
+    expect(fallbackSigningKey(rotatedAt(3900), NOW + 10, LIFETIME)?.kid).toBe(kid(1));
+    expect(fallbackSigningKey(rotatedAt(960), NOW, LIFETIME)?.kid).toBe(kid(1));
+    expect(fallbackSigningKey(rotatedAt(960), NOW + 1, LIFETIME)).toBeUndefined();
+  });
+
+  it('never falls back to a key retired as compromised (window 0)', () => {
+    expect(fallbackSigningKey(rotatedAt(0), NOW, LIFETIME)).toBeUndefined();
+  });
+
+  it('falls back to the most recently retired key', () => {
+    let registry: KeyRegistry = seedRegistry({ ...key(1), createdAt: NOW - 100 });
+    registry = rotateRegistry(registry, { key: key(2), nowSeconds: NOW, retireWindowSeconds: 3900 });
+    registry = rotateRegistry(registry, { key: key(3), nowSeconds: NOW + 5, retireWindowSeconds: 3900 });
+    expect(fallbackSigningKey(registry, NOW + 6, LIFETIME)?.kid).toBe(kid(2));
   });
 });
