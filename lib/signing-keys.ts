@@ -104,7 +104,8 @@ export class SigningKeys extends Construct {
         description: `kms-jwt-auth ${Stack.of(this).stackName} key ${generation}: ${role} (${props.algorithm})`,
         keySpec: KEY_SPEC_FOR_ALGORITHM[props.algorithm],
         keyUsage: kms.KeyUsage.SIGN_VERIFY,
-        // KMS has no automatic rotation for asymmetric keys; rotation is a new generation.
+        // KMS has no automatic rotation for asymmetric keys; the operator's rotate-key adds keys at
+        // run time (docs/deploy.md), with the deployment tag this key also carries.
         enableKeyRotation: false,
         policy: new iam.PolicyDocument({
           statements: [
