@@ -11,7 +11,7 @@
  * keys" in the KMS developer guide). Keys trusted from elsewhere (`additionalVerificationKeys`)
  * are granted by ARN.
  */
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { DEPLOYMENT_TAG_KEY } from '../lambdas/core/key-registry.ts';
@@ -66,10 +66,17 @@ export function grantFunctionAccess(
     );
   }
   Validations.of(fn.role).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::${KEY_WILDCARD_FINDING}]`,
+    id: `AwsSolutions-IAM5[Resource::${keyWildcardFinding(Stack.of(fn))}]`,
     reason: `kms:${signs ? 'Sign and kms:GetPublicKey' : 'GetPublicKey'} on key/* only where aws:ResourceTag/${DEPLOYMENT_TAG_KEY} is this deployment's table: the keys rotate-key creates at run time are covered without a redeploy, and no other key is.`,
   });
 }
 
-/** How cdk-nag names the `key/*` resource in its IAM5 finding. */
-const KEY_WILDCARD_FINDING = 'arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*';
+/**
+ * How cdk-nag names the `key/*` resource in its IAM5 finding: `deploymentKeysArn` with each
+ * pseudo parameter the stack leaves unresolved written `<AWS::Name>`, and literal otherwise (a
+ * stack with an explicit account and Region).
+ */
+function keyWildcardFinding(stack: Stack): string {
+  const part = (value: string, pseudo: string): string => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  return `arn:${part(stack.partition, 'Partition')}:kms:${part(stack.region, 'Region')}:${part(stack.account, 'AccountId')}:key/*`;
+}

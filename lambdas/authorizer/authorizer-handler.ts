@@ -41,9 +41,8 @@ import type { AuthorizerConfig } from '../config/authorizer.ts';
 import { awsJsonClientFromEnv, type AwsJsonClient } from '../adapters/aws/aws-json-client.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
 import type { DenylistReader } from '../core/ports.ts';
-import { PublicKeyRing, StaticJwksSource } from '../adapters/kms/public-key-source.ts';
+import { PublicKeyRing, sigV4GetPublicKey, StaticJwksSource } from '../adapters/kms/public-key-source.ts';
 import { SigV4KeyRegistryReader } from '../adapters/dynamodb/key-registry-reader.ts';
-import { withDeadline } from '../adapters/aws/deadline.ts';
 import { RegistryKeyRing, VERIFIER_RING_OPTIONS, type RegistryKeyRingOptions } from '../adapters/kms/registry-key-ring.ts';
 import type { VerificationKeyRing } from '../core/ports.ts';
 import { Authorizer } from './authorizer.ts';
@@ -67,9 +66,6 @@ export function authorizerClientsFromEnv(env: Readonly<Record<string, string | u
   return { dynamodb: awsJsonClientFromEnv('dynamodb', env), kms: awsJsonClientFromEnv('kms', env) };
 }
 
-/** KMS `GetPublicKey` may take this long per key before the load counts as an outage. */
-const KMS_BUDGET_MS = 3000;
-
 /**
  * Keys from PUBLIC_JWKS, or from the key registry (else VERIFY_KEY_IDS) and KMS; denylist from
  * DynamoDB; all over SigV4. `ringOptions`: how often the registry is re-read (tests shorten it).
@@ -86,7 +82,7 @@ export function createAuthorizer(
       ? new PublicKeyRing(new StaticJwksSource(config.publicJwks))
       : new RegistryKeyRing(
           new SigV4KeyRegistryReader(clients.dynamodb, config.tableName),
-          (keyId) => withDeadline(KMS_BUDGET_MS, (deadline) => clients.kms.call('TrentService.GetPublicKey', { KeyId: keyId }, deadline)),
+          sigV4GetPublicKey(clients.kms),
           config.verifyKeyIds,
           ringOptions,
         );

@@ -317,9 +317,8 @@ export interface VerificationKey {
 export type KeyLookup = ReadonlyMap<string, VerificationKey>;
 
 /**
- * Where the authorizer's keys come from, read once per container. Implemented by
- * `StaticJwksSource` (a JWKS delivered at deploy time) and `KmsPublicKeySource` (KMS
- * `GetPublicKey` over SigV4), both in `adapters/kms/public-key-source.ts`.
+ * Where the authorizer's keys come from when they are fixed at deploy time, read once per
+ * container. Implemented by `StaticJwksSource` (`adapters/kms/public-key-source.ts`, `PUBLIC_JWKS`).
  */
 export interface PublicKeySource {
   /** All current keys by kid. Rejects with `DependencyUnavailableError` when KMS cannot answer. */
@@ -347,8 +346,8 @@ export interface PublishedKey extends VerificationKey {
 
 /**
  * The keys the JWKS endpoint publishes and /revoke verifies access tokens with. Implemented by
- * `RegistryKeyRing` (`adapters/kms/registry-key-ring.ts`: the registry's verifying keys) and
- * `KmsPublicKeySet` (`adapters/kms/public-key-loader.ts`, a fixed list), both over KMS `GetPublicKey`.
+ * `RegistryKeyRing.publishedKeySet()` (`adapters/kms/registry-key-ring.ts`: the registry's
+ * verifying keys, over KMS `GetPublicKey`).
  */
 export interface PublishedKeySet {
   /** Every listed key, loaded once; concurrent callers share the load, a failure is retried next time. */
