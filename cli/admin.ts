@@ -163,8 +163,9 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       for (const key of keys) {
-        const until = key.verifyUntil === undefined ? '' : ` until ${new Date(key.verifyUntil * 1000).toISOString()}`;
-        console.log(`${key.status}${until}  kid=${key.kid}  ${key.alg}  ${key.keyId}`);
+        const until = key.verifyUntil === undefined ? '' : new Date(key.verifyUntil * 1000).toISOString();
+        const status = key.status === 'verifying' ? `verifying until ${until}` : key.status === 'expired' ? `expired at ${until}` : key.status;
+        console.log(`${status}  kid=${key.kid}  ${key.alg}  ${key.keyId}`);
       }
       return 0;
     }

@@ -17,6 +17,7 @@ import {
 import { LONGEST_LIFETIMES } from '../lambdas/config/issuer.ts';
 import { loadPublicKey } from '../lambdas/adapters/kms/public-key-loader.ts';
 import {
+  checkRotation,
   DEPLOYMENT_TAG_KEY,
   retirementWindowSeconds,
   rotateRegistry,
@@ -96,6 +97,8 @@ export async function rotateKey(deps: KeyOperatorDeps, options: RotateKeyOptions
     }
     base = seedRegistry({ ...(await describeKey(deps.kms, options.currentKeyId)), createdAt: nowSeconds });
   }
+  // Refused before anything is created: a bad window, or no room for another key.
+  checkRotation(base, nowSeconds, retireWindowSeconds);
   const current = signingKeyOf(base);
   // The new key gets the key policy of the key signing today, so it admits exactly the same
   // principals (the stack's key policy lets only the token issuers sign).

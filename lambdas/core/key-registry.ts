@@ -144,9 +144,7 @@ export interface KeyRotation {
  */
 export function rotateRegistry(registry: KeyRegistry, rotation: KeyRotation): KeyRegistry {
   const { key, nowSeconds, retireWindowSeconds } = rotation;
-  if (!Number.isSafeInteger(retireWindowSeconds) || retireWindowSeconds < 0) {
-    throw new ConfigurationError('the retirement window must be a whole number of seconds, 0 or more');
-  }
+  checkRotation(registry, nowSeconds, retireWindowSeconds);
   const current = signingKeyOf(registry);
   if (key.alg !== current.alg) {
     throw new ConfigurationError(`the new key is for ${key.alg} but this deployment signs with ${current.alg}`);
@@ -163,12 +161,23 @@ export function rotateRegistry(registry: KeyRegistry, rotation: KeyRotation): Ke
   // operator's clock is behind the one that wrote the previous rotation.
   const createdAt = Math.max(nowSeconds, ...registry.keys.map((listed) => listed.createdAt));
   const keys = [...kept, { ...key, createdAt }];
-  if (keys.length > MAX_REGISTRY_KEYS) {
+  return { version: registry.version + 1, keys };
+}
+
+/**
+ * What a rotation checks that does not depend on the new key, so that the operator's CLI refuses
+ * before it creates a KMS key: a usable window, and room for one more key.
+ */
+export function checkRotation(registry: KeyRegistry, nowSeconds: number, retireWindowSeconds: number): void {
+  if (!Number.isSafeInteger(retireWindowSeconds) || retireWindowSeconds < 0) {
+    throw new ConfigurationError('the retirement window must be a whole number of seconds, 0 or more');
+  }
+  const kept = registry.keys.filter((listed) => listed.retiredAt === undefined || verifiesAt(listed, nowSeconds)).length;
+  if (kept + 1 > MAX_REGISTRY_KEYS) {
     throw new ConfigurationError(
       `at most ${MAX_REGISTRY_KEYS} keys can verify at once; wait until older keys have left the registry (list-keys) before rotating again`,
     );
   }
-  return { version: registry.version + 1, keys };
 }
 
 /** The registry a first rotation starts from: the key the deployment signs with today, unretired. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../../lambdas/core/errors.ts';
 import {
   MAX_REGISTRY_KEYS,
+  checkRotation,
   fallbackSigningKey,
   mayAwaitAuthorization,
   nextVerifyDeadline,
@@ -78,10 +79,13 @@ describe('key registry rules', () => {
     expect(() => rotateRegistry(registry, { key: key(2), nowSeconds: NOW, retireWindowSeconds: -1 })).toThrow(ConfigurationError);
   });
 
-  it('refuses to grow past the key limit while old windows are still open', () => {
+  it('refuses to grow past the key limit while old windows are still open, and says so before any key is made', () => {
     let registry: KeyRegistry = seedRegistry({ ...key(0), createdAt: NOW });
     for (let n = 1; n < MAX_REGISTRY_KEYS; n += 1) registry = rotateRegistry(registry, { key: key(n), nowSeconds: NOW + n, retireWindowSeconds: WINDOW });
+    expect(() => checkRotation(registry, NOW + 20, WINDOW)).toThrow(/at most/);
     expect(() => rotateRegistry(registry, { key: key(99), nowSeconds: NOW + 20, retireWindowSeconds: WINDOW })).toThrow(/at most/);
+    // Once the oldest windows have passed there is room again.
+    expect(() => checkRotation(registry, NOW + 1 + WINDOW + 1, WINDOW)).not.toThrow();
   });
 });
 
