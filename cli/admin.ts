@@ -27,7 +27,8 @@ import {
   setPassword,
   setScopes,
 } from './operations.ts';
-import { createOperatorDeps } from './wiring.ts';
+import { createKeyOperatorDeps, createOperatorDeps } from './wiring.ts';
+import { DEFAULT_RETIRE_WINDOW_SECONDS, listKeys, rotateKey } from './key-rotation.ts';
 import { audit } from '../lambdas/http/audit.ts';
 import { createLogger } from '../lambdas/http/handler.ts';
 
@@ -49,6 +50,13 @@ Commands:
   reset-mfa <username>                    remove the user's TOTP factor and recovery codes
   list-passkeys <username>                the user's passkeys: id, name, created, last used
   remove-passkey <username> <id>          remove one passkey (signing in with it is refused)
+  rotate-key [--current-key KEY] [--retire-after SECONDS]
+                                          a new KMS key signs from now on; the keys it replaces
+                                          keep verifying for SECONDS (default ${DEFAULT_RETIRE_WINDOW_SECONDS}:
+                                          the longest token lifetime + skew; 0 for a compromised
+                                          key), then leave the JWKS. --current-key (the key signing
+                                          today) is needed by the first rotation only
+  list-keys                               the signing key and the keys still verifying
   help`;
 
 
@@ -73,6 +81,8 @@ async function configureTarget(args: string[]): Promise<string[]> {
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
       AWS_ENDPOINT_URL_KMS: endpoints.kmsEndpoint,
       AWS_REGION: endpoints.region,
+      // The key the local service signs with until its first rotation (rotate-key's seed).
+      SIGNING_KEY_ID: endpoints.signingKeyArn,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
     });
@@ -152,6 +162,36 @@ async function main(argv: string[]): Promise<number> {
       // The audit line (lambdas/http/audit.ts), one JSON line as the account function writes it.
       if (removed) audit(createLogger('admin'), 'mfa_removed', { sub, factor: 'totp', by: 'operator' });
       console.log(removed ? `removed the TOTP factor of ${username}` : `${username} had no TOTP factor; nothing left to remove`);
+      return 0;
+    }
+    case 'rotate-key': {
+      const flag = (name: string): string | undefined => {
+        const at = args.indexOf(name);
+        return at >= 0 ? need(args[at + 1], `${name} value`) : undefined;
+      };
+      const retireAfter = flag('--retire-after');
+      if (retireAfter !== undefined && !/^\d{1,7}$/.test(retireAfter)) throw new Error('--retire-after must be a whole number of seconds.');
+      const outcome = await rotateKey(createKeyOperatorDeps(process.env), {
+        currentKeyId: flag('--current-key') ?? process.env['SIGNING_KEY_ID'],
+        retireWindowSeconds: retireAfter === undefined ? undefined : Number(retireAfter),
+      });
+      console.log(`signing now: kid ${outcome.signing.kid} (${outcome.signing.keyId})`);
+      for (const key of outcome.retired) {
+        console.log(`retired: kid ${key.kid} (${key.keyId}) verifies until ${new Date((key.verifyUntil ?? 0) * 1000).toISOString()}`);
+      }
+      return 0;
+    }
+    case 'list-keys': {
+      const keys = await listKeys(createKeyOperatorDeps(process.env));
+      if (keys === undefined) {
+        console.log('no rotation yet: the functions use the keys they were deployed with (SIGNING_KEY_ID, VERIFY_KEY_IDS)');
+        return 0;
+      }
+      for (const key of keys) {
+        const until = key.verifyUntil === undefined ? '' : new Date(key.verifyUntil * 1000).toISOString();
+        const status = key.status === 'verifying' ? `verifying until ${until}` : key.status === 'expired' ? `expired at ${until}` : key.status;
+        console.log(`${status}  kid=${key.kid}  ${key.alg}  ${key.keyId}`);
+      }
       return 0;
     }
     case 'revoke-all':

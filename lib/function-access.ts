@@ -81,12 +81,14 @@ export const FUNCTION_ACCESS = {
     mfaKeyAccess: 'none',
   },
   jwks: {
-    tableActions: [],
+    // The key registry item (which keys verify), per request.
+    tableActions: ['dynamodb:GetItem'],
     keyAccess: 'read-public-keys',
     mfaKeyAccess: 'none',
   },
   authorizer: {
-    // One GetItem of the user's revocation item (token, session, user). Never kms:Sign.
+    // One GetItem of the user's revocation item (token, session, user) per decision, and of the
+    // key registry item at cold start, on an unknown kid and once a minute. Never kms:Sign.
     tableActions: ['dynamodb:GetItem'],
     keyAccess: 'read-public-keys',
     mfaKeyAccess: 'none',

@@ -224,9 +224,10 @@ export interface KmsJwtAuthProps {
    */
   readonly customDomain?: CustomDomainOptions;
   /**
-   * KMS key generations, the signing one first, then those still verifying during a rotation.
+   * KMS key generations created at deployment, the signing one first, then verify-only ones.
    * One asymmetric key is created per name; all are published in the JWKS and trusted by the
-   * authorizer. See docs/deploy.md for the rotation procedure.
+   * authorizer until the first run-time rotation (`rotate-key`, no deployment needed), after which
+   * the key registry in the table decides. See docs/deploy.md for the rotation procedure.
    * @default ['v1']
    */
   readonly keyGenerations?: readonly string[];

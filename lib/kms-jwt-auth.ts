@@ -6,7 +6,7 @@
 import { AUTHORIZER_BUNDLE } from './bundling.ts';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -28,6 +28,7 @@ import { ImportedKmsJwtAuth, type KmsJwtAuthAttributes } from './imported-kms-jw
 import { functionEnvironments, issuerOf, resolveSettings, validateIssuer, type KmsJwtAuthProps } from './kms-jwt-auth-props.ts';
 import { SigningKeys } from './signing-keys.ts';
 import { MfaKey } from './mfa-key.ts';
+import { DEPLOYMENT_TAG_KEY } from '../lambdas/core/key-registry.ts';
 import { addTokenRoutes, createTokenApi, createTokenStage, functionId } from './token-api.ts';
 
 export type { SigningAlgorithm } from './signing-keys.ts';
@@ -156,6 +157,10 @@ export class KmsJwtAuth extends AuthorizerAttachment {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: settings.removalPolicy,
     });
+
+    // The deployment tag on every key: the functions' grants cover tagged keys (lib/grants.ts),
+    // so the keys rotate-key creates with the same tag work without a redeploy.
+    Tags.of(this.keys).add(DEPLOYMENT_TAG_KEY, this.table.tableName);
 
     // --- Token API and issuer ---------------------------------------------------------------
     const api = createTokenApi(this, settings, stackName, props.customDomain);

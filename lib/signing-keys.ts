@@ -71,7 +71,9 @@ export class SigningKeys extends Construct {
   public readonly verificationKeys: readonly kms.IKey[];
   /** Keys created by this construct, by generation name. */
   public readonly keysByGeneration: ReadonlyMap<string, kms.Key>;
-  /** `alias/<prefix>/signing`, always pointing at the current signing key. */
+  /** Keys managed elsewhere, trusted for verification only (granted by ARN). */
+  public readonly additionalVerificationKeys: readonly kms.IKey[];
+  /** `alias/<prefix>/signing`, pointing at the deploy-time signing key (rotate-key's first seed). */
   public readonly signingAlias: kms.Alias;
   private readonly algorithm: SigningAlgorithm;
 
@@ -102,7 +104,8 @@ export class SigningKeys extends Construct {
         description: `kms-jwt-auth ${Stack.of(this).stackName} key ${generation}: ${role} (${props.algorithm})`,
         keySpec: KEY_SPEC_FOR_ALGORITHM[props.algorithm],
         keyUsage: kms.KeyUsage.SIGN_VERIFY,
-        // KMS has no automatic rotation for asymmetric keys; rotation is a new generation.
+        // KMS has no automatic rotation for asymmetric keys; the operator's rotate-key adds keys at
+        // run time (docs/deploy.md), with the deployment tag this key also carries.
         enableKeyRotation: false,
         policy: new iam.PolicyDocument({
           statements: [
@@ -133,6 +136,7 @@ export class SigningKeys extends Construct {
       targetKey: signingKey,
     });
     this.keysByGeneration = keys;
+    this.additionalVerificationKeys = props.additionalVerificationKeys;
     this.verificationKeys = [
       signingKey,
       ...rest.map((generation) => {

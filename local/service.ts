@@ -27,15 +27,17 @@ import {
   createIssuerRuntime,
   createKmsClient,
   createLoginRuntime,
-  createVerifyKeySet,
+  createVerificationKeyRing,
 } from '../lambdas/adapters/runtime.ts';
+import { JWKS_RING_OPTIONS } from '../lambdas/adapters/kms/registry-key-ring.ts';
 import { authorizerClientsFromEnv, createAuthorizerHandler, type AuthorizerHandler } from '../lambdas/authorizer/authorizer-handler.ts';
 import { createJwksHandler } from '../lambdas/jwks/jwks-handler.ts';
 import { createLoginHandler } from '../lambdas/login/login-handler.ts';
 import { PASSKEY_LOGIN_ROUTE_KEYS } from '../lambdas/login/routes.ts';
 import { createRefreshHandler } from '../lambdas/refresh/refresh-handler.ts';
 import { createRevokeHandler } from '../lambdas/revoke/revoke-handler.ts';
-import { createOperatorDeps } from '../cli/wiring.ts';
+import { createKeyOperatorDeps, createOperatorDeps } from '../cli/wiring.ts';
+import type { KeyOperatorDeps } from '../cli/key-rotation.ts';
 import { createUser, SERVICE_NAME } from '../cli/operations.ts';
 import { checkNewPassword, describeViolation } from '../lambdas/core/password-policy.ts';
 import type { OperatorDeps } from '../cli/operations.ts';
@@ -106,6 +108,8 @@ export interface LocalService {
   readonly handlers: LocalHandlers;
   /** What the operator CLI runs on, against this service's table. */
   operatorDeps(): OperatorDeps;
+  /** What `rotate-key` and `list-keys` run on, against this service's table and KMS stand-in. */
+  keyOperatorDeps(): KeyOperatorDeps;
   stop(): Promise<void>;
 }
 
@@ -286,8 +290,17 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const handlers: LocalHandlers = {
       login: target(createLoginHandler(loginConfig, createLoginRuntime(loginConfig, clients))),
       refresh: target(createRefreshHandler(issuing, issuerRuntime)),
-      revoke: target(createRevokeHandler(revokeConfig, { ...issuerRuntime, keySet: createVerifyKeySet(revokeConfig.verifyKeyIds, clients.kms) })),
-      jwks: target(createJwksHandler(jwksConfig, { keySet: createVerifyKeySet(jwksConfig.verifyKeyIds, clients.kms) })),
+      revoke: target(
+        createRevokeHandler(revokeConfig, {
+          ...issuerRuntime,
+          keySet: createVerificationKeyRing(revokeConfig.tableName, revokeConfig.verifyKeyIds, clients).publishedKeySet(),
+        }),
+      ),
+      jwks: target(
+        createJwksHandler(jwksConfig, {
+          keySet: createVerificationKeyRing(jwksConfig.tableName, jwksConfig.verifyKeyIds, clients, JWKS_RING_OPTIONS).publishedKeySet(),
+        }),
+      ),
       authorizer: createAuthorizerHandler(authorizerConfig, authorizerClientsFromEnv(aws)),
       account: target(createAccountHandler(accountConfig, createAccountRuntime(accountConfig, clients))),
     };
@@ -341,6 +354,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       signingKeyArn: key.arn,
       handlers,
       operatorDeps,
+      keyOperatorDeps: () => createKeyOperatorDeps(settings, clients.dynamo, clients.kms),
       stop: async () => {
         await removeStateFile(stateFile);
         await closeServer();

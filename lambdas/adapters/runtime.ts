@@ -23,10 +23,11 @@ import { DynamoDbThrottleCounters } from './dynamodb/throttle-counters.ts';
 import { DynamoDbTrustedDevices } from './dynamodb/trusted-devices.ts';
 import { DynamoDbUserDirectory } from './dynamodb/user-directory.ts';
 import { DynamoDbWebAuthnChallenges } from './dynamodb/webauthn-challenges.ts';
-import { KmsPublicKeySet } from './kms/public-key-loader.ts';
-import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
-import { KmsSigner } from './kms/signer.ts';
 import { KmsSecretSealer } from './kms/secret-sealer.ts';
+import { DynamoDbKeyRegistry } from './dynamodb/key-registry.ts';
+import { RegistryKeyRing, VERIFIER_RING_OPTIONS, type RegistryKeyRingOptions } from './kms/registry-key-ring.ts';
+import { RegistrySigner } from './kms/registry-signer.ts';
+import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
 
 export const systemClock: Clock = {
   nowMs: () => Date.now(),
@@ -65,6 +66,8 @@ export interface Stores {
   readonly eraser: DynamoDbAccountEraser;
   readonly passkeys: DynamoDbPasskeys;
   readonly challenges: DynamoDbWebAuthnChallenges;
+  /** The signing-key registry (`core/key-registry.ts`). */
+  readonly keyRegistry: DynamoDbKeyRegistry;
 }
 
 export function createStores(tableName: string, dynamo: DynamoDBClient = createDynamoDbClient()): Stores {
@@ -80,6 +83,7 @@ export function createStores(tableName: string, dynamo: DynamoDBClient = createD
     eraser: new DynamoDbAccountEraser(dynamo, tableName),
     passkeys: new DynamoDbPasskeys(dynamo, tableName),
     challenges: new DynamoDbWebAuthnChallenges(dynamo, tableName),
+    keyRegistry: new DynamoDbKeyRegistry(dynamo, tableName),
   };
 }
 
@@ -103,7 +107,11 @@ export function createIssuerRuntime(settings: IssuingFunctionConfig, clients: Aw
     config,
     kms,
     ...stores,
-    signer: new KmsSigner(kms, settings.signingKeyId, config.alg),
+    // The registry's signing key (read per token), else the deploy-time key.
+    signer: new RegistrySigner(kms, stores.keyRegistry, settings.signingKeyId, config.alg, {
+      tokenLifetimeSeconds: config.accessTokenTtlSeconds + config.clockSkewSeconds,
+      clock: systemClock,
+    }),
     passwords: new Argon2idHasher(OWASP_ARGON2ID, (n) => randomBytes(n)),
     throttle: new CountingLoginThrottle(stores.throttleCounters, stores.trustedDevices, systemRandom),
     clock: systemClock,
@@ -135,6 +143,15 @@ export function createAccountRuntime(settings: AccountFunctionConfig, clients: A
   };
 }
 
-export function createVerifyKeySet(verifyKeyIds: readonly string[], kms: KMSClient): KmsPublicKeySet {
-  return new KmsPublicKeySet(sdkGetPublicKey(kms), [...verifyKeyIds]);
+/**
+ * The verification keys of /revoke and JWKS: the key registry's verifying keys, else the
+ * deploy-time list (`VERIFY_KEY_IDS`), read through the SDK.
+ */
+export function createVerificationKeyRing(
+  tableName: string,
+  verifyKeyIds: readonly string[],
+  clients: AwsClients,
+  options: RegistryKeyRingOptions = VERIFIER_RING_OPTIONS,
+): RegistryKeyRing {
+  return new RegistryKeyRing(new DynamoDbKeyRegistry(clients.dynamo, tableName), sdkGetPublicKey(clients.kms), verifyKeyIds, options);
 }

@@ -41,10 +41,12 @@ import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextR
 import type { AuthorizerConfig } from '../config/authorizer.ts';
 import { awsJsonClientFromEnv, type AwsJsonClient } from '../adapters/aws/aws-json-client.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../adapters/dynamodb/denylist-reader.ts';
-import type { AuthorizerMetrics, AuthorizerOutcome, DenylistReader } from '../core/ports.ts';
+import type { AuthorizerMetrics, AuthorizerOutcome, DenylistReader, VerificationKeyRing } from '../core/ports.ts';
 import { createAuthorizerMetrics, emfSettingsFromEnv } from '../adapters/aws/emf-metrics.ts';
 import { DEFAULT_METRICS_NAMESPACE } from '../adapters/aws/metric-names.ts';
-import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../adapters/kms/public-key-source.ts';
+import { PublicKeyRing, sigV4GetPublicKey, StaticJwksSource } from '../adapters/kms/public-key-source.ts';
+import { SigV4KeyRegistryReader } from '../adapters/dynamodb/key-registry-reader.ts';
+import { RegistryKeyRing, VERIFIER_RING_OPTIONS, type RegistryKeyRingOptions } from '../adapters/kms/registry-key-ring.ts';
 import { Authorizer } from './authorizer.ts';
 import type { AuthorizerContext, AuthorizerDecision, Evaluation } from './authorizer.ts';
 
@@ -66,13 +68,26 @@ export function authorizerClientsFromEnv(env: Readonly<Record<string, string | u
   return { dynamodb: awsJsonClientFromEnv('dynamodb', env), kms: awsJsonClientFromEnv('kms', env) };
 }
 
-/** Keys from PUBLIC_JWKS or KMS, denylist from DynamoDB, both over SigV4. */
-export function createAuthorizer(config: AuthorizerConfig, clients: AuthorizerClients): Authorizer {
-  const source =
-    config.publicJwks !== undefined ? new StaticJwksSource(config.publicJwks) : new KmsPublicKeySource(clients.kms, config.verifyKeyIds);
+/**
+ * Keys from PUBLIC_JWKS, or from the key registry (else VERIFY_KEY_IDS) and KMS; denylist from
+ * DynamoDB; all over SigV4. `ringOptions`: how often the registry is re-read (tests shorten it).
+ */
+export function createAuthorizer(
+  config: AuthorizerConfig,
+  clients: AuthorizerClients,
+  ringOptions: RegistryKeyRingOptions = VERIFIER_RING_OPTIONS,
+): Authorizer {
   let denylist: DenylistReader = new DynamoDbDenylistReader(clients.dynamodb, config.tableName);
   if (config.denylistCacheSeconds > 0) denylist = new CachedDenylistReader(denylist, config.denylistCacheSeconds * 1000);
-  const keyRing = new PublicKeyRing(source);
+  const keyRing: VerificationKeyRing =
+    config.publicJwks !== undefined
+      ? new PublicKeyRing(new StaticJwksSource(config.publicJwks))
+      : new RegistryKeyRing(
+          new SigV4KeyRegistryReader(clients.dynamodb, config.tableName),
+          sigV4GetPublicKey(clients.kms),
+          config.verifyKeyIds,
+          ringOptions,
+        );
   // Start loading keys now (cold start), not on the first request's critical path.
   keyRing.current().catch(() => undefined);
   return new Authorizer({
@@ -94,11 +109,15 @@ export interface AuthorizerHandler {
 /**
  * The Lambda handler for parsed settings and its clients (production: ./handler.ts). `metrics`:
  * by default EMF lines on stdout, switched by the Powertools variables of the environment
- * (`adapters/aws/emf-metrics.ts`).
+ * (`adapters/aws/emf-metrics.ts`); `ringOptions`: how the key registry is re-read.
  */
-export function createAuthorizerHandler(config: AuthorizerConfig, clients: AuthorizerClients, metrics?: AuthorizerMetrics): AuthorizerHandler {
-  const authorizer = createAuthorizer(config, clients);
-  const counted = metrics ?? defaultAuthorizerMetrics();
+export function createAuthorizerHandler(
+  config: AuthorizerConfig,
+  clients: AuthorizerClients,
+  options: { readonly metrics?: AuthorizerMetrics; readonly ringOptions?: RegistryKeyRingOptions } = {},
+): AuthorizerHandler {
+  const authorizer = createAuthorizer(config, clients, options.ringOptions ?? VERIFIER_RING_OPTIONS);
+  const counted = options.metrics ?? defaultAuthorizerMetrics();
   // One decision, counted with its latency, whichever way it is answered (Lambda or the local gateway).
   const evaluate = async (event: unknown): Promise<Evaluation> => {
     const started = performance.now();

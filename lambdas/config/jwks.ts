@@ -1,12 +1,15 @@
 /** Settings of the JWKS and discovery function. Pure, like every parser in this folder. */
 import { DEFAULT_SIGNING_ALGORITHM, type SigningAlgorithm } from '../core/token-model.ts';
-import { issuerUrl, keyIds, signingAlgorithm, type EnvRecord } from './env.ts';
+import { issuerUrl, keyIds, requireString, signingAlgorithm, type EnvRecord } from './env.ts';
 
 export interface JwksFunctionConfig {
   /** Without a trailing slash, so that the discovery document's URLs join cleanly. */
   readonly issuer: string;
   readonly signingAlg: SigningAlgorithm;
+  /** Deploy-time keys, used until the first rotation writes the key registry. */
   readonly verifyKeyIds: readonly string[];
+  /** The table holding the key registry. */
+  readonly tableName: string;
 }
 
 export function parseJwksFunctionConfig(env: EnvRecord): JwksFunctionConfig {
@@ -14,5 +17,6 @@ export function parseJwksFunctionConfig(env: EnvRecord): JwksFunctionConfig {
     issuer: issuerUrl(env).replace(/\/+$/, ''),
     signingAlg: signingAlgorithm(env, DEFAULT_SIGNING_ALGORITHM),
     verifyKeyIds: keyIds(env, 'VERIFY_KEY_IDS'),
+    tableName: requireString(env, 'TABLE_NAME'),
   };
 }

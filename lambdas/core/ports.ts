@@ -6,6 +6,7 @@
  */
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import type { StoredRevocationState } from './denylist-policy.ts';
+import type { KeyRegistry } from './key-registry.ts';
 import type { ParsedRefreshToken } from './refresh-token.ts';
 import type { SigningAlgorithm } from './token-model.ts';
 
@@ -26,15 +27,48 @@ export interface RandomSource {
 }
 
 /**
- * Signs a JWS signing input (RFC 7515 §5.1 step 5) and returns the JWS signature bytes.
- * Implemented by `KmsSigner` (`adapters/kms/signer.ts`, KMS `Sign`).
+ * The key that signs now. Implemented by `RegistrySigner` (`adapters/kms/registry-signer.ts`: the
+ * key registry's signing key, else the deploy-time key) over `KmsSigner` (`adapters/kms/signer.ts`).
  */
 export interface TokenSigner {
   readonly alg: SigningAlgorithm;
-  /** RFC 7638 thumbprint of the public key; resolved once per container. */
-  kid(): Promise<string>;
-  /** Returns the JWS Signature: for ES256 the 64-byte R||S (RFC 7518 §3.4), not DER. */
+  /**
+   * Chooses the signing key once per token, so that the `kid` in the header and the key that
+   * signs are the same even when a rotation lands in between.
+   */
+  current(): Promise<SigningKeyHandle>;
+}
+
+/** One signing key: its `kid` and KMS `Sign` with it. */
+export interface SigningKeyHandle {
+  /** RFC 7638 thumbprint of the public key. */
+  readonly kid: string;
+  /**
+   * Signs a JWS signing input (RFC 7515 §5.1 step 5); returns the JWS Signature: for ES256 the
+   * 64-byte R||S (RFC 7518 §3.4), not DER.
+   */
   sign(signingInput: Uint8Array): Promise<Uint8Array>;
+}
+
+// --- Signing-key registry (every function reads it; the operator CLI writes it) ---
+
+/**
+ * The registry item (`core/key-registry.ts`). Implemented by `DynamoDbKeyRegistry`
+ * (`adapters/dynamodb/key-registry.ts`, the SDK) and `SigV4KeyRegistryReader` (same file's
+ * codec, the authorizer's own client).
+ */
+export interface KeyRegistryReader {
+  /** Strongly consistent read; `undefined` when no rotation has ever been made (deploy-time keys apply). */
+  read(): Promise<KeyRegistry | undefined>;
+}
+
+/** The operator CLI's side of the registry. */
+export interface KeyRegistryStore extends KeyRegistryReader {
+  /**
+   * Writes `next` only if the item still has `expectedVersion` (`undefined`: only if there is no
+   * item yet). False when another writer got there first; nothing is written then.
+   */
+  write(next: KeyRegistry, expectedVersion: number | undefined): Promise<boolean>;
 }
 
 // --- Users and passwords (login, operator CLI) ---
@@ -329,9 +363,8 @@ export interface VerificationKey {
 export type KeyLookup = ReadonlyMap<string, VerificationKey>;
 
 /**
- * Where the authorizer's keys come from, read once per container. Implemented by
- * `StaticJwksSource` (a JWKS delivered at deploy time) and `KmsPublicKeySource` (KMS
- * `GetPublicKey` over SigV4), both in `adapters/kms/public-key-source.ts`.
+ * Where the authorizer's keys come from when they are fixed at deploy time, read once per
+ * container. Implemented by `StaticJwksSource` (`adapters/kms/public-key-source.ts`, `PUBLIC_JWKS`).
  */
 export interface PublicKeySource {
   /** All current keys by kid. Rejects with `DependencyUnavailableError` when KMS cannot answer. */
@@ -340,7 +373,8 @@ export interface PublicKeySource {
 
 /**
  * The authorizer's current keys, with a rate-limited reload for a kid it does not hold.
- * Implemented by `PublicKeyRing` (`adapters/kms/public-key-source.ts`) over a `PublicKeySource`.
+ * Implemented by `RegistryKeyRing` (`adapters/kms/registry-key-ring.ts`, the key registry) and
+ * `PublicKeyRing` (`adapters/kms/public-key-source.ts`, a deploy-time JWKS).
  */
 export interface VerificationKeyRing {
   /** The current keys; rejects with `DependencyUnavailableError` while they cannot be loaded. */
@@ -358,11 +392,17 @@ export interface PublishedKey extends VerificationKey {
 
 /**
  * The keys the JWKS endpoint publishes and /revoke verifies access tokens with. Implemented by
- * `KmsPublicKeySet` (`adapters/kms/public-key-loader.ts`, KMS `GetPublicKey` over the SDK).
+ * `RegistryKeyRing.publishedKeySet()` (`adapters/kms/registry-key-ring.ts`: the registry's
+ * verifying keys, over KMS `GetPublicKey`).
  */
 export interface PublishedKeySet {
   /** Every listed key, loaded once; concurrent callers share the load, a failure is retried next time. */
   keys(): Promise<readonly PublishedKey[]>;
+  /**
+   * For a token whose kid the set does not hold: reloads (rate-limited) and resolves to the new
+   * keys, or `undefined` when no reload was allowed. Sets that never change leave it out.
+   */
+  reloadForUnknownKid?(): Promise<readonly PublishedKey[] | undefined>;
 }
 
 // --- Revocation state (authorizer; policy in `core/denylist-policy.ts`) ---

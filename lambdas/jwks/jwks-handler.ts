@@ -1,14 +1,20 @@
 /**
  * GET /.well-known/jwks.json (RFC 7517 §5) and GET /.well-known/openid-configuration (RFC 8414
- * field names). Public keys are read from KMS once per container; both answers are cacheable.
+ * field names). The keys are the key registry's verifying keys (read per request, public keys from
+ * KMS once per container and key), so a rotated-in key is published as soon as it signs and a
+ * retired one leaves once its window has passed; both answers are cacheable.
  */
 import type { JwksFunctionConfig } from '../config/jwks.ts';
 import { NotFoundError } from '../core/errors.ts';
-import type { KmsPublicKeySet } from '../adapters/kms/public-key-loader.ts';
+import type { PublishedKeySet } from '../core/ports.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
 import { json } from '../http/respond.ts';
 
-/** Long enough to spare KMS, short enough that a newly added key is seen well before it signs. */
+/**
+ * Five minutes: a client holding a cached JWKS that meets a new kid should fetch again (jose's
+ * remote JWK Set does, after its cooldown); a retired key lingers in caches at most this long
+ * after it stopped verifying here.
+ */
 const CACHEABLE = { 'Cache-Control': 'public, max-age=300' };
 
 /** The route: the routeKey, or for a `$default` route the method and path (all `unknown` until narrowed). */
@@ -21,7 +27,7 @@ function routeOf(event: { routeKey?: unknown; rawPath?: unknown; requestContext?
 }
 
 export interface JwksHandlerDeps {
-  readonly keySet: Pick<KmsPublicKeySet, 'keys'>;
+  readonly keySet: Pick<PublishedKeySet, 'keys'>;
 }
 
 /** The Lambda handler for parsed settings and dependencies (production: ./handler.ts). */

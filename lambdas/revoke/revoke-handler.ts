@@ -7,11 +7,11 @@
  */
 import type { RevokeFunctionConfig } from '../config/issuer.ts';
 import { InvalidRequestError, InvalidTokenError, NotFoundError } from '../core/errors.ts';
-import { AccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH } from '../core/access-token-verifier.ts';
+import { AccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH, UnknownKeyIdError } from '../core/access-token-verifier.ts';
 import { revokeAllSessions, revokeSessionBySid, revokeToken, type RevocationDeps, type RevocationResult } from '../core/revocation.ts';
 import { sessionViews } from '../core/session-list.ts';
 import { ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../core/token-model.ts';
-import type { PublishedKeySet, VerificationKey } from '../core/ports.ts';
+import type { PublishedKey, PublishedKeySet, VerificationKey } from '../core/ports.ts';
 import { CLIENT_ID_RULE, TOKEN_RULE } from '../http/fields.ts';
 import { assertIssuedToClient, tokenRequestBody } from '../http/form.ts';
 import { assertAllowedOrigin, clearRefreshCookie, readRefreshCookie } from '../http/cookie-mode.ts';
@@ -39,36 +39,46 @@ export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHa
   const { cookie, policy } = config;
   const { keySet } = deps;
   const runtime = deps;
-  let verifier: Promise<AccessTokenVerifier> | undefined;
+  const verifier = new AccessTokenVerifier(
+    {
+      algorithms: [policy.alg],
+      issuer: policy.issuer,
+      audience: policy.audience,
+      typ: ACCESS_TOKEN_TYP,
+      clockSkewSeconds: policy.clockSkewSeconds,
+      expiryLeewaySeconds: 0,
+      maxTokenLength: DEFAULT_MAX_TOKEN_LENGTH,
+    },
+    new Map(),
+  );
+  let verifierKeys: readonly PublishedKey[] | undefined;
 
-  function accessTokenVerifier(): Promise<AccessTokenVerifier> {
-    verifier ??= keySet.keys().then((keys) => {
-      // The loader has checked each key already (spec, curve or size, thumbprint).
-      const lookup = new Map<string, VerificationKey>(keys.map((key) => [key.kid, key]));
-      return new AccessTokenVerifier(
-        {
-          algorithms: [policy.alg],
-          issuer: policy.issuer,
-          audience: policy.audience,
-          typ: ACCESS_TOKEN_TYP,
-          clockSkewSeconds: policy.clockSkewSeconds,
-          expiryLeewaySeconds: 0,
-          maxTokenLength: DEFAULT_MAX_TOKEN_LENGTH,
-        },
-        lookup,
-      );
-    });
-    verifier.catch(() => {
-      verifier = undefined;
-    });
-    return verifier;
+  /** Keeps the verifier on the key set's current keys (the same array until the set changes). */
+  function useKeys(keys: readonly PublishedKey[]): void {
+    if (keys === verifierKeys) return;
+    // The loader has checked each key already (spec, curve or size, thumbprint).
+    verifier.setKeys(new Map<string, VerificationKey>(keys.map((key) => [key.kid, key])));
+    verifierKeys = keys;
   }
 
   async function verifyForRevocation(token: string, nowSeconds: number): Promise<AccessTokenClaims | undefined> {
-    const checked = await accessTokenVerifier();
+    useKeys(await keySet.keys());
     try {
-      return await checked.verify(token, nowSeconds);
+      return await verifier.verify(token, nowSeconds);
     } catch (error) {
+      if (error instanceof UnknownKeyIdError && keySet.reloadForUnknownKid !== undefined) {
+        // A key rotated in since the set was loaded: reload (rate-limited) and try once more.
+        const reloaded = await keySet.reloadForUnknownKid();
+        if (reloaded !== undefined) {
+          useKeys(reloaded);
+          try {
+            return await verifier.verify(token, nowSeconds);
+          } catch (retryError) {
+            if (retryError instanceof InvalidTokenError) return undefined;
+            throw retryError;
+          }
+        }
+      }
       if (error instanceof InvalidTokenError) return undefined;
       throw error;
     }

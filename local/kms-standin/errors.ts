@@ -25,7 +25,9 @@ export const KMS_ERROR_CODES = [
   'KMSInvalidSignatureException',
   'KMSInvalidStateException',
   'LimitExceededException',
+  'MalformedPolicyDocumentException',
   'NotFoundException',
+  'TagException',
   'UnsupportedOperationException',
   // Common errors (all AWS JSON services)
   'AccessDeniedException',

@@ -16,6 +16,15 @@ import type { SupportedKeySpec } from './signing.ts';
 
 export const ACCOUNT_ID = '111122223333';
 
+/** A tag as KMS takes and returns it (API reference, data type Tag). */
+export interface KmsTag {
+  readonly TagKey: string;
+  readonly TagValue: string;
+}
+
+/** `Enabled`, or `PendingDeletion` after ScheduleKeyDeletion (KMS "Key states of AWS KMS keys"). */
+export type KeyState = 'Enabled' | 'PendingDeletion';
+
 export interface KeyRecord {
   readonly keyId: string;
   readonly spec: SupportedKeySpec;
@@ -23,6 +32,32 @@ export interface KeyRecord {
   readonly publicKey: KeyObject;
   readonly creationDate: number; // epoch ms
   readonly description: string;
+  readonly tags: readonly KmsTag[];
+  /** The key policy document (JSON text), as GetKeyPolicy returns it. */
+  readonly policy: string;
+  state: KeyState;
+  /** Epoch ms; set with PendingDeletion. */
+  deletionDate?: number | undefined;
+}
+
+/**
+ * The policy KMS gives a key created without one ("Default key policy" in the KMS developer
+ * guide): the account may use IAM policies to allow access to the key.
+ */
+export function defaultKeyPolicy(): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Id: 'key-default-1',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ],
+  });
 }
 
 export interface AliasRecord {
@@ -44,6 +79,10 @@ interface StateFileV1 {
     privateKeyPem: string;
     creationDate: number;
     description: string;
+    tags?: KmsTag[];
+    policy?: string;
+    state?: KeyState;
+    deletionDate?: number;
   }[];
   aliases: { name: string; keyId: string; creationDate: number; lastUpdatedDate: number }[];
 }
@@ -75,7 +114,7 @@ export class KeyStore {
     return `arn:aws:kms:${this.region}:${ACCOUNT_ID}:${name}`;
   }
 
-  createKey(spec: SupportedKeySpec, description: string): KeyRecord {
+  createKey(spec: SupportedKeySpec, description: string, tags: readonly KmsTag[] = [], policy: string = defaultKeyPolicy()): KeyRecord {
     const privateKey = generatePrivateKey(spec);
     const record: KeyRecord = {
       keyId: randomUUID(),
@@ -84,6 +123,9 @@ export class KeyStore {
       publicKey: createPublicKey(privateKey),
       creationDate: Date.now(),
       description,
+      tags: [...tags],
+      policy,
+      state: 'Enabled',
     };
     this.keys.set(record.keyId, record);
     this.save();
@@ -143,6 +185,10 @@ export class KeyStore {
         privateKeyPem: k.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
         creationDate: k.creationDate,
         description: k.description,
+        tags: [...k.tags],
+        policy: k.policy,
+        state: k.state,
+        ...(k.deletionDate === undefined ? {} : { deletionDate: k.deletionDate }),
       })),
       aliases: [...this.aliases.values()].map((a) => ({ ...a })),
     };
@@ -171,13 +217,31 @@ export class KeyStore {
     if (!Array.isArray(keys) || !Array.isArray(aliases)) fail(path, 'keys and aliases must be arrays');
     for (const k of keys as unknown[]) {
       if (!isRecord(k)) fail(path, 'a key entry is not an object');
-      const { keyId, spec, privateKeyPem, creationDate, description } = k;
+      const { keyId, spec, privateKeyPem, creationDate, description, tags, policy, state, deletionDate } = k;
       if (typeof keyId !== 'string' || !KEY_ID_PATTERN.test(keyId)) fail(path, 'bad keyId');
       if (typeof spec !== 'string' || !isSupportedKeySpec(spec)) fail(path, `bad spec for ${keyId}`);
       if (typeof privateKeyPem !== 'string') fail(path, `bad privateKeyPem for ${keyId}`);
       if (typeof creationDate !== 'number' || typeof description !== 'string') fail(path, `bad dates for ${keyId}`);
+      const tagList = tags === undefined ? [] : tags;
+      if (!Array.isArray(tagList) || !tagList.every((t) => isRecord(t) && typeof t['TagKey'] === 'string' && typeof t['TagValue'] === 'string')) {
+        fail(path, `bad tags for ${keyId}`);
+      }
+      if (policy !== undefined && typeof policy !== 'string') fail(path, `bad policy for ${keyId}`);
+      if (state !== undefined && state !== 'Enabled' && state !== 'PendingDeletion') fail(path, `bad state for ${keyId}`);
+      if (deletionDate !== undefined && typeof deletionDate !== 'number') fail(path, `bad deletionDate for ${keyId}`);
       const privateKey = createPrivateKey({ key: privateKeyPem, format: 'pem' });
-      this.keys.set(keyId, { keyId, spec, privateKey, publicKey: createPublicKey(privateKey), creationDate, description });
+      this.keys.set(keyId, {
+        keyId,
+        spec,
+        privateKey,
+        publicKey: createPublicKey(privateKey),
+        creationDate,
+        description,
+        tags: (tagList as { TagKey: string; TagValue: string }[]).map(({ TagKey, TagValue }) => ({ TagKey, TagValue })),
+        policy: policy ?? defaultKeyPolicy(),
+        state: state ?? 'Enabled',
+        deletionDate,
+      });
     }
     for (const a of aliases as unknown[]) {
       if (!isRecord(a)) fail(path, 'an alias entry is not an object');

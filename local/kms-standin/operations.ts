@@ -1,11 +1,14 @@
 /**
  * The KMS operations this project uses (CreateKey and CreateAlias to set up a local key,
- * GetPublicKey and Sign at run time; Encrypt and Decrypt with a symmetric key for TOTP secrets,
- * symmetric.ts), each checking its input the way the KMS API reference
- * describes and failing with the error KMS documents for that case. Any other operation is
- * KMS's own UnknownOperationException; a key spec, key usage or message type the project never
- * uses is KMS's UnsupportedOperationException. Keys are always Enabled: nothing here disables or
- * deletes one.
+ * GetPublicKey and Sign at run time; Encrypt and Decrypt with a symmetric key for TOTP secrets
+ * (symmetric.ts); CreateKey with Tags and Policy, GetKeyPolicy,
+ * ListResourceTags and ScheduleKeyDeletion for the operator's `rotate-key`), each checking its
+ * input the way the KMS API reference describes and failing with the error KMS documents for that
+ * case. Any other operation is KMS's own UnknownOperationException; a key spec, key usage or
+ * message type the project never uses is KMS's UnsupportedOperationException. A key is Enabled
+ * until ScheduleKeyDeletion makes it PendingDeletion, in which state Sign and GetPublicKey fail
+ * with KMSInvalidStateException ("Key states of AWS KMS keys" in the KMS developer guide); the
+ * stand-in never actually deletes it.
  *
  * Order of checks, as in KMS: input validation (ValidationException / SerializationException),
  * then the key lookup (NotFoundException), then whether the key's usage and spec fit the request
@@ -15,8 +18,8 @@
  * encoding of the `timestamp` and `blob` shapes.
  */
 import { KmsError, validationError } from './errors.ts';
-import type { KeyRecord, KeyStore } from './key-store.ts';
-import { ACCOUNT_ID } from './key-store.ts';
+import type { KeyRecord, KeyStore, KmsTag } from './key-store.ts';
+import { ACCOUNT_ID, defaultKeyPolicy } from './key-store.ts';
 import { ALL_KEY_SPECS, SIGNING_ALGORITHMS, SUPPORTED_KEY_SPECS, isSupportedKeySpec, signMessage } from './signing.ts';
 import type { KeySpecInfo } from './signing.ts';
 import { createSymmetricKey, decrypt, encrypt, keyOfCiphertext, refuseSymmetric, resolveSymmetric, symmetricKeyMetadata } from './symmetric.ts';
@@ -130,10 +133,11 @@ function keyMetadata(store: KeyStore, key: KeyRecord): Output {
     KeyId: key.keyId,
     Arn: store.keyArn(key.keyId),
     CreationDate: seconds(key.creationDate),
-    Enabled: true,
+    Enabled: key.state === 'Enabled',
     Description: key.description,
     KeyUsage: 'SIGN_VERIFY',
-    KeyState: 'Enabled',
+    KeyState: key.state,
+    ...(key.deletionDate === undefined ? {} : { DeletionDate: seconds(key.deletionDate) }),
     Origin: 'AWS_KMS',
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.spec,
@@ -164,7 +168,48 @@ export function createKeyRecord(store: KeyStore, input: Input): KeyRecord {
   if (keyUsage !== 'SIGN_VERIFY') {
     throw new KmsError('UnsupportedOperationException', `The KMS stand-in implements only KeyUsage SIGN_VERIFY, not ${keyUsage}.`);
   }
-  return store.createKey(keySpec, description);
+  return store.createKey(keySpec, description, tagsOf(input), policyOf(input));
+}
+
+/**
+ * CreateKey `Tags` (API reference, data type Tag): TagKey 1-128 characters, TagValue 0-256; a key
+ * may not repeat, and the `aws:` prefix is reserved for AWS. KMS answers an invalid tag with
+ * TagException ("The request was rejected because one or more tags are not valid").
+ */
+function tagsOf(input: Input): KmsTag[] {
+  const value = input['Tags'];
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw wrongType('Tags', 'a list');
+  const tags = (value as unknown[]).map((entry): KmsTag => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw wrongType('Tags', 'a list of Tag structures');
+    const tag = entry as Input;
+    return { TagKey: requiredString(tag, 'TagKey', { min: 1, max: 128 }), TagValue: requiredString(tag, 'TagValue', { min: 0, max: 256 }) };
+  });
+  if (tags.length > 50) throw new KmsError('TagException', 'A KMS key can have at most 50 tags.');
+  if (new Set(tags.map((tag) => tag.TagKey)).size !== tags.length) throw new KmsError('TagException', 'Duplicate tag keys are not allowed.');
+  if (tags.some((tag) => tag.TagKey.toLowerCase().startsWith('aws:'))) throw new KmsError('TagException', 'Tag keys beginning with aws: are reserved.');
+  return tags;
+}
+
+/** CreateKey `Policy`: 1-32768 characters of JSON; otherwise MalformedPolicyDocumentException. */
+function policyOf(input: Input): string {
+  const policy = optionalString(input, 'Policy', { min: 1, max: 32_768 });
+  if (policy === undefined) return defaultKeyPolicy();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(policy);
+  } catch {
+    throw new KmsError('MalformedPolicyDocumentException', 'The new key policy is not valid JSON.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('Statement' in parsed)) {
+    throw new KmsError('MalformedPolicyDocumentException', 'The new key policy has no Statement.');
+  }
+  return policy;
+}
+
+/** Sign and GetPublicKey need an Enabled key ("Key states of AWS KMS keys"). */
+function requireEnabled(store: KeyStore, key: KeyRecord): void {
+  if (key.state !== 'Enabled') throw new KmsError('KMSInvalidStateException', `${store.keyArn(key.keyId)} is pending deletion.`);
 }
 
 export function createAlias(store: KeyStore, aliasName: string, targetKeyId: string): void {
@@ -246,10 +291,49 @@ const handlers: Record<string, Handler> = {
     return {};
   },
 
+  GetKeyPolicy(store, input) {
+    // KeyId: key ID or key ARN only (API reference, GetKeyPolicy); PolicyName is always "default".
+    const key = store.resolve(requiredString(input, 'KeyId', KEY_ID_RULE), false);
+    const name = optionalString(input, 'PolicyName', { min: 1, max: 128 }) ?? 'default';
+    if (name !== 'default') throw new KmsError('NotFoundException', `No such policy ${name}; the only valid name is default.`);
+    return { Policy: key.policy, PolicyName: 'default' };
+  },
+
+  ListResourceTags(store, input) {
+    // KeyId: key ID or key ARN (API reference, ListResourceTags); Limit 1-1000 (default 50).
+    const key = store.resolve(requiredString(input, 'KeyId', KEY_ID_RULE), false);
+    const limit = input['Limit'];
+    if (limit !== undefined && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 1000)) {
+      throw validationError(`Value '${String(limit)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 1000`);
+    }
+    const marker = optionalString(input, 'Marker', { min: 1, max: 1024 });
+    const start = marker === undefined ? 0 : Number(marker);
+    if (!Number.isInteger(start) || start < 0 || start > key.tags.length) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
+    const end = start + (typeof limit === 'number' ? limit : 50);
+    const truncated = end < key.tags.length;
+    return { Tags: key.tags.slice(start, end).map((tag) => ({ ...tag })), Truncated: truncated, ...(truncated ? { NextMarker: String(end) } : {}) };
+  },
+
+  ScheduleKeyDeletion(store, input) {
+    const key = store.resolve(requiredString(input, 'KeyId', KEY_ID_RULE), false);
+    // PendingWindowInDays: 7-30, default 30 (API reference, ScheduleKeyDeletion).
+    const days = input['PendingWindowInDays'];
+    if (days !== undefined && (typeof days !== 'number' || !Number.isInteger(days) || days < 7 || days > 30)) {
+      throw validationError(`Value '${String(days)}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30`);
+    }
+    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${store.keyArn(key.keyId)} is pending deletion.`);
+    const window = typeof days === 'number' ? days : 30;
+    key.state = 'PendingDeletion';
+    key.deletionDate = Date.now() + window * 86_400_000;
+    store.save();
+    return { KeyId: store.keyArn(key.keyId), DeletionDate: seconds(key.deletionDate), KeyState: 'PendingDeletion', PendingWindowInDays: window };
+  },
+
   GetPublicKey(store, input) {
     const keyRef = requiredString(input, 'KeyId', KEY_ID_RULE);
     refuseSymmetric(store, keyRef, 'GetPublicKey');
     const key = store.resolve(keyRef);
+    requireEnabled(store, key);
     const info: KeySpecInfo = SUPPORTED_KEY_SPECS[key.spec];
     return {
       KeyId: store.keyArn(key.keyId),
@@ -272,6 +356,7 @@ const handlers: Record<string, Handler> = {
 
     refuseSymmetric(store, keyRef, 'Sign');
     const key = store.resolve(keyRef);
+    requireEnabled(store, key);
     const info: KeySpecInfo = SUPPORTED_KEY_SPECS[key.spec];
     if (!info.algorithms.includes(algorithm)) {
       throw new KmsError(

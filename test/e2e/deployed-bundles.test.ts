@@ -14,7 +14,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JWK, type JSONWebKeySet } from 'jose';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOperatorDeps } from '../../cli/wiring.ts';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { decodeProtectedHeader } from 'jose';
+import { rotateKey } from '../../cli/key-rotation.ts';
+import { createKeyOperatorDeps, createOperatorDeps } from '../../cli/wiring.ts';
 import { createUser } from '../../cli/operations.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.ts';
 import { policyAllows } from '../../local/gateway.ts';
@@ -431,6 +434,32 @@ describe('the authorizer', () => {
     const fresh = await cold(fn.authorizer);
     expect(await authorize('rest-request-whoami', `Bearer ${revoked.access}`, fresh)).toEqual({ effect: 'deny', reason: 'Unauthorized' });
     expect((await authorize('rest-request-whoami', `Bearer ${valid.access}`, fresh)).effect).toBe('allow');
+  });
+});
+
+describe('a key rotation reaches the running bundles without a redeploy', () => {
+  it('login signs with the new key at once; the authorizer accepts tokens of the old and the new key; JWKS lists both', async () => {
+    const before = await signIn();
+    const kms = new KMSClient({
+      endpoint: aws['AWS_ENDPOINT_URL_KMS'] ?? '',
+      region: REGION,
+      credentials: { accessKeyId: CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: CREDENTIALS.AWS_SECRET_ACCESS_KEY },
+    });
+    try {
+      if (dynamo === undefined) throw new Error('no DynamoDB client');
+      const rotated = await rotateKey(createKeyOperatorDeps(fn.login.environment, dynamo, kms), {
+        currentKeyId: fn.login.environment['SIGNING_KEY_ID'],
+      });
+      const after = await signIn();
+      expect(decodeProtectedHeader(after.access).kid).toBe(rotated.signing.kid);
+      expect(decodeProtectedHeader(before.access).kid).not.toBe(rotated.signing.kid);
+      for (const tokens of [before, after]) expect((await authorize('http-v2-request-whoami', `Bearer ${tokens.access}`)).effect).toBe('allow');
+      const kids = ((await http(jwks, 'GET /.well-known/jwks.json')).body['keys'] as JWK[]).map((key) => key.kid);
+      expect(kids).toEqual([rotated.signing.kid, decodeProtectedHeader(before.access).kid]);
+      await verifyAccessToken(after.access);
+    } finally {
+      kms.destroy();
+    }
   });
 });
 

@@ -456,12 +456,12 @@ describe('a login right after the user was logged out everywhere (the same secon
 });
 
 describe('calls per operation', () => {
-  it('refresh is one conditional DynamoDB write and one KMS Sign, nothing more', async () => {
+  it('refresh is one conditional DynamoDB write, one read of the key registry and one KMS Sign, nothing more', async () => {
     const tokens = (await login()).body;
     dynamo.reset();
     service.kms.resetCalls();
     expect((await refresh(tokens['refresh_token'])).status).toBe(200);
-    expect(dynamo.counts()).toEqual({ UpdateItem: 1 });
+    expect(dynamo.counts()).toEqual({ UpdateItem: 1, GetItem: 1 });
     expect(service.kms.calls()).toEqual({ Sign: 1 });
   });
 
@@ -475,22 +475,22 @@ describe('calls per operation', () => {
     expect(service.kms.calls()).toEqual({});
   });
 
-  it('login from a new device: reads the counters, counts the attempt on each (3 conditional writes), reads the user and whether it has a second factor, takes the attempt back and stores the device (4 writes in parallel), writes the family in one transaction, signs once', async () => {
+  it('login from a new device: reads the counters, counts the attempt on each (3 conditional writes), reads the user and whether it has a second factor, takes the attempt back and stores the device (4 writes in parallel), writes the family in one transaction, reads the key registry, signs once', async () => {
     dynamo.reset();
     service.kms.resetCalls();
     expect((await login()).status).toBe(200);
-    expect(dynamo.counts()).toEqual({ BatchGetItem: 1, UpdateItem: 5, GetItem: 2, DeleteItem: 1, PutItem: 1, TransactWriteItems: 1 });
+    expect(dynamo.counts()).toEqual({ BatchGetItem: 1, UpdateItem: 5, GetItem: 3, DeleteItem: 1, PutItem: 1, TransactWriteItems: 1 });
     expect(service.kms.calls()).toEqual({ Sign: 1 });
   });
 
-  it('login from a trusted device: counts the attempt on the device, reads the user and its second factor, renews the device, writes the family, signs once', async () => {
+  it('login from a trusted device: counts the attempt on the device, reads the user and its second factor, renews the device, writes the family, reads the key registry, signs once', async () => {
     const deviceToken = String((await login()).body['device_token']);
     dynamo.reset();
     service.kms.resetCalls();
     const res = await call('POST', '/login', { json: { username: 'demo', password: PASSWORD, device_token: deviceToken } });
     expect(res.status).toBe(200);
     expect(res.body['device_token']).toBe(deviceToken);
-    expect(dynamo.counts()).toEqual({ UpdateItem: 2, GetItem: 2, TransactWriteItems: 1 });
+    expect(dynamo.counts()).toEqual({ UpdateItem: 2, GetItem: 3, TransactWriteItems: 1 });
     expect(service.kms.calls()).toEqual({ Sign: 1 });
   });
 });
@@ -753,7 +753,7 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
     expectWithin(account, new Set([...granted('account'), ...granted('authorizer')]));
   });
 
-  it('authorizer and jwks: one denylist read, no KMS Sign, and nothing at all for the keys', async () => {
+  it('authorizer and jwks: one denylist read, no KMS Sign; JWKS reads the key registry and nothing else', async () => {
     const tokens = (await login()).body;
     const authorizer = await observe(async () => {
       expect((await whoami(tokens['access_token'])).status).toBe(200);
@@ -764,7 +764,8 @@ describe('the IAM grants of the CDK stack cover what each function really calls'
       expect((await call('GET', '/.well-known/jwks.json')).status).toBe(200);
       expect((await call('GET', '/.well-known/openid-configuration')).status).toBe(200);
     });
-    expect(jwks.dynamo.size).toBe(0);
+    expect(jwks.dynamo).toEqual(new Set(['dynamodb:GetItem']));
+    expect(jwks.kms).not.toContain('kms:Sign');
     expectWithin(jwks, granted('jwks'));
   });
 });

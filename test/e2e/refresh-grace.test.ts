@@ -66,19 +66,19 @@ describe('retries and races within the grace period', () => {
     expect((await refresh(retry.body['refresh_token'])).status).toBe(200);
   });
 
-  it('a refresh is one conditional write and one Sign; a retry within the window one write attempt and one Sign', async () => {
+  it('a refresh is one conditional write, one key-registry read and one Sign; a retry within the window the same', async () => {
     const first = (await login()).body;
     dynamo.reset();
     service.kms.resetCalls();
     expect((await refresh(first['refresh_token'])).status).toBe(200);
-    expect(dynamo.counts()).toEqual({ UpdateItem: 1 });
+    expect(dynamo.counts()).toEqual({ UpdateItem: 1, GetItem: 1 });
     expect(service.kms.calls()).toEqual({ Sign: 1 });
     dynamo.reset();
     service.kms.resetCalls();
     // The refused conditional write reads the family back (ReturnValuesOnConditionCheckFailure):
     // that is the retry's one read.
     expect((await refresh(first['refresh_token'])).status).toBe(200);
-    expect(dynamo.counts()).toEqual({ UpdateItem: 1 });
+    expect(dynamo.counts()).toEqual({ UpdateItem: 1, GetItem: 1 });
     expect(service.kms.calls()).toEqual({ Sign: 1 });
   });
 

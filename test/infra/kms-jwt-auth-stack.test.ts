@@ -288,21 +288,42 @@ describe('least privilege', () => {
     expect(rolesGranted(template, 'kms:Sign')).toEqual([roleOf('login'), roleOf('refresh')].sort());
   });
 
-  it('kms:Sign is granted on the signing key only', () => {
-    const keyArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.auth.keys.signingKey.keyArn), 'Arn'] };
+  /** `key/*` of this account and Region, as the template spells it. */
+  const keysOfAccount = {
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':key/*']],
+  };
+  const taggedForThisDeployment = () => ({
+    StringEquals: { 'aws:ResourceTag/kms-jwt-auth:deployment': { Ref: logicalIdOf(stack, stack.auth.table.tableName) } },
+  });
+
+  it('kms:Sign is granted only on keys tagged for this deployment (the deploy-time key and the keys rotate-key creates)', () => {
     for (const name of ['login', 'refresh'] as const) {
       const sign = statementsOfRole(template, roleOf(name)).filter((s) => actionsOf(s).includes('kms:Sign'));
       expect(sign).toHaveLength(1);
-      expect(asArray(sign[0]?.Resource)).toEqual([keyArn]);
+      expect(asArray(sign[0]?.Resource)).toEqual([keysOfAccount]);
+      expect(sign[0]?.['Condition']).toEqual(taggedForThisDeployment());
     }
   });
 
-  it('the signers can read their own public key (for the kid) and nothing else in KMS but, for login, TOTP secrets', () => {
-    const keyArn = { 'Fn::GetAtt': [logicalIdOf(stack, stack.auth.keys.signingKey.keyArn), 'Arn'] };
+  it('the signers can read public keys (for the kid) of the same keys and nothing else in KMS but, for login, TOTP secrets', () => {
     for (const name of ['login', 'refresh'] as const) {
       const kms = statementsOfRole(template, roleOf(name)).filter((s) => s.Sid !== 'TotpSecrets' && actionsOf(s).some((a) => a.startsWith('kms:')));
       expect(kms.flatMap(actionsOf).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
-      for (const statement of kms) expect(asArray(statement.Resource)).toEqual([keyArn]);
+      for (const statement of kms) {
+        expect(asArray(statement.Resource)).toEqual([keysOfAccount]);
+        expect(statement['Condition']).toEqual(taggedForThisDeployment());
+      }
+    }
+  });
+
+  it('every key of the stack carries the deployment tag the grants ask for', () => {
+    const keys = Object.values(template.findResources('AWS::KMS::Key'));
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      expect((key as { Properties: { Tags: unknown } }).Properties.Tags).toContainEqual({
+        Key: 'kms-jwt-auth:deployment',
+        Value: { Ref: logicalIdOf(stack, stack.auth.table.tableName) },
+      });
     }
   });
 
@@ -327,9 +348,9 @@ describe('least privilege', () => {
     }
   });
 
-  it('the JWKS function has no DynamoDB access at all', () => {
+  it('the JWKS function reads one table item (the key registry) and writes nothing', () => {
     const actions = statementsOfRole(template, roleOf('jwks')).flatMap(actionsOf);
-    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:GetItem']);
   });
 
   it('no policy in the stack uses a wildcard action', () => {
@@ -532,7 +553,11 @@ describe('cdk-nag', () => {
     for (const ack of acks) expect(ack.reason.length, `${ack.path} ${ack.id}`).toBeGreaterThan(40);
   });
 
-  it('acknowledges no IAM wildcard finding (there is none to hide)', () => {
-    expect(acknowledgments(stack).filter((ack) => ack.id.includes('IAM5') || ack.id.includes('StarPermissions'))).toEqual([]);
+  it('acknowledges one IAM wildcard finding per function role, the tag-conditioned key/* grant, and no other', () => {
+    const wildcards = acknowledgments(stack).filter((ack) => ack.id.includes('IAM5') || ack.id.includes('StarPermissions'));
+    expect(wildcards.map((ack) => ack.id)).toEqual(
+      FUNCTION_NAMES.map(() => 'Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]'),
+    );
+    for (const ack of wildcards) expect(ack.reason).toMatch(/aws:ResourceTag\/kms-jwt-auth:deployment/);
   });
 });

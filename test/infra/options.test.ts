@@ -155,16 +155,21 @@ describe('key rotation', () => {
     expect(envOf(rotation, 'jwks')['VERIFY_KEY_IDS']).toEqual(expected);
   });
 
-  it('grants kms:GetPublicKey on every verification key, and kms:Sign on the signing key alone', () => {
+  it('grants kms:GetPublicKey on the deployment\'s tagged keys and, by ARN, on the additional keys; kms:Sign to the signers alone', () => {
     const authorizerRole = logicalIdOf(rotation, rotation.auth.functions.authorizer.role.roleArn);
     const policies = Object.values(templateOf(rotation).findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.Roles).includes(authorizerRole),
     );
-    const read = policies
+    const reads = policies
       .flatMap((p) => asArray(p.Properties.PolicyDocument.Statement))
       .filter(isObject)
-      .find((s) => s['Action'] === 'kms:GetPublicKey');
-    expect(asArray(read?.['Resource'])).toHaveLength(3);
+      .filter((s) => s['Action'] === 'kms:GetPublicKey');
+    expect(reads).toHaveLength(2);
+    const tagged = reads.find((s) => s['Condition'] !== undefined);
+    expect(JSON.stringify(tagged?.['Condition'])).toContain('aws:ResourceTag/kms-jwt-auth:deployment');
+    expect(JSON.stringify(tagged?.['Resource'])).toContain(':key/*');
+    const byArn = reads.find((s) => s['Condition'] === undefined);
+    expect(asArray(byArn?.['Resource'])).toEqual(['arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555']);
     expect(rolesGranted(templateOf(rotation), 'kms:Sign')).toHaveLength(2);
   });
 

@@ -103,16 +103,21 @@ describe('authorizer against DynamoDB Local and the KMS stand-in', () => {
     expect(kmsLocal.calls().GetPublicKey).toBe(1);
   });
 
-  it('reads the revocation state (token, session, user) with exactly one GetItem per decision', async () => {
+  it('reads the revocation state (token, session, user) with exactly one GetItem per warm decision; the key registry once, at cold start', async () => {
     const proxy = await startCountingProxy();
     proxy.setUpstream(ddbLocal.endpoint);
     try {
       const proxied = { ...env, AWS_ENDPOINT_URL_DYNAMODB: proxy.url };
-      const authorizer = createAuthorizer(parseAuthorizerConfig(proxied), authorizerClientsFromEnv(proxied));
       const token = await mint();
       proxy.reset();
+      const authorizer = createAuthorizer(parseAuthorizerConfig(proxied), authorizerClientsFromEnv(proxied));
       expect((await authorizer.decide(event('/whoami', token))).effect).toBe('allow');
-      expect(proxy.counts()).toEqual({ GetItem: 1 });
+      expect(proxy.counts()).toEqual({ GetItem: 2 });
+      for (let i = 0; i < 3; i++) {
+        proxy.reset();
+        expect((await authorizer.decide(event('/whoami', token))).effect).toBe('allow');
+        expect(proxy.counts()).toEqual({ GetItem: 1 });
+      }
     } finally {
       await proxy.close();
     }

@@ -12,7 +12,7 @@
  */
 import { ConfigurationError, DependencyUnavailableError } from '../../core/errors.ts';
 import { isRecord } from '../../core/is-record.ts';
-import type { PublishedKey, PublishedKeySet } from '../../core/ports.ts';
+import type { PublishedKey } from '../../core/ports.ts';
 import type { SigningAlgorithm } from '../../core/token-model.ts';
 import { verificationKeyFromSpki } from '../../core/verification-key.ts';
 
@@ -55,24 +55,4 @@ export async function loadPublicKey(getPublicKey: GetPublicKey, keyId: string): 
     throw new DependencyUnavailableError('KMS', cause);
   }
   return publishedKeyFromKms(keyId, answer);
-}
-
-/** Loads every listed key once; concurrent callers share the same promise. A failure is retried next time. */
-export class KmsPublicKeySet implements PublishedKeySet {
-  private loading: Promise<readonly PublishedKey[]> | undefined;
-
-  constructor(
-    private readonly getPublicKey: GetPublicKey,
-    private readonly keyIds: readonly string[],
-  ) {}
-
-  keys(): Promise<readonly PublishedKey[]> {
-    if (this.loading === undefined) {
-      this.loading = Promise.all(this.keyIds.map((keyId) => loadPublicKey(this.getPublicKey, keyId)));
-      this.loading.catch(() => {
-        this.loading = undefined;
-      });
-    }
-    return this.loading;
-  }
 }

@@ -1,9 +1,8 @@
 /**
- * Where the authorizer's public keys come from, loaded once per container and never per request:
- *  - `PUBLIC_JWKS`: a JWK Set delivered at deploy time, validated at cold start; no KMS call ever;
- *  - `VERIFY_KEY_IDS`: KMS `GetPublicKey` for each key (in parallel), through the one KMS
- *    public-key loader (`kms/public-key-loader.ts`) over the authorizer's SigV4 client.
- * Several kids at once, so a key rotation (new key signing, old tokens still valid) just works.
+ * Where the authorizer's public keys come from when they are fixed at deploy time (`PUBLIC_JWKS`:
+ * a JWK Set validated at cold start; no KMS call ever), and the authorizer's KMS `GetPublicKey`
+ * over its SigV4 client (`sigV4GetPublicKey`), which the key registry ring
+ * (`kms/registry-key-ring.ts`) uses for `VERIFY_KEY_IDS` and rotated-in keys.
  *
  * `PublicKeyRing` holds the current set. An unknown `kid` may mean a key was added since the
  * container started: it triggers a reload, but at most once per cooldown, so a stream of forged
@@ -14,7 +13,7 @@ import { verificationKeysFromJwks } from '../../core/verification-key.ts';
 import type { KeyLookup, PublicKeySource, VerificationKey, VerificationKeyRing } from '../../core/ports.ts';
 import type { AwsJsonClient } from '../aws/aws-json-client.ts';
 import { withDeadline } from '../aws/deadline.ts';
-import { loadPublicKey } from './public-key-loader.ts';
+import type { GetPublicKey } from './public-key-loader.ts';
 
 /**
  * Keys delivered at deploy time (env `PUBLIC_JWKS`, written by the CDK construct with
@@ -40,21 +39,12 @@ export class StaticJwksSource implements PublicKeySource {
 
 const DEFAULT_KMS_BUDGET_MS = 3000;
 
-export class KmsPublicKeySource implements PublicKeySource {
-  constructor(
-    private readonly client: AwsJsonClient,
-    private readonly keyIds: readonly string[],
-    private readonly budgetMs: number = DEFAULT_KMS_BUDGET_MS,
-  ) {}
-
-  async load(): Promise<Map<string, VerificationKey>> {
-    const keys = await withDeadline(this.budgetMs, (deadline) =>
-      Promise.all(
-        this.keyIds.map((keyId) => loadPublicKey((id) => this.client.call('TrentService.GetPublicKey', { KeyId: id }, deadline), keyId)),
-      ),
-    );
-    return new Map(keys.map((key) => [key.kid, key]));
-  }
+/**
+ * KMS `GetPublicKey` over the authorizer's SigV4 client, for the one public-key loader
+ * (`loadPublicKey`); each call has its own deadline, after which the load counts as an outage.
+ */
+export function sigV4GetPublicKey(client: AwsJsonClient, budgetMs: number = DEFAULT_KMS_BUDGET_MS): GetPublicKey {
+  return (keyId) => withDeadline(budgetMs, (deadline) => client.call('TrentService.GetPublicKey', { KeyId: keyId }, deadline));
 }
 
 interface PublicKeyRingOptions {

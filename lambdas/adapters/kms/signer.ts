@@ -7,7 +7,7 @@
 import { SignCommand, type KMSClient, type SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { DependencyUnavailableError } from '../../core/errors.ts';
 import { derToJoseSignature } from '../../core/ecdsa-signature.ts';
-import type { PublishedKey, TokenSigner } from '../../core/ports.ts';
+import type { PublishedKey, SigningKeyHandle, TokenSigner } from '../../core/ports.ts';
 import type { SigningAlgorithm } from '../../core/token-model.ts';
 import { loadPublicKey } from './public-key-loader.ts';
 import { sdkGetPublicKey } from './sdk-get-public-key.ts';
@@ -36,6 +36,30 @@ export class KmsSigner implements TokenSigner {
     const key = await this.publicKey;
     if (key.alg !== this.alg) throw new Error(`Signing key ${this.keyId} is for ${key.alg}, not ${this.alg}.`);
     return key.kid;
+  }
+
+  /** This one key: its kid (read once per container) and `sign`. */
+  async current(): Promise<SigningKeyHandle> {
+    return { kid: await this.kid(), sign: (signingInput) => this.sign(signingInput) };
+  }
+
+  /**
+   * Whether KMS lets us sign with this key, asked with `Sign` `DryRun` (the KMS API reference:
+   * `DryRunOperationException` means the request would have succeeded): true, false on
+   * `AccessDeniedException`, `undefined` when KMS said neither (the real `Sign` will tell).
+   */
+  async mayUse(): Promise<boolean | undefined> {
+    try {
+      await this.kms.send(
+        new SignCommand({ KeyId: this.keyId, Message: new Uint8Array(1), MessageType: 'RAW', SigningAlgorithm: KMS_ALGORITHM[this.alg], DryRun: true }),
+      );
+      return true;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : undefined;
+      if (name === 'DryRunOperationException') return true;
+      if (name === 'AccessDeniedException') return false;
+      return undefined;
+    }
   }
 
   async sign(signingInput: Uint8Array): Promise<Uint8Array> {

@@ -10,7 +10,7 @@ import { AwsJsonClient } from '../../../lambdas/adapters/aws/aws-json-client.ts'
 import { withDeadline } from '../../../lambdas/adapters/aws/deadline.ts';
 import type { Deadline } from '../../../lambdas/adapters/aws/deadline.ts';
 import { CachedDenylistReader, DynamoDbDenylistReader } from '../../../lambdas/adapters/dynamodb/denylist-reader.ts';
-import { KmsPublicKeySource, PublicKeyRing, StaticJwksSource } from '../../../lambdas/adapters/kms/public-key-source.ts';
+import { PublicKeyRing, sigV4GetPublicKey, StaticJwksSource } from '../../../lambdas/adapters/kms/public-key-source.ts';
 import { NO_REVOCATIONS } from '../../../lambdas/core/denylist-policy.ts';
 import { ConfigurationError, DependencyUnavailableError } from '../../../lambdas/core/errors.ts';
 import { loadPublicKey } from '../../../lambdas/adapters/kms/public-key-loader.ts';
@@ -47,6 +47,9 @@ const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEM
 const client = (endpoint: string, service: 'dynamodb' | 'kms' = 'dynamodb') =>
   new AwsJsonClient({ service, region: 'eu-west-1', endpoint: new URL(endpoint), credentials });
 const KEYS = 'u';
+
+/** Every listed key through the authorizer's SigV4 `GetPublicKey` and the one public-key loader. */
+const loadAll = (kms: AwsJsonClient, keyIds: readonly string[]) => Promise.all(keyIds.map((keyId) => loadPublicKey(sigV4GetPublicKey(kms), keyId)));
 
 describe('DynamoDB denylist reader', () => {
   it('reads the user\'s revocation item in one strongly consistent GetItem', async () => {
@@ -158,8 +161,8 @@ describe('public keys', () => {
         PublicKey: entry[0].publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
       });
     });
-    const keys = await new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1', 'k2']).load();
-    expect([...keys.keys()].sort()).toEqual([es.kid, rsa.kid].sort());
+    const keys = await loadAll(client(aws.endpoint, 'kms'), ['k1', 'k2']);
+    expect(keys.map((key) => key.kid).sort()).toEqual([es.kid, rsa.kid].sort());
     expect(aws.requests.map((r) => r.target)).toEqual(['TrentService.GetPublicKey', 'TrentService.GetPublicKey']);
     expect(aws.requests[0]?.headers['content-type']).toBe('application/x-amz-json-1.1');
   });
@@ -169,7 +172,7 @@ describe('public keys', () => {
     const aws = await fakeAws((_t, _b, _q, res) =>
       json(res, 200, { KeySpec: 'ECC_NIST_P256', KeyUsage: 'ENCRYPT_DECRYPT', PublicKey: es.publicKey.export({ format: 'der', type: 'spki' }).toString('base64') }),
     );
-    await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toThrow(/SIGN_VERIFY/);
+    await expect(loadAll(client(aws.endpoint, 'kms'), ['k1'])).rejects.toThrow(/SIGN_VERIFY/);
   });
 
   it('refuses, with the same ConfigurationError as every other function, a key spec the service does not sign with', async () => {
@@ -177,7 +180,7 @@ describe('public keys', () => {
     const aws = await fakeAws((_t, _b, _q, res) =>
       json(res, 200, { KeySpec: 'RSA_3072', KeyUsage: 'SIGN_VERIFY', PublicKey: rsa.publicKey.export({ format: 'der', type: 'spki' }).toString('base64') }),
     );
-    await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toThrow(ConfigurationError);
+    await expect(loadAll(client(aws.endpoint, 'kms'), ['k1'])).rejects.toThrow(ConfigurationError);
     await expect(loadPublicKey(() => Promise.resolve({ KeySpec: 'RSA_3072', KeyUsage: 'SIGN_VERIFY', PublicKey: rsa.publicKey.export({ format: 'der', type: 'spki' }) }), 'k1')).rejects.toThrow(
       ConfigurationError,
     );
@@ -205,7 +208,7 @@ describe('public keys', () => {
 
   it('reports KMS throttling as a dependency outage', async () => {
     const aws = await fakeAws((_t, _b, _q, res) => json(res, 400, { __type: 'ThrottlingException' }));
-    await expect(new KmsPublicKeySource(client(aws.endpoint, 'kms'), ['k1']).load()).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(loadAll(client(aws.endpoint, 'kms'), ['k1'])).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 
   it('loads PUBLIC_JWKS at construction and never calls anything afterwards', async () => {

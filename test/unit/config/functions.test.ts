@@ -30,9 +30,11 @@ describe("each function's settings, parsed from a plain object", () => {
     ));
   it('refuses a cookie mode other than on or off instead of treating it as off', () =>
     expect(() => parseCookieConfig({ COOKIE_MODE: 'yes' })).toThrow(ConfigurationError));
+  it('jwks needs the table that holds the key registry', () =>
+    expect(() => parseJwksFunctionConfig({ ISSUER: 'https://auth.example.com', VERIFY_KEY_IDS: 'k' })).toThrow(/TABLE_NAME/));
   it('jwks refuses an issuer that is not a URL and an unknown algorithm', () => {
-    const jwks = { ISSUER: 'https://auth.example.com/', VERIFY_KEY_IDS: 'k1,k2' };
-    expect(parseJwksFunctionConfig(jwks)).toEqual({ issuer: 'https://auth.example.com', signingAlg: 'RS256', verifyKeyIds: ['k1', 'k2'] });
+    const jwks = { ISSUER: 'https://auth.example.com/', VERIFY_KEY_IDS: 'k1,k2', TABLE_NAME: 'auth' };
+    expect(parseJwksFunctionConfig(jwks)).toEqual({ issuer: 'https://auth.example.com', signingAlg: 'RS256', verifyKeyIds: ['k1', 'k2'], tableName: 'auth' });
     expect(() => parseJwksFunctionConfig({ ...jwks, ISSUER: 'auth.example.com' })).toThrow(/ISSUER must be an http\(s\) URL/);
     expect(() => parseJwksFunctionConfig({ ...jwks, SIGNING_ALG: 'HS256' })).toThrow(/SIGNING_ALG/);
   });
@@ -51,8 +53,8 @@ describe('handlers built by factories', () => {
   const noKeys = { keySet: { keys: async () => [] } };
 
   it('two handlers with different settings live side by side in one process, neither reading process.env', async () => {
-    const a = createJwksHandler(parseJwksFunctionConfig({ ISSUER: 'https://a.example', VERIFY_KEY_IDS: 'k' }), noKeys);
-    const b = createJwksHandler(parseJwksFunctionConfig({ ISSUER: 'https://b.example', VERIFY_KEY_IDS: 'k', SIGNING_ALG: 'ES256' }), noKeys);
+    const a = createJwksHandler(parseJwksFunctionConfig({ ISSUER: 'https://a.example', VERIFY_KEY_IDS: 'k', TABLE_NAME: 't' }), noKeys);
+    const b = createJwksHandler(parseJwksFunctionConfig({ ISSUER: 'https://b.example', VERIFY_KEY_IDS: 'k', SIGNING_ALG: 'ES256', TABLE_NAME: 't' }), noKeys);
     const [bodyA, bodyB] = await Promise.all([a(discovery, context), b(discovery, context)]).then((results) =>
       results.map((result) => JSON.parse(String(result.body)) as Record<string, unknown>),
     );

@@ -85,12 +85,15 @@ export function fakeSigner(calls: CallLog, fail?: unknown): TokenSigner & { read
   return {
     alg: 'ES256',
     inputs,
-    kid: () => Promise.resolve('kid-1'),
-    sign(signingInput: Uint8Array): Promise<Uint8Array> {
-      calls.push('sign');
-      inputs.push(signingInput);
-      return fail === undefined ? Promise.resolve(FAKE_SIGNATURE) : Promise.reject(fail);
-    },
+    current: () =>
+      Promise.resolve({
+        kid: 'kid-1',
+        sign(signingInput: Uint8Array): Promise<Uint8Array> {
+          calls.push('sign');
+          inputs.push(signingInput);
+          return fail === undefined ? Promise.resolve(FAKE_SIGNATURE) : Promise.reject(fail);
+        },
+      }),
   };
 }
 
