@@ -2,6 +2,7 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { administrationOnlyKeyPolicy } from './signing-keys.ts';
 
 /**
  * Administrative actions the account keeps on the key (as for the signing keys): spelled out
@@ -46,16 +47,7 @@ export class MfaKey extends Construct {
       keySpec: kms.KeySpec.SYMMETRIC_DEFAULT,
       keyUsage: kms.KeyUsage.ENCRYPT_DECRYPT,
       enableKeyRotation: true,
-      policy: new iam.PolicyDocument({
-        statements: [
-          new iam.PolicyStatement({
-            sid: 'AccountAdministration',
-            principals: [new iam.AccountRootPrincipal()],
-            actions: [...KEY_ADMIN_ACTIONS],
-            resources: ['*'], // in a key policy, "*" means "this key"
-          }),
-        ],
-      }),
+      policy: administrationOnlyKeyPolicy(KEY_ADMIN_ACTIONS),
       removalPolicy: props.removalPolicy,
     });
   }

@@ -43,6 +43,23 @@ const KEY_ADMIN_ACTIONS = [
   'kms:CancelKeyDeletion',
 ] as const;
 
+/**
+ * A key policy that gives the account `actions` (administration) only; every use of the key
+ * (signing, decrypting) is added per role by the construct that owns the key.
+ */
+export function administrationOnlyKeyPolicy(actions: readonly string[]): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'AccountAdministration',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: [...actions],
+        resources: ['*'], // in a key policy, "*" means "this key"
+      }),
+    ],
+  });
+}
+
 export interface SigningKeysProps {
   /** The algorithm every key signs/verifies with; decides the key spec. */
   readonly algorithm: SigningAlgorithm;
@@ -107,16 +124,7 @@ export class SigningKeys extends Construct {
         // KMS has no automatic rotation for asymmetric keys; the operator's rotate-key adds keys at
         // run time (docs/deploy.md), with the deployment tag this key also carries.
         enableKeyRotation: false,
-        policy: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              sid: 'AccountAdministration',
-              principals: [new iam.AccountRootPrincipal()],
-              actions: [...KEY_ADMIN_ACTIONS],
-              resources: ['*'], // in a key policy, "*" means "this key"
-            }),
-          ],
-        }),
+        policy: administrationOnlyKeyPolicy(KEY_ADMIN_ACTIONS),
         removalPolicy: props.removalPolicy,
       });
       new kms.Alias(this, `Alias-${generation}`, {

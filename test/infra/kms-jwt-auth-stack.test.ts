@@ -316,15 +316,17 @@ describe('least privilege', () => {
     }
   });
 
-  it('every key of the stack carries the deployment tag the grants ask for', () => {
-    const keys = Object.values(template.findResources('AWS::KMS::Key'));
-    expect(keys.length).toBeGreaterThan(0);
-    for (const key of keys) {
-      expect((key as { Properties: { Tags: unknown } }).Properties.Tags).toContainEqual({
-        Key: 'kms-jwt-auth:deployment',
-        Value: { Ref: logicalIdOf(stack, stack.auth.table.tableName) },
-      });
-    }
+  it('every signing key carries the deployment tag the grants ask for, and the MFA key does not', () => {
+    const tag = { Key: 'kms-jwt-auth:deployment', Value: { Ref: logicalIdOf(stack, stack.auth.table.tableName) } };
+    const mfaKeyId = logicalIdOf(stack, stack.auth.mfaKey.key.keyArn);
+    const keys = Object.entries(template.findResources('AWS::KMS::Key'));
+    const signing = keys.filter(([id]) => id !== mfaKeyId);
+    expect(signing.length).toBeGreaterThan(0);
+    for (const [, key] of signing) expect((key as { Properties: { Tags: unknown } }).Properties.Tags).toContainEqual(tag);
+    // The tag-conditioned Sign/GetPublicKey grants must never reach the key that seals TOTP secrets.
+    const mfa = keys.find(([id]) => id === mfaKeyId)?.[1] as { Properties: { Tags?: unknown[] } } | undefined;
+    expect(mfa).toBeDefined();
+    expect(mfa?.Properties.Tags ?? []).not.toContainEqual(tag);
   });
 
   it('the authorizer, JWKS and revoke functions can only read public keys', () => {
@@ -553,10 +555,12 @@ describe('cdk-nag', () => {
     for (const ack of acks) expect(ack.reason.length, `${ack.path} ${ack.id}`).toBeGreaterThan(40);
   });
 
-  it('acknowledges one IAM wildcard finding per function role, the tag-conditioned key/* grant, and no other', () => {
+  it('acknowledges one IAM wildcard finding per role of a function that uses the signing keys, the tag-conditioned key/* grant, and no other', () => {
     const wildcards = acknowledgments(stack).filter((ack) => ack.id.includes('IAM5') || ack.id.includes('StarPermissions'));
     expect(wildcards.map((ack) => ack.id)).toEqual(
-      FUNCTION_NAMES.map(() => 'Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]'),
+      FUNCTION_NAMES.filter((name) => FUNCTION_ACCESS[name].keyAccess !== 'none').map(
+        () => 'Annotation::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*]',
+      ),
     );
     for (const ack of wildcards) expect(ack.reason).toMatch(/aws:ResourceTag\/kms-jwt-auth:deployment/);
   });

@@ -13,7 +13,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BatchWriteItemCommand,
   DeleteItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type DynamoDBClient,
   type WriteRequest,
@@ -21,6 +20,7 @@ import {
 import { DependencyUnavailableError } from '../../core/errors.ts';
 import type { AccountEraser } from '../../core/ports.ts';
 import { conditional, dynamo } from './errors.ts';
+import { queryAll } from './query-all.ts';
 import { N, S, type Item } from './items.ts';
 
 /** BatchWriteItem takes at most 25 put or delete requests. */
@@ -79,30 +79,20 @@ export class DynamoDbAccountEraser implements AccountEraser {
 
   /** The keys of the part of the partition to erase: the families, or everything else. */
   private async partitionKeys(sub: string, part: 'credentials' | 'sessions'): Promise<Item[]> {
+    const items = await queryAll(this.client, {
+      TableName: this.tableName,
+      // A Query cannot filter on a key attribute, so "everything but the families" is chosen here.
+      ...(part === 'sessions'
+        ? { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :family)', ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`), ':family': S(FAMILY) } }
+        : { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`) } }),
+      ProjectionExpression: 'pk, sk',
+      ConsistentRead: true,
+    });
     const keys: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await dynamo(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            // A Query cannot filter on a key attribute, so "everything but the families" is chosen here.
-            ...(part === 'sessions'
-              ? { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :family)', ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`), ':family': S(FAMILY) } }
-              : { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`) } }),
-            ProjectionExpression: 'pk, sk',
-            ConsistentRead: true,
-            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        const { pk, sk } = item;
-        const isFamily = sk?.S?.startsWith(FAMILY) === true;
-        if (pk !== undefined && sk !== undefined && isFamily === (part === 'sessions')) keys.push({ pk, sk });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    for (const { pk, sk } of items) {
+      const isFamily = sk?.S?.startsWith(FAMILY) === true;
+      if (pk !== undefined && sk !== undefined && isFamily === (part === 'sessions')) keys.push({ pk, sk });
+    }
     return keys;
   }
 

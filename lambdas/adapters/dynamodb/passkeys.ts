@@ -17,13 +17,13 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { PasskeyStore, PasskeyUse, StoredPasskey } from '../../core/ports.ts';
 import { conditional, dynamo } from './errors.ts';
+import { queryAll } from './query-all.ts';
 import { N, S, num, str, strList, strListValue, type Item } from './items.ts';
 
 const SK_PREFIX = 'PASSKEY#';
@@ -71,27 +71,13 @@ export class DynamoDbPasskeys implements PasskeyStore {
   ) {}
 
   async list(sub: string): Promise<readonly StoredPasskey[]> {
-    const passkeys: StoredPasskey[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await dynamo(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`), ':prefix': S(SK_PREFIX) },
-            ConsistentRead: true,
-            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        const passkey = toPasskey(item);
-        if (passkey !== undefined) passkeys.push(passkey);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return passkeys;
+    const items = await queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`), ':prefix': S(SK_PREFIX) },
+      ConsistentRead: true,
+    });
+    return items.map(toPasskey).filter((passkey) => passkey !== undefined);
   }
 
   async find(sub: string, credentialId: string): Promise<StoredPasskey | undefined> {

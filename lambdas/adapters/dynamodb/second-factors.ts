@@ -24,7 +24,6 @@
 import {
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type DynamoDBClient,
@@ -33,6 +32,7 @@ import {
 import type { FactorProof, MfaChallenge, PendingTotp, SecondFactors, SecondFactorStore, TotpFactor } from '../../core/ports.ts';
 import { cancellationCodes, conditional, dynamo } from './errors.ts';
 import { DependencyUnavailableError } from '../../core/errors.ts';
+import { queryAll } from './query-all.ts';
 import { N, S, num, str, type Item } from './items.ts';
 
 const userPk = (sub: string): string => `SUB#${sub}`;
@@ -142,28 +142,14 @@ export class DynamoDbSecondFactors implements SecondFactorStore, SecondFactors {
 
   /** Every recovery-code item of the user, of any enrolment (strongly consistent). */
   private async recoveryCodeKeys(sub: string): Promise<string[]> {
-    const sks: string[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await dynamo(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': S(userPk(sub)), ':prefix': S(RECOVERY_PREFIX) },
-            ProjectionExpression: 'sk',
-            ConsistentRead: true,
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) {
-        const sk = str(item, 'sk');
-        if (sk !== undefined) sks.push(sk);
-      }
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return sks;
+    const items = await queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': S(userPk(sub)), ':prefix': S(RECOVERY_PREFIX) },
+      ProjectionExpression: 'sk',
+      ConsistentRead: true,
+    });
+    return items.map((item) => str(item, 'sk')).filter((sk) => sk !== undefined);
   }
 
   private deleteOf(sub: string, sk: string): TransactWriteItem {

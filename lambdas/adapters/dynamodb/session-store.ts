@@ -10,7 +10,6 @@
  */
 import {
   GetItemCommand,
-  QueryCommand,
   TransactWriteItemsCommand,
   UpdateItemCommand,
   type DynamoDBClient,
@@ -32,6 +31,7 @@ import { TOKEN_KEY_BYTES } from '../../core/refresh-token.ts';
 import { DENYLIST_SK, revocationKey } from '../../core/token-model.ts';
 import { DynamoDbRevocations } from './denylist.ts';
 import { cancellationCodes, cancellationItem, conditional, dynamo } from './errors.ts';
+import { queryAll } from './query-all.ts';
 import { N, S, num, str, strList, strListValue, type Item } from './items.ts';
 
 const familyKey = (sub: string, fid: string): Item => ({ pk: S(`SUB#${sub}`), sk: S(`FAMILY#${fid}`) });
@@ -301,27 +301,13 @@ export class DynamoDbSessionStore implements SessionStore {
   }
 
   async listFamilies(sub: string, nowSeconds: number): Promise<readonly RefreshFamily[]> {
-    const out: RefreshFamily[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await dynamo(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :family)',
-            ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`), ':family': S('FAMILY#') },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        const family = toFamily(item);
-        if (family !== undefined && isFamilyActive(family, nowSeconds)) out.push(family);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return out;
+    const items = await queryAll(this.client, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :family)',
+      ExpressionAttributeValues: { ':pk': S(`SUB#${sub}`), ':family': S('FAMILY#') },
+      ConsistentRead: true,
+    });
+    return items.map(toFamily).filter((family): family is StoredFamily => family !== undefined && isFamilyActive(family, nowSeconds));
   }
 
   private denySession(sub: string, sid: string, revocation: SessionRevocation): Promise<void> {
