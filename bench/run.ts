@@ -25,7 +25,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants, createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -454,6 +454,21 @@ async function argon2(): Promise<void> {
     });
   }
 }
+
+/**
+ * Our authorizer writes one metrics line (CloudWatch EMF) to stdout per decision, as it does in
+ * Lambda. Those lines still cost their write here, but go to /dev/null instead of burying the
+ * report: the same `write(2)` of the same bytes, to a file that discards them.
+ */
+const devNull = openSync('/dev/null', 'w');
+const writeStdout = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+  if (typeof chunk === 'string' && chunk.startsWith('{"_aws":')) {
+    writeSync(devNull, chunk);
+    return true;
+  }
+  return (writeStdout as (chunk: string | Uint8Array, ...args: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stdout.write;
 
 const sections = new Set(process.argv.slice(2));
 const wanted = (name: string): boolean => sections.size === 0 || sections.has(name);
