@@ -17,6 +17,7 @@ import { DEVICE_TOKEN_RULE, MFA_CODE_RULE, MFA_TOKEN_RULE, PASSWORD_RULE, SCOPE_
 import { createLogger, httpHandler } from '../http/handler.ts';
 import { createAuthMetrics } from '../http/metrics.ts';
 import { jsonBody, onlyFields, optionalString, requiredString, sourceIp } from '../http/request.ts';
+import type { HttpResponse } from '../http/respond.ts';
 import { readDeviceCookie } from '../http/cookie-mode.ts';
 import { requestedDelivery, tokenResult } from '../http/token-result.ts';
 import { passkeyLoginRoute, type PasskeyLoginHandlerDeps } from './passkey-login.ts';
@@ -27,10 +28,24 @@ export function createLoginHandler(config: IssuingFunctionConfig, deps: LoginDep
   const metrics = createAuthMetrics('login', log);
   const { cookie } = config;
   const loginDeps: LoginDeps = { ...deps, onRefused: (reason) => metrics.loginFailed(reason) };
+  /**
+   * The sign-ins that finish elsewhere (the second factor, a passkey) count like a password login:
+   * a token response is a login, a refused code or passkey a bad credential, a 429 a throttled
+   * attempt. The passkey options route only hands out a challenge.
+   */
+  const counted = async (routeKey: string, run: () => Promise<HttpResponse>): Promise<HttpResponse> => {
+    const response = await run().catch((error: unknown) => {
+      if (error instanceof InvalidGrantError) metrics.loginFailed('bad_credentials');
+      if (error instanceof TooManyRequestsError) metrics.loginThrottled();
+      throw error;
+    });
+    if (response.statusCode === 200 && routeKey !== 'POST /login/passkey/options') metrics.loginSucceeded();
+    return response;
+  };
   return httpHandler(log, async (event) => {
-    if (event.routeKey === 'POST /login/mfa') return loginMfa(event, config, deps, log);
+    if (event.routeKey === 'POST /login/mfa') return counted(event.routeKey, () => loginMfa(event, config, deps, log));
     const passkeyRoute = passkeyLoginRoute(event.routeKey);
-    if (passkeyRoute !== undefined) return passkeyRoute(event, config, deps, log);
+    if (passkeyRoute !== undefined) return counted(event.routeKey, () => passkeyRoute(event, config, deps, log));
     const body = jsonBody(event);
     onlyFields(body, ['username', 'password', 'scope', 'token_delivery', 'device_token']);
     const username = requiredString(body, 'username', USERNAME_RULE).toLowerCase();

@@ -9,6 +9,7 @@
  * Powertools Metrics and the authorizer's emitter honour, and then they write through the global
  * `console`, which is captured here (and nothing reaches the reporter).
  */
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUser, disableUser } from '../../cli/operations.ts';
 import type { LocalService } from '../../local/service.ts';
@@ -187,6 +188,33 @@ describe('login metrics', () => {
     expect(throttled).toBe(1);
     expect(sum(METRIC_NAMES.loginThrottled, service_('login'))).toBe(1);
     expect(sum(METRIC_NAMES.loginFailed, service_('login'))).toBe(failed);
+  });
+});
+
+describe('second-factor login metrics', () => {
+  it('POST /login/mfa counts like a login: a wrong code is LoginFailed (bad_credentials), the right one LoginSucceeded; the password step alone counts neither', async () => {
+    const username = 'metrics-totp-user';
+    const password = 'metrics totp user long passphrase';
+    secrets.add(await createUser(service.operatorDeps(), username, password, ['profile']));
+    const first = await login(username, password);
+    const access = first.body['access_token'];
+    const enrol = await call('POST', '/mfa/totp/enroll', { headers: bearer(access), json: {} });
+    expect(enrol.status).toBe(200);
+    const secret = Secret.fromBase32(String(enrol.body['secret']));
+    secrets.add(String(enrol.body['secret']));
+    const code = (offset: number) => TOTP.generate({ secret, timestamp: Date.now() + offset * 30_000 });
+    expect((await call('POST', '/mfa/totp/confirm', { headers: bearer(access), json: { otp: code(-1) } })).status).toBe(200);
+    await during(async () => {
+      const step1 = await login(username, password);
+      expect(step1.status).toBe(401);
+      expect(step1.body['error']).toBe('mfa_required');
+      const wrong = String((Number(code(0)) + 1) % 1_000_000).padStart(6, '0');
+      expect((await call('POST', '/login/mfa', { json: { mfa_token: step1.body['mfa_token'], otp: wrong } })).status).toBe(401);
+      expect((await call('POST', '/login/mfa', { json: { mfa_token: step1.body['mfa_token'], otp: code(0) } })).status).toBe(200);
+    });
+    allLines.push(...lines);
+    expect(sum(METRIC_NAMES.loginFailed, { ...service_('login'), reason: 'bad_credentials' })).toBe(1);
+    expect(sum(METRIC_NAMES.loginSucceeded, service_('login'))).toBe(1);
   });
 });
 
