@@ -4,6 +4,7 @@
  * (`lambdas/login/passkey-login.ts`). The rules are in `core/passkeys.ts`.
  */
 import { callerAccount } from '../core/account.ts';
+import { requireRecentSignIn } from '../core/recent-authentication.ts';
 import { InvalidRequestError, NotFoundError } from '../core/errors.ts';
 import { listPasskeys, MAX_CREDENTIAL_ID_LENGTH, PASSKEY_NAME_RULE, passkeysEnabled, registerPasskey, registrationOptions } from '../core/passkeys.ts';
 import type { StoredPasskey } from '../core/ports.ts';
@@ -38,7 +39,9 @@ function passkeyView(passkey: StoredPasskey): Record<string, unknown> {
 const registerOptions: AccountRoute = async (event, config, deps) => {
   const rp = passkeysEnabled(config.passkeys);
   emptyBody(event);
-  const user = await callerAccount(authorizedCaller(event), deps);
+  const caller = authorizedCaller(event);
+  requireRecentSignIn(caller.authTime, Math.floor(deps.clock.nowMs() / 1000));
+  const user = await callerAccount(caller, deps);
   return json(200, await registrationOptions(user, rp, deps));
 };
 
@@ -51,6 +54,7 @@ const registerVerify: AccountRoute = async (event, config, deps, log) => {
   const response = registrationResponse(body['response']);
   const name = optionalString(body, 'name', NAME_RULE);
   const caller = authorizedCaller(event);
+  requireRecentSignIn(caller.authTime, Math.floor(deps.clock.nowMs() / 1000));
   const user = await callerAccount(caller, deps);
   const passkey = await registerPasskey(user, response, name, rp, deps);
   audit(log, 'passkey_registered', { sub: user.sub, sid: caller.sid, credential_id: passkey.credentialId });

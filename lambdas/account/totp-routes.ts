@@ -4,6 +4,7 @@
  * codes in the confirm response only; neither is ever logged.
  */
 import { callerAccount } from '../core/account.ts';
+import { requireRecentSignIn } from '../core/recent-authentication.ts';
 import { mfaProof } from '../core/mfa-login.ts';
 import { confirmTotp, enrolTotp, removeTotp } from '../core/totp-enrolment.ts';
 import { audit } from '../http/audit.ts';
@@ -21,7 +22,9 @@ function noFields(event: Parameters<AccountRoute>[0]): void {
 
 export const enrolTotpRoute: AccountRoute = async (event, config, deps) => {
   noFields(event);
-  const user = await callerAccount(authorizedCaller(event), deps);
+  const caller = authorizedCaller(event);
+  requireRecentSignIn(caller.authTime, Math.floor(deps.clock.nowMs() / 1000));
+  const user = await callerAccount(caller, deps);
   const provisioning = await enrolTotp(user, config.totpIssuer, deps);
   return json(200, { secret: provisioning.secret, otpauth_uri: provisioning.otpauthUri });
 };
@@ -31,6 +34,7 @@ export const confirmTotpRoute: AccountRoute = async (event, _config, deps, log) 
   onlyFields(body, ['otp']);
   const otp = requiredString(body, 'otp', MFA_CODE_RULE);
   const caller = authorizedCaller(event);
+  requireRecentSignIn(caller.authTime, Math.floor(deps.clock.nowMs() / 1000));
   const user = await callerAccount(caller, deps);
   const codes = await confirmTotp(user, otp, deps);
   audit(log, 'mfa_enrolled', { sub: user.sub, sid: caller.sid, factor: 'totp' });
