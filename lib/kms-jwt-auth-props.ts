@@ -418,6 +418,8 @@ export interface EnvironmentResources {
   readonly issuer: string;
   readonly signingKeyArn: string;
   readonly verifyKeyArns: readonly string[];
+  /** Keys managed elsewhere (`additionalVerificationKeys`): they keep verifying after rotations. */
+  readonly additionalVerifyKeyArns?: readonly string[];
   /** Where the functions write their metrics (CloudWatch embedded metric format). */
   readonly metricNamespace?: string;
   /** The symmetric key that seals TOTP secrets. */
@@ -427,6 +429,10 @@ export interface EnvironmentResources {
 /** Each function's environment: exactly the variables its parser in lambdas/config/ reads. */
 export function functionEnvironments(settings: Settings, resources: EnvironmentResources): Record<FunctionName, Record<string, string>> {
   const verifyKeyIds = resources.verifyKeyArns.join(',');
+  const verifying = {
+    VERIFY_KEY_IDS: verifyKeyIds,
+    ...((resources.additionalVerifyKeyArns ?? []).length > 0 ? { ADDITIONAL_VERIFY_KEY_IDS: (resources.additionalVerifyKeyArns ?? []).join(',') } : {}),
+  };
   const common = {
     TABLE_NAME: resources.tableName,
     ISSUER: resources.issuer,
@@ -454,11 +460,11 @@ export function functionEnvironments(settings: Settings, resources: EnvironmentR
   return {
     login: { ...issuing, MFA_KEY_ID: resources.mfaKeyArn },
     refresh: issuing,
-    revoke: { ...issuing, VERIFY_KEY_IDS: verifyKeyIds },
-    jwks: { ...common, VERIFY_KEY_IDS: verifyKeyIds },
+    revoke: { ...issuing, ...verifying },
+    jwks: { ...common, ...verifying },
     authorizer: {
       ...common,
-      VERIFY_KEY_IDS: verifyKeyIds,
+      ...verifying,
       ROUTE_SCOPES: JSON.stringify(settings.routeScopes),
       AUTHORIZER_RESPONSE: settings.authorizerResponse,
       DENYLIST_CACHE_SECONDS: String(settings.denylistCacheTtl.toSeconds()),
@@ -511,6 +517,7 @@ const PROP_OF_VARIABLE: Readonly<Record<string, string>> = {
   CORS_ORIGINS: 'corsOrigins',
   REFRESH_COOKIE_PATH: 'refreshCookiePath',
   ROUTE_SCOPES: 'routeScopes',
+  ADDITIONAL_VERIFY_KEY_IDS: 'additionalVerificationKeys',
   AUTHORIZER_RESPONSE: 'authorizerResponse',
   DENYLIST_CACHE_SECONDS: 'denylistCacheTtl',
   PASSKEY_RP_ID: 'passkeys.rpId',

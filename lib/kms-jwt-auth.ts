@@ -179,6 +179,7 @@ export class KmsJwtAuth extends AuthorizerAttachment {
       issuer: this.issuer,
       signingKeyArn: this.keys.signingKey.keyArn,
       verifyKeyArns: this.keys.verificationKeys.map((key) => key.keyArn),
+      additionalVerifyKeyArns: this.keys.additionalVerificationKeys.map((key) => key.keyArn),
       metricNamespace,
       mfaKeyArn: this.mfaKey.key.keyArn,
     });

@@ -293,12 +293,12 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       revoke: target(
         createRevokeHandler(revokeConfig, {
           ...issuerRuntime,
-          keySet: createVerificationKeyRing(revokeConfig.tableName, revokeConfig.verifyKeyIds, clients).publishedKeySet(),
+          keySet: createVerificationKeyRing(revokeConfig.tableName, revokeConfig, clients).publishedKeySet(),
         }),
       ),
       jwks: target(
         createJwksHandler(jwksConfig, {
-          keySet: createVerificationKeyRing(jwksConfig.tableName, jwksConfig.verifyKeyIds, clients, JWKS_RING_OPTIONS).publishedKeySet(),
+          keySet: createVerificationKeyRing(jwksConfig.tableName, jwksConfig, clients, JWKS_RING_OPTIONS).publishedKeySet(),
         }),
       ),
       authorizer: createAuthorizerHandler(authorizerConfig, authorizerClientsFromEnv(aws)),

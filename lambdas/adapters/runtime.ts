@@ -25,7 +25,7 @@ import { DynamoDbUserDirectory } from './dynamodb/user-directory.ts';
 import { DynamoDbWebAuthnChallenges } from './dynamodb/webauthn-challenges.ts';
 import { KmsSecretSealer } from './kms/secret-sealer.ts';
 import { DynamoDbKeyRegistry } from './dynamodb/key-registry.ts';
-import { RegistryKeyRing, VERIFIER_RING_OPTIONS, type RegistryKeyRingOptions } from './kms/registry-key-ring.ts';
+import { RegistryKeyRing, VERIFIER_RING_OPTIONS, type DeployTimeKeys, type RegistryKeyRingOptions } from './kms/registry-key-ring.ts';
 import { RegistrySigner } from './kms/registry-signer.ts';
 import { sdkGetPublicKey } from './kms/sdk-get-public-key.ts';
 
@@ -149,9 +149,9 @@ export function createAccountRuntime(settings: AccountFunctionConfig, clients: A
  */
 export function createVerificationKeyRing(
   tableName: string,
-  verifyKeyIds: readonly string[],
+  keys: DeployTimeKeys,
   clients: AwsClients,
   options: RegistryKeyRingOptions = VERIFIER_RING_OPTIONS,
 ): RegistryKeyRing {
-  return new RegistryKeyRing(new DynamoDbKeyRegistry(clients.dynamo, tableName), sdkGetPublicKey(clients.kms), verifyKeyIds, options);
+  return new RegistryKeyRing(new DynamoDbKeyRegistry(clients.dynamo, tableName), sdkGetPublicKey(clients.kms), keys, options);
 }

@@ -85,7 +85,7 @@ export function createAuthorizer(
       : new RegistryKeyRing(
           new SigV4KeyRegistryReader(clients.dynamodb, config.tableName),
           sigV4GetPublicKey(clients.kms),
-          config.verifyKeyIds,
+          config,
           ringOptions,
         );
   // Start loading keys now (cold start), not on the first request's critical path.

@@ -9,7 +9,7 @@ import { ConfigurationError } from '../core/errors.ts';
 import { parseRouteRequirements } from '../core/route-requirements.ts';
 import type { RouteTable } from '../core/route-requirements.ts';
 import { ACCESS_TOKEN_TYP, isSigningAlgorithm } from '../core/token-model.ts';
-import { commaList, issuerUrl, oneOf, optionalInteger, requireString, type EnvRecord } from './env.ts';
+import { additionalVerifyKeyIds, commaList, issuerUrl, oneOf, optionalInteger, requireString, type EnvRecord } from './env.ts';
 import type { SigningAlgorithm } from '../core/token-model.ts';
 
 export type AuthorizerResponseMode = 'simple' | 'iam';
@@ -20,6 +20,8 @@ export interface AuthorizerConfig {
   /** Exactly one of these is used: the deploy-time JWKS wins, KMS is then never called. */
   readonly publicJwks: string | undefined;
   readonly verifyKeyIds: readonly string[];
+  /** Keys trusted from elsewhere: they verify before and after rotations alike. */
+  readonly additionalVerifyKeyIds: readonly string[];
   /**
    * `ROUTE_SCOPES`: what routes of every API require (scopes, `mfa`, `maxAuthAgeSeconds`). Each
    * API can add its own in stage variables (core/route-requirements-codec.ts).
@@ -69,6 +71,7 @@ export function parseAuthorizerConfig(env: EnvRecord): AuthorizerConfig {
     },
     publicJwks,
     verifyKeyIds,
+    additionalVerifyKeyIds: additionalVerifyKeyIds(env),
     routeRequirements: parseRouteRequirements(routeScopesJson),
     responseMode: oneOf(env, 'AUTHORIZER_RESPONSE', ['simple', 'iam'] as const, 'simple'),
     denylistCacheSeconds: optionalInteger(env, 'DENYLIST_CACHE_SECONDS', 0, 0, 300),

@@ -42,6 +42,14 @@ export function commaList(env: EnvRecord, name: string): string[] {
     .filter((item) => item !== '');
 }
 
+/**
+ * `ADDITIONAL_VERIFY_KEY_IDS`: keys managed elsewhere that this deployment trusts on purpose
+ * (another issuer's), which keep verifying whatever the key registry says; possibly none.
+ */
+export function additionalVerifyKeyIds(env: EnvRecord): string[] {
+  return commaList(env, 'ADDITIONAL_VERIFY_KEY_IDS');
+}
+
 /** KMS key ids or ARNs, at least one. */
 export function keyIds(env: EnvRecord, name: string): string[] {
   requireString(env, name);

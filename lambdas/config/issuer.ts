@@ -8,7 +8,7 @@ import { ConfigurationError } from '../core/errors.ts';
 import { DEFAULT_SIGNING_ALGORITHM } from '../core/token-model.ts';
 import { parseCookieConfig, type CookieConfig } from './cookie.ts';
 import { parsePasskeyConfig } from './passkeys.ts';
-import { issuerUrl, keyIds, oneOf, optionalInteger, requireString, signingAlgorithm, type EnvRecord } from './env.ts';
+import { additionalVerifyKeyIds, type EnvRecord, issuerUrl, keyIds, oneOf, optionalInteger, requireString, signingAlgorithm } from './env.ts';
 
 /** The longest lifetimes a deployment may configure (the upper bounds `parseIssuerConfig` accepts). */
 export const LONGEST_LIFETIMES = {
@@ -80,8 +80,10 @@ export function parseLoginFunctionConfig(env: EnvRecord): LoginFunctionConfig {
 /** The revoke function also verifies access tokens, with the public keys of every verifying key. */
 export interface RevokeFunctionConfig extends IssuingFunctionConfig {
   readonly verifyKeyIds: readonly string[];
+  /** Keys trusted from elsewhere: they verify before and after rotations alike. */
+  readonly additionalVerifyKeyIds: readonly string[];
 }
 
 export function parseRevokeFunctionConfig(env: EnvRecord): RevokeFunctionConfig {
-  return { ...parseIssuingFunctionConfig(env), verifyKeyIds: keyIds(env, 'VERIFY_KEY_IDS') };
+  return { ...parseIssuingFunctionConfig(env), verifyKeyIds: keyIds(env, 'VERIFY_KEY_IDS'), additionalVerifyKeyIds: additionalVerifyKeyIds(env) };
 }

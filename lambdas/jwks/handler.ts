@@ -5,6 +5,6 @@ import { JWKS_RING_OPTIONS } from '../adapters/kms/registry-key-ring.ts';
 import { createJwksHandler } from './jwks-handler.ts';
 
 const config = parseJwksFunctionConfig(process.env);
-const ring = createVerificationKeyRing(config.tableName, config.verifyKeyIds, createAwsClients(), JWKS_RING_OPTIONS);
+const ring = createVerificationKeyRing(config.tableName, config, createAwsClients(), JWKS_RING_OPTIONS);
 
 export const handler = createJwksHandler(config, { keySet: ring.publishedKeySet() });

@@ -5,6 +5,6 @@ import { createRevokeHandler } from './revoke-handler.ts';
 
 const config = parseRevokeFunctionConfig(process.env);
 const runtime = createIssuerRuntime(config);
-const ring = createVerificationKeyRing(config.tableName, config.verifyKeyIds, { dynamo: runtime.dynamo, kms: runtime.kms });
+const ring = createVerificationKeyRing(config.tableName, config, { dynamo: runtime.dynamo, kms: runtime.kms });
 
 export const handler = createRevokeHandler(config, { ...runtime, keySet: ring.publishedKeySet() });

@@ -155,6 +155,13 @@ describe('key rotation', () => {
     expect(envOf(rotation, 'jwks')['VERIFY_KEY_IDS']).toEqual(expected);
   });
 
+  it('names the keys trusted from elsewhere apart (ADDITIONAL_VERIFY_KEY_IDS), so that they keep verifying after a rotate-key; none when there are none', () => {
+    const legacy = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-3333-4444-555555555555';
+    expect(envOf(rotation, 'authorizer')['ADDITIONAL_VERIFY_KEY_IDS']).toBe(legacy);
+    expect(envOf(rotation, 'jwks')['ADDITIONAL_VERIFY_KEY_IDS']).toBe(legacy);
+    expect(envOf(es256, 'authorizer')['ADDITIONAL_VERIFY_KEY_IDS']).toBeUndefined();
+  });
+
   it('grants kms:GetPublicKey on the deployment\'s tagged keys and, by ARN, on the additional keys; kms:Sign to the signers alone', () => {
     const authorizerRole = logicalIdOf(rotation, rotation.auth.functions.authorizer.role.roleArn);
     const policies = Object.values(templateOf(rotation).findResources('AWS::IAM::Policy')).filter((p) =>

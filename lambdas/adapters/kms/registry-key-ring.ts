@@ -47,6 +47,14 @@ export const VERIFIER_RING_OPTIONS: RegistryKeyRingOptions = {
  */
 export const JWKS_RING_OPTIONS: RegistryKeyRingOptions = { ...VERIFIER_RING_OPTIONS, refreshMs: 0, awaitRefresh: true };
 
+/** The keys a deployment names at deploy time (`VERIFY_KEY_IDS`, `ADDITIONAL_VERIFY_KEY_IDS`). */
+export interface DeployTimeKeys {
+  /** Every key that verifies until the first rotation writes the registry. */
+  readonly verifyKeyIds: readonly string[];
+  /** Keys managed elsewhere, trusted on purpose: they verify before and after rotations alike. */
+  readonly additionalVerifyKeyIds: readonly string[];
+}
+
 interface HeldKey {
   readonly key: PublishedKey;
   readonly verifyUntil: number | undefined;
@@ -75,7 +83,7 @@ export class RegistryKeyRing implements VerificationKeyRing {
   constructor(
     private readonly registry: KeyRegistryReader,
     private readonly getPublicKey: GetPublicKey,
-    private readonly deployTimeKeyIds: readonly string[],
+    private readonly deployTime: DeployTimeKeys,
     private readonly options: RegistryKeyRingOptions = VERIFIER_RING_OPTIONS,
   ) {}
 
@@ -160,10 +168,14 @@ export class RegistryKeyRing implements VerificationKeyRing {
   private async load(): Promise<HeldKey[]> {
     const registry = await this.registry.read();
     const nowSeconds = Math.floor(this.options.nowMs() / 1000);
+    const asDeployed = (keyId: string) => ({ keyId, kid: undefined, verifyUntil: undefined });
+    // Before the first rotation, the deploy-time keys; after it, the registry's, plus the keys
+    // trusted from elsewhere, which no rotation of ours replaces (they leave with a redeploy).
+    const registered = registry === undefined ? [] : verifyingKeysOf(registry, nowSeconds);
     const wanted =
       registry === undefined
-        ? this.deployTimeKeyIds.map((keyId) => ({ keyId, kid: undefined, verifyUntil: undefined }))
-        : verifyingKeysOf(registry, nowSeconds);
+        ? this.deployTime.verifyKeyIds.map(asDeployed)
+        : [...registered, ...this.deployTime.additionalVerifyKeyIds.filter((keyId) => !registered.some((key) => key.keyId === keyId)).map(asDeployed)];
     const held = await Promise.all(
       wanted.map(async ({ keyId, kid, verifyUntil }): Promise<HeldKey> => {
         let key = this.publicKeys.get(keyId);

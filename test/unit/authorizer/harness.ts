@@ -57,6 +57,7 @@ export function makeConfig(overrides: Partial<AuthorizerConfig> = {}): Authorize
     policy: policyFor(['ES256', 'RS256']),
     publicJwks: undefined,
     verifyKeyIds: ['alias/test'],
+    additionalVerifyKeyIds: [],
     routeRequirements: parseRouteRequirements({ 'GET /admin': ['admin'] }),
     responseMode: 'simple',
     denylistCacheSeconds: 0,

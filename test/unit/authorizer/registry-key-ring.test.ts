@@ -20,7 +20,7 @@ function kmsKey(n: number) {
 const KEYS = [kmsKey(0), kmsKey(1), kmsKey(2), kmsKey(3)];
 const byId = new Map(KEYS.map((key) => [key.keyId, key]));
 
-function harness(initial: KeyRegistry | undefined) {
+function harness(initial: KeyRegistry | undefined, deployTime = { verifyKeyIds: [KEYS[0]?.keyId ?? ''], additionalVerifyKeyIds: [] as string[] }) {
   const clock = { ms: T0 * 1000 };
   const state = { registry: initial, reads: 0, getPublicKeys: 0, failReads: false };
   const registry: KeyRegistryReader = {
@@ -36,7 +36,7 @@ function harness(initial: KeyRegistry | undefined) {
     if (key === undefined) throw new Error('NotFoundException');
     return { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', PublicKey: new Uint8Array(key.der) };
   };
-  const ring = new RegistryKeyRing(registry, getPublicKey, [KEYS[0]?.keyId ?? ''], { ...VERIFIER_RING_OPTIONS, nowMs: () => clock.ms });
+  const ring = new RegistryKeyRing(registry, getPublicKey, deployTime, { ...VERIFIER_RING_OPTIONS, nowMs: () => clock.ms });
   return { clock, state, ring };
 }
 const record = (n: number) => {
@@ -46,6 +46,18 @@ const record = (n: number) => {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe('verification keys from the key registry', () => {
+  it('after a rotation, keys trusted from elsewhere (ADDITIONAL_VERIFY_KEY_IDS) keep verifying; the deploy-time keys of our own that the registry does not name do not', async () => {
+    // Deployed with key 0 signing, key 1 an older generation, key 3 another issuer's key.
+    const deployTime = { verifyKeyIds: [KEYS[0], KEYS[1], KEYS[3]].map((key) => key?.keyId ?? ''), additionalVerifyKeyIds: [KEYS[3]?.keyId ?? ''] };
+    const before = harness(undefined, deployTime);
+    expect([...(await before.ring.current()).keys()].sort()).toEqual([KEYS[0]?.kid, KEYS[1]?.kid, KEYS[3]?.kid].sort());
+    // The first rotate-key seeds key 0 and retires it at once (a compromise), key 2 signs.
+    const rotated = rotateRegistry(seedRegistry({ ...record(0), createdAt: T0 }), { key: record(2), nowSeconds: T0, retireWindowSeconds: 0 });
+    const after = harness(rotated, deployTime);
+    after.clock.ms += 2_000;
+    expect([...(await after.ring.current()).keys()].sort()).toEqual([KEYS[2]?.kid, KEYS[3]?.kid].sort());
+  });
+
   it('uses the deploy-time keys while no rotation has been made', async () => {
     const { ring, state } = harness(undefined);
     expect([...(await ring.current()).keys()]).toEqual([KEYS[0]?.kid]);
@@ -136,7 +148,7 @@ describe('verification keys from the key registry', () => {
     const jwks = new RegistryKeyRing(
       { read: async () => (h.state.reads++, h.state.registry) },
       async (keyId) => ({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', PublicKey: new Uint8Array(byId.get(keyId)?.der ?? []) }),
-      [],
+      { verifyKeyIds: [], additionalVerifyKeyIds: [] },
       { ...VERIFIER_RING_OPTIONS, refreshMs: 0, awaitRefresh: true, nowMs: () => h.clock.ms },
     ).publishedKeySet();
     expect((await jwks.keys()).length).toBe(1);

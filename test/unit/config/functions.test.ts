@@ -34,7 +34,8 @@ describe("each function's settings, parsed from a plain object", () => {
     expect(() => parseJwksFunctionConfig({ ISSUER: 'https://auth.example.com', VERIFY_KEY_IDS: 'k' })).toThrow(/TABLE_NAME/));
   it('jwks refuses an issuer that is not a URL and an unknown algorithm', () => {
     const jwks = { ISSUER: 'https://auth.example.com/', VERIFY_KEY_IDS: 'k1,k2', TABLE_NAME: 'auth' };
-    expect(parseJwksFunctionConfig(jwks)).toEqual({ issuer: 'https://auth.example.com', signingAlg: 'RS256', verifyKeyIds: ['k1', 'k2'], tableName: 'auth' });
+    expect(parseJwksFunctionConfig(jwks)).toEqual({ issuer: 'https://auth.example.com', signingAlg: 'RS256', verifyKeyIds: ['k1', 'k2'], additionalVerifyKeyIds: [], tableName: 'auth' });
+    expect(parseJwksFunctionConfig({ ...jwks, ADDITIONAL_VERIFY_KEY_IDS: ' k9 , ' }).additionalVerifyKeyIds).toEqual(['k9']);
     expect(() => parseJwksFunctionConfig({ ...jwks, ISSUER: 'auth.example.com' })).toThrow(/ISSUER must be an http\(s\) URL/);
     expect(() => parseJwksFunctionConfig({ ...jwks, SIGNING_ALG: 'HS256' })).toThrow(/SIGNING_ALG/);
   });
