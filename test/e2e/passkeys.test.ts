@@ -474,3 +474,18 @@ describe('without a relying party', () => {
     }
   });
 });
+
+describe('calls per passkey sign-in (measured)', () => {
+  it('the options: one PutItem of the challenge; the sign-in: the challenge consumed, passkey and user read, the counter, the family, the key registry, one Sign', async () => {
+    const { credential } = await register(await accessToken());
+    counted.dynamo.reset();
+    service.kms.resetCalls();
+    const options = await signInOptions();
+    expect(counted.dynamo.counts()).toEqual({ PutItem: 1 });
+    counted.dynamo.reset();
+    const reply = await signIn({ response: authenticator.get(credential, options) });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+    expect(counted.dynamo.counts()).toEqual({ DeleteItem: 1, GetItem: 3, UpdateItem: 1, TransactWriteItems: 1 });
+    expect(service.kms.calls()).toEqual({ Sign: 1 });
+  });
+});
