@@ -109,6 +109,35 @@ export function verifyingKeysOf(registry: KeyRegistry, nowSeconds: number): Regi
   return [signing, ...registry.keys.filter((key) => key !== signing && verifiesAt(key, nowSeconds))];
 }
 
+/** The keys a deployment names at deploy time (`VERIFY_KEY_IDS`, `ADDITIONAL_VERIFY_KEY_IDS`). */
+export interface DeployTimeKeys {
+  /** Every key that verifies until the first rotation writes the registry. */
+  readonly verifyKeyIds: readonly string[];
+  /** Keys managed elsewhere, trusted on purpose: they verify before and after rotations alike. */
+  readonly additionalVerifyKeyIds: readonly string[];
+}
+
+/** A key to verify with: its KMS id, and for a registry key the `kid` and window it was written with. */
+export interface TrustedKey {
+  readonly keyId: string;
+  readonly kid: string | undefined;
+  readonly verifyUntil: number | undefined;
+}
+
+/**
+ * Which keys verify at `nowSeconds`. Before the first rotation, the deploy-time keys. After it,
+ * the registry's (signing key first), plus the keys trusted from elsewhere, which no rotation of
+ * ours replaces (they leave with a deployment that drops them); this deployment's own deploy-time
+ * keys follow the registry from then on.
+ */
+export function keysToVerify(registry: KeyRegistry | undefined, deployTime: DeployTimeKeys, nowSeconds: number): TrustedKey[] {
+  const asDeployed = (keyId: string): TrustedKey => ({ keyId, kid: undefined, verifyUntil: undefined });
+  if (registry === undefined) return deployTime.verifyKeyIds.map(asDeployed);
+  const registered: TrustedKey[] = verifyingKeysOf(registry, nowSeconds).map(({ keyId, kid, verifyUntil }) => ({ keyId, kid, verifyUntil }));
+  const elsewhere = deployTime.additionalVerifyKeyIds.filter((keyId) => !registered.some((key) => key.keyId === keyId)).map(asDeployed);
+  return [...registered, ...elsewhere];
+}
+
 /**
  * The next instant (epoch seconds) at which one of these keys stops verifying, or `Infinity`: a
  * verifier holding the keys drops that key then by itself, without waiting for a reload.

@@ -230,7 +230,7 @@ export async function authenticateWithPasskey(
  * - `user` (user presence), which every assertion we accept proves (UP flag);
  * - `mfa`: we require user verification (UV flag: a PIN or biometric checked by the
  *   authenticator), so a sign-in proves possession of the key and something the user knows or
- *   is: a multi-factor cryptographic authenticator (NIST SP 800-63B-4 §3.1.8, AAL2). Routes that
+ *   is: a multi-factor cryptographic authenticator (NIST SP 800-63B-4, AAL2). Routes that
  *   require `mfa` therefore accept a passkey sign-in as they accept password + one-time code.
  */
 export function passkeyAmr(backedUp: boolean): readonly string[] {

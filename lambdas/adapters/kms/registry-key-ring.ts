@@ -16,7 +16,9 @@
  * waits `failureBackoffMs`; a failed background reload keeps the set held.
  */
 import { ConfigurationError, DependencyUnavailableError } from '../../core/errors.ts';
-import { nextVerifyDeadline, verifiesAt, verifyingKeysOf } from '../../core/key-registry.ts';
+import { keysToVerify, nextVerifyDeadline, verifiesAt, type DeployTimeKeys } from '../../core/key-registry.ts';
+
+export type { DeployTimeKeys };
 import type { KeyLookup, KeyRegistryReader, PublishedKey, PublishedKeySet, VerificationKey, VerificationKeyRing } from '../../core/ports.ts';
 import { loadPublicKey, type GetPublicKey } from './public-key-loader.ts';
 
@@ -46,14 +48,6 @@ export const VERIFIER_RING_OPTIONS: RegistryKeyRingOptions = {
  * behind the signer; the answer is cacheable for 5 minutes, so clients rarely ask.
  */
 export const JWKS_RING_OPTIONS: RegistryKeyRingOptions = { ...VERIFIER_RING_OPTIONS, refreshMs: 0, awaitRefresh: true };
-
-/** The keys a deployment names at deploy time (`VERIFY_KEY_IDS`, `ADDITIONAL_VERIFY_KEY_IDS`). */
-export interface DeployTimeKeys {
-  /** Every key that verifies until the first rotation writes the registry. */
-  readonly verifyKeyIds: readonly string[];
-  /** Keys managed elsewhere, trusted on purpose: they verify before and after rotations alike. */
-  readonly additionalVerifyKeyIds: readonly string[];
-}
 
 interface HeldKey {
   readonly key: PublishedKey;
@@ -168,14 +162,7 @@ export class RegistryKeyRing implements VerificationKeyRing {
   private async load(): Promise<HeldKey[]> {
     const registry = await this.registry.read();
     const nowSeconds = Math.floor(this.options.nowMs() / 1000);
-    const asDeployed = (keyId: string) => ({ keyId, kid: undefined, verifyUntil: undefined });
-    // Before the first rotation, the deploy-time keys; after it, the registry's, plus the keys
-    // trusted from elsewhere, which no rotation of ours replaces (they leave with a redeploy).
-    const registered = registry === undefined ? [] : verifyingKeysOf(registry, nowSeconds);
-    const wanted =
-      registry === undefined
-        ? this.deployTime.verifyKeyIds.map(asDeployed)
-        : [...registered, ...this.deployTime.additionalVerifyKeyIds.filter((keyId) => !registered.some((key) => key.keyId === keyId)).map(asDeployed)];
+    const wanted = keysToVerify(registry, this.deployTime, nowSeconds);
     const held = await Promise.all(
       wanted.map(async ({ keyId, kid, verifyUntil }): Promise<HeldKey> => {
         let key = this.publicKeys.get(keyId);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../../lambdas/core/errors.ts';
 import {
+  keysToVerify,
   MAX_REGISTRY_KEYS,
   checkRotation,
   fallbackSigningKey,
@@ -138,5 +139,21 @@ describe('signing while KMS has not yet authorized a new key', () => {
     registry = rotateRegistry(registry, { key: key(2), nowSeconds: NOW, retireWindowSeconds: 3900 });
     registry = rotateRegistry(registry, { key: key(3), nowSeconds: NOW + 5, retireWindowSeconds: 3900 });
     expect(fallbackSigningKey(registry, NOW + 6, LIFETIME)?.kid).toBe(kid(2));
+  });
+});
+
+describe('keysToVerify', () => {
+  const deployTime = { verifyKeyIds: [key(0).keyId, key(1).keyId, key(9).keyId], additionalVerifyKeyIds: [key(9).keyId] };
+
+  it('before the first rotation: every deploy-time key, as deployed', () => {
+    expect(keysToVerify(undefined, deployTime, NOW).map((k) => k.keyId)).toEqual(deployTime.verifyKeyIds);
+  });
+
+  it("after it: the registry's keys (signing first, a compromised one gone at once) and the keys trusted from elsewhere, not our own old generations", () => {
+    const registry = rotateRegistry(seedRegistry({ ...key(0), createdAt: NOW - 10 }), { key: key(2), nowSeconds: NOW, retireWindowSeconds: 0 });
+    const trusted = keysToVerify(registry, deployTime, NOW + 1);
+    expect(trusted.map((k) => k.keyId)).toEqual([key(2).keyId, key(9).keyId]);
+    expect(trusted[0]).toMatchObject({ kid: kid(2), verifyUntil: undefined });
+    expect(trusted[1]).toEqual({ keyId: key(9).keyId, kid: undefined, verifyUntil: undefined });
   });
 });
