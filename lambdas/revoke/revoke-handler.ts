@@ -15,6 +15,7 @@ import type { PublishedKey, PublishedKeySet, VerificationKey } from '../core/por
 import { CLIENT_ID_RULE, TOKEN_RULE } from '../http/fields.ts';
 import { assertIssuedToClient, tokenRequestBody } from '../http/form.ts';
 import { assertAllowedOrigin, clearRefreshCookie, readRefreshCookie } from '../http/cookie-mode.ts';
+import { audit } from '../http/audit.ts';
 import { authorizedCaller } from '../http/caller.ts';
 import { createLogger, httpHandler } from '../http/handler.ts';
 import { createAuthMetrics } from '../http/metrics.ts';
@@ -108,7 +109,7 @@ export function createRevokeHandler(config: RevokeFunctionConfig, deps: RevokeHa
       const caller = authorizedCaller(event);
       // Only the caller's own families are searched: another user's sid is as unknown as a made-up one.
       if (!(await revokeSessionBySid(caller.sub, sid, runtime, 'logout'))) throw new NotFoundError('No active session of yours has that sid.');
-      log.info('session ended by its user', { event: 'session_revoke', sub: caller.sub, sid, current: sid === caller.sid });
+      audit(log, 'session_ended', { sub: caller.sub, sid: caller.sid, ended_sid: sid, current: sid === caller.sid });
       metrics.revocation('own_session');
       return json(200, {});
     }

@@ -245,6 +245,20 @@ describe('POST /account/password', () => {
   });
 });
 
+describe('POST /sessions/revoke', () => {
+  it('writes a session_ended audit line: who asked (sub, sid), which session ended, whether it was the current one; no token', async () => {
+    const [mine, other] = await userWithSessions('kira', 'kira first long passphrase', 2);
+    if (mine === undefined || other === undefined) throw new Error('two sessions');
+    const [mySid, otherSid] = [await sidOf(mine.access), await sidOf(other.access)];
+    const before = logs.auditEvents().filter((event) => event['audit'] === 'session_ended').length;
+    expect((await post('/sessions/revoke', mine.access, { sid: otherSid })).status).toBe(200);
+    const events = logs.auditEvents().filter((event) => event['audit'] === 'session_ended');
+    expect(events).toHaveLength(before + 1);
+    expect(events.at(-1)).toMatchObject({ sid: mySid, ended_sid: otherSid, current: false, sub: expect.any(String) });
+    for (const line of logs.lines()) expect(line.includes(mine.access) || line.includes(other.refresh)).toBe(false);
+  });
+});
+
 async function sidOf(accessToken: string): Promise<string> {
   const payload: unknown = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8'));
   const sid = typeof payload === 'object' && payload !== null && 'sid' in payload ? payload.sid : undefined;
